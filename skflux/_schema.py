@@ -1,0 +1,47 @@
+"""The video data model: one place that names every dimension, coordinate and attribute.
+
+skflux stores magnetogram patch videos as one :class:`xarray.DataArray` of the
+line-of-sight magnetic field in Gauss. The names below are a contract shared by
+the readers, writers, the simulator, the estimators and the command line; change
+them here and nowhere else.
+
+Dimensions
+----------
+``("video", "frame", "lat", "lon")``
+    ``frame`` runs 0 … ``N_FRAMES - 1`` on the 96-minute grid; ``lat``/``lon``
+    are offsets in degrees inside the patch (the patch centre is per video).
+
+Per-video coordinates (dim ``video``)
+-------------------------------------
+``time``            datetime64 of frame 0
+``month``, ``year`` calendar month (1–12) and year of ``time``
+``label``           current (possibly crude) label: 1 emergence, 0 non-emergence
+``bmr_id``          identifier of the bipolar magnetic region
+``lat0``, ``lon0``  Carrington latitude/longitude of the patch centre (degrees)
+``true_label``      ground truth where known (simulated data), optional
+``emergence_frame`` ground-truth frame of emergence, -1 when none, optional
+``mislabel_reason`` why the crude label is wrong ("" when right), optional
+
+Per-video × frame coordinate
+----------------------------
+``observed``        bool: a real observation, not interpolated or padded
+
+Attributes
+----------
+``cadence_minutes`` (96), ``units`` ("G"), ``instrument``, free-form provenance.
+"""
+
+DIMS = ("video", "frame", "lat", "lon")
+VIDEO_DIM, FRAME_DIM, LAT_DIM, LON_DIM = DIMS
+
+CADENCE_MINUTES = 96
+CADENCE_SECONDS = CADENCE_MINUTES * 60  # 5760 s: frame = floor(seconds / 5760)
+N_FRAMES = 225  # ~14.9 days at 96-minute cadence
+PATCH_SIZE = 90  # pixels per side
+PIXEL_DEG = 1.0 / 6.0  # degrees per pixel: 90 px = 15 degrees
+UNITS = "G"
+
+REQUIRED_VIDEO_COORDS = ("time", "month", "year", "label", "bmr_id", "lat0", "lon0")
+OPTIONAL_VIDEO_COORDS = ("true_label", "emergence_frame", "mislabel_reason")
+OBSERVED = "observed"  # dims (video, frame)
+REQUIRED_ATTRS = ("cadence_minutes", "units", "instrument")
