@@ -169,14 +169,15 @@ def _read_labels_csv(path):
 
 # --------------------------------------------------------------------------- not yet
 
-def _pending(name):
+def _pending(name, check):
     def cmd(args):
+        check(args)
         raise _error(f"'skflux {name}' needs library parts that are not available yet")
 
     return cmd
 
 
-cmd_fit = _pending("fit")
-cmd_relabel = _pending("relabel")
-cmd_locate = _pending("locate")
-cmd_report = _pending("report")
+cmd_fit = _pending("fit", lambda a: require_file(a.data, "NetCDF file"))
+cmd_relabel = _pending("relabel", lambda a: require_file(a.data, "NetCDF file"))
+cmd_locate = _pending("locate", lambda a: require_file(a.data, "NetCDF file"))
+cmd_report = _pending("report", lambda a: require_dir(a.run_dir, "run directory"))

@@ -1,0 +1,97 @@
+"""benchmarks/run.py: the table it writes, and a smoke run of every benchmark with --quick."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNNER = ROOT / "benchmarks" / "run.py"
+
+
+def _load_runner():
+    spec = importlib.util.spec_from_file_location("_bench_run", RUNNER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _payload(name, rows, quick=False):
+    return {"benchmark": name, "quick": quick, "rows": rows, "_file": f"{name}.json",
+            "machine": {"cpu": "Test CPU", "cores": 2, "gpu": None,
+                        "date": "2026-01-02T03:04:05+00:00"}}
+
+
+def test_markdown_table_has_every_row_and_pass_fail():
+    run = _load_runner()
+    payloads = [
+        _payload("speed", [
+            {"figure": "videos/s", "value": 12.345678, "unit": "videos/s",
+             "compared_with": "scipy loop: 0.1 videos/s", "target": ">= 100x", "passed": True},
+            {"figure": "ratio | x", "value": 3, "compared_with": "", "target": ">= 10",
+             "passed": False},
+        ]),
+        _payload("quality", [{"figure": "accuracy", "value": 0.8, "passed": None}]),
+    ]
+    runs = [{"script": "bench_speed.py", "status": "ok", "wall_s": 1.0, "reason": ""},
+            {"script": "bench_bad.py", "status": "failed (exit 1)", "wall_s": 2.0,
+             "reason": "ValueError: boom"}]
+    text = run.markdown(payloads, runs)
+    table = [line for line in text.splitlines() if line.startswith("| ")]
+    assert len(table) == 1 + 3 + 1 + 2  # header, rows, script header, scripts
+    assert "| speed | videos/s | 12.35 videos/s | scipy loop: 0.1 videos/s | >= 100x | yes " \
+        "| M1 | 2026-01-02 |" in text
+    assert "ratio \\| x" in text and "**no**" in text
+    assert "Targets met: 1; missed: 1." in text
+    assert "M1: Test CPU, 2 cores, no GPU" in text
+    assert "failed (exit 1): ValueError: boom" in text
+
+
+def test_load_results_filters_quick_and_junk(tmp_path, monkeypatch):
+    run = _load_runner()
+    monkeypatch.setattr(run, "RESULTS", tmp_path)
+    full = _payload("a", [])
+    quick = _payload("b", [], quick=True)
+    for p in (full, quick):
+        p.pop("_file")
+    (tmp_path / "a.json").write_text(json.dumps(full))
+    (tmp_path / "b_quick.json").write_text(json.dumps(quick))
+    (tmp_path / "junk.json").write_text("{not json")
+    assert [p["benchmark"] for p in run.load_results(False)] == ["a"]
+    assert [p["benchmark"] for p in run.load_results(True)] == ["b"]
+
+
+def test_failing_and_silent_scripts_are_reported(tmp_path, monkeypatch):
+    run = _load_runner()
+    bench = tmp_path / "bench"
+    (bench / "results").mkdir(parents=True)
+    (bench / "bench_crash.py").write_text("raise SystemExit('crash: no data')\n")
+    (bench / "bench_silent.py").write_text("print('nothing written')\n")
+    monkeypatch.setattr(run, "HERE", bench)
+    monkeypatch.setattr(run, "RESULTS", bench / "results")
+    out = tmp_path / "table.md"
+    assert run.main(["--quick", "--output", str(out)]) == 1
+    text = out.read_text()
+    assert "bench_crash.py | failed (exit 1): crash: no data" in text
+    assert "bench_silent.py | no result file" in text
+    assert run.main(["--only", "nomatch"]) == 2
+
+
+@pytest.mark.slow
+def test_quick_run_of_every_benchmark(tmp_path):
+    """Every benchmarks/bench_*.py runs with --quick and writes a result (smoke test)."""
+    scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
+    out = tmp_path / "RESULTS_quick.md"
+    env = dict(os.environ, MPLBACKEND="Agg")
+    proc = subprocess.run(
+        [sys.executable, str(RUNNER), "--quick", "--timeout", "170", "--output", str(out)],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    text = out.read_text()
+    for script in scripts:
+        assert f"| {script.name} | ok |" in text, text
