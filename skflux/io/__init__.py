@@ -1,0 +1,23 @@
+"""Reading, writing and validating magnetogram patch videos.
+
+Videos are one :class:`xarray.DataArray` of the line-of-sight field in Gauss
+with dims ``("video", "frame", "lat", "lon")`` (names in
+:mod:`skflux._schema`). On disk they are NetCDF4 files, CF-packed int16 with
+zlib, one video per chunk, written incrementally and opened lazily with dask.
+The authors' FITS layout (a patch cube plus a ``.dt.fits`` of seconds since
+the first frame) is read onto the 96-minute grid.
+"""
+
+from ._netcdf import FIELD_VAR, PACK_LIMIT, PACK_SCALE, VideoWriter, open_videos, to_netcdf
+from ._validate import VideoSchemaError, validate_videos
+
+__all__ = [
+    "FIELD_VAR",
+    "PACK_LIMIT",
+    "PACK_SCALE",
+    "VideoSchemaError",
+    "VideoWriter",
+    "open_videos",
+    "to_netcdf",
+    "validate_videos",
+]

@@ -1,0 +1,536 @@
+"""NetCDF4 storage of videos: an incremental writer and a lazy reader."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .._schema import (
+    CADENCE_MINUTES,
+    DIMS,
+    FRAME_DIM,
+    LAT_DIM,
+    LON_DIM,
+    OBSERVED,
+    PIXEL_DEG,
+    UNITS,
+    VIDEO_DIM,
+)
+from .._validation import _is_dataarray
+from ._validate import VideoSchemaError, validate_videos
+
+__all__ = ["FIELD_VAR", "PACK_SCALE", "PACK_LIMIT", "VideoWriter", "open_videos", "to_netcdf"]
+
+#: Name of the field variable in skflux NetCDF files.
+FIELD_VAR = "field"
+#: Quantization step of the int16 packing, in Gauss.
+PACK_SCALE = 0.2
+_FILL_INT16 = np.int16(-32768)
+#: Largest absolute field (Gauss) that the int16 packing represents.
+PACK_LIMIT = 32767 * PACK_SCALE  # 6553.4 G
+_TIME_UNITS = "microseconds since 1970-01-01T00:00:00"
+_INDEX = (VIDEO_DIM, FRAME_DIM, LAT_DIM, LON_DIM)
+
+
+def _file_video_name(batch, i, k):
+    """Name of video ``i`` of ``batch``, which becomes video ``k`` of the file."""
+    if "bmr_id" in batch.coords:
+        bmr = np.asarray(batch.coords["bmr_id"].values)[i]
+        return f"video {k} (bmr_id={getattr(bmr, 'item', lambda: bmr)()!r})"
+    return f"video {k}"
+
+
+def _default_offsets(n):
+    """Pixel-centre offsets in degrees from the patch centre."""
+    return (np.arange(n) - (n - 1) / 2.0) * PIXEL_DEG
+
+
+def _clean_attr(key, value):
+    if isinstance(value, (bool, np.bool_)):
+        return np.int8(value)
+    if isinstance(value, (str, int, float, np.number)):
+        return value
+    if isinstance(value, (list, tuple, np.ndarray)):
+        arr = np.asarray(value)
+        if arr.ndim == 1 and (np.issubdtype(arr.dtype, np.number) or arr.dtype.kind in "US"):
+            return arr if np.issubdtype(arr.dtype, np.number) else [str(v) for v in arr]
+    raise TypeError(
+        f"attribute {key!r} has type {type(value).__name__}, which NetCDF cannot store; "
+        "use a string, a number or a 1-D list of numbers"
+    )
+
+
+def _as_video_batch(video):
+    """Bring a single video (3-D, scalar coords) to the 4-D batch layout."""
+    if not _is_dataarray(video):
+        raise TypeError(
+            "VideoWriter.write expects an xarray.DataArray (one video with its coordinates); "
+            f"got {type(video).__name__}"
+        )
+    if video.ndim == 3:
+        if tuple(video.dims) != DIMS[1:]:
+            raise ValueError(
+                f"a single video must have dims {DIMS[1:]}; got {tuple(video.dims)}"
+            )
+        if VIDEO_DIM in video.coords:
+            video = video.drop_vars(VIDEO_DIM) if video.coords[VIDEO_DIM].ndim == 0 else video
+        scalars = {k: ((VIDEO_DIM,), [v.values[()]]) for k, v in video.coords.items()
+                   if v.ndim == 0}
+        obs = video.coords.get(OBSERVED)
+        video = video.drop_vars(list(scalars) + ([OBSERVED] if obs is not None else []))
+        video = video.expand_dims(VIDEO_DIM)
+        video = video.assign_coords(scalars)
+        if obs is not None:
+            if obs.dims != (FRAME_DIM,):
+                raise ValueError(
+                    f"the 'observed' coordinate of a single video must have dims ('frame',); "
+                    f"got {obs.dims}"
+                )
+            video = video.assign_coords({OBSERVED: ((VIDEO_DIM, FRAME_DIM), obs.values[None])})
+        return video
+    if video.ndim != 4:
+        raise ValueError(
+            f"expected one video with dims {DIMS[1:]} or videos with dims {DIMS}; "
+            f"got {video.ndim}-D dims {tuple(video.dims)}"
+        )
+    return video
+
+
+class VideoWriter:
+    """Write videos one at a time to a NetCDF4 file readable by :func:`open_videos`.
+
+    The file has an unlimited ``video`` dimension and is chunked one video per
+    HDF5 chunk, so only the video being written is held in memory and readers
+    fetch one video per chunk. The field is stored CF-packed as int16 with zlib
+    compression: ``packed = round(field / 0.2)``, ``scale_factor=0.2``,
+    ``add_offset=0``, and NaN stored as ``_FillValue=-32768``.
+
+    **Precision.** The quantization step is 0.2 G, so every value read back
+    differs from the value written by at most 0.1 G (half a step; readers
+    decode to float32, which adds < 0.0005 G of rounding at the range limit).
+    NaN round-trips as NaN. The representable range is ±6553.4 G
+    (``32767 * 0.2``), which covers MDI's and HMI's line-of-sight range
+    (saturation ≈ ±5000 G); a video outside it is refused, never clipped.
+
+    Per-video coordinates (any coordinate along ``video``: the schema's
+    ``time``, ``label``, ``bmr_id``, ... and any extra ones, e.g. simulation
+    parameters), the ``observed`` mask and attributes are stored alongside.
+    Datetimes are stored as int64 microseconds since 1970-01-01, strings as
+    variable-length strings, booleans as int8 flagged ``dtype="bool"``.
+    The first video written fixes which coordinates the file holds; later
+    videos must carry the same ones. The file is flushed to disk after every
+    video.
+
+    Parameters
+    ----------
+    path : str or path-like
+        File to create (overwritten if it exists).
+    n_frames, n_lat, n_lon : int
+        Size of every video.
+    attrs : dict, optional
+        Attributes of the DataArray (``cadence_minutes``, ``units``,
+        ``instrument``, provenance). Merged over the first video's attributes;
+        ``cadence_minutes`` defaults to 96 and ``units`` to ``"G"``.
+    lat, lon : array-like, optional
+        Patch offsets in degrees. Default: those of the first video written.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file.
+    n_written : int
+        Number of videos written so far.
+
+    Raises
+    ------
+    ValueError
+        On writing a video of the wrong shape, with coordinates that differ
+        from the first video's, outside the packing range, or not following
+        the data model (see :func:`validate_videos`).
+
+    See Also
+    --------
+    to_netcdf : write a whole DataArray (uses this writer).
+    open_videos : open the file lazily.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from skflux.io import VideoWriter, open_videos
+    >>> from skflux.io._examples import tiny_videos
+    >>> videos = tiny_videos(n=3)
+    >>> path = os.path.join(tempfile.mkdtemp(), "videos.nc")
+    >>> with VideoWriter(path, n_frames=8, n_lat=6, n_lon=6) as writer:
+    ...     for i in range(videos.sizes["video"]):
+    ...         writer.write(videos.isel(video=i))
+    >>> open_videos(path).sizes["video"]
+    3
+    """
+
+    def __init__(self, path, *, n_frames, n_lat, n_lon, attrs=None, lat=None, lon=None):
+        for name, n in (("n_frames", n_frames), ("n_lat", n_lat), ("n_lon", n_lon)):
+            if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+                raise ValueError(f"{name} must be a positive integer; got {n!r}")
+        self.path = Path(os.fspath(path))
+        self.n_frames, self.n_lat, self.n_lon = int(n_frames), int(n_lat), int(n_lon)
+        self.attrs = dict(attrs or {})
+        self._lat = None if lat is None else np.asarray(lat, dtype=float)
+        self._lon = None if lon is None else np.asarray(lon, dtype=float)
+        for name, v, n in (("lat", self._lat, self.n_lat), ("lon", self._lon, self.n_lon)):
+            if v is not None and v.shape != (n,):
+                raise ValueError(f"{name} must have {n} values; got shape {v.shape}")
+        self.n_written = 0
+        self._nc = None
+        self._coords = None  # name -> kind of per-video coordinate
+        self._closed = False
+
+    # context manager -------------------------------------------------------------
+    def __enter__(self):
+        self.open()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def open(self):
+        """Create the file (called by ``with``)."""
+        import netCDF4
+
+        if self._nc is not None:
+            return self
+        if self._closed:
+            raise ValueError(f"{self.path}: this VideoWriter was closed; create a new one")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        nc = netCDF4.Dataset(self.path, "w", format="NETCDF4")
+        nc.set_auto_maskandscale(False)
+        nc.createDimension(VIDEO_DIM, None)
+        nc.createDimension(FRAME_DIM, self.n_frames)
+        nc.createDimension(LAT_DIM, self.n_lat)
+        nc.createDimension(LON_DIM, self.n_lon)
+        self._nc = nc
+        return self
+
+    def close(self):
+        """Finish the file; it is then readable by :func:`open_videos`."""
+        if self._nc is not None:
+            if self._coords is None:  # nothing written: still leave a valid empty skeleton
+                self._nc.setncattr("skflux_n_videos", 0)
+            self._nc.close()
+            self._nc = None
+        self._closed = True
+
+    # writing -----------------------------------------------------------------------
+    def _init_file(self, video):
+        nc = self._nc
+        attrs = {"cadence_minutes": CADENCE_MINUTES, "units": UNITS}
+        attrs.update(video.attrs)
+        attrs.update(self.attrs)
+        self.attrs = attrs
+        for key, value in attrs.items():
+            nc.setncattr(key, _clean_attr(key, value))
+        for name, given in ((LAT_DIM, self._lat), (LON_DIM, self._lon)):
+            values = given
+            if values is None:
+                values = (np.asarray(video.coords[name].values, dtype=float)
+                          if name in video.coords else _default_offsets(video.sizes[name]))
+            v = nc.createVariable(name, "f8", (name,))
+            v[:] = values
+            v.setncattr("units", "degree")
+            v.setncattr("long_name", f"{'latitude' if name == LAT_DIM else 'longitude'} "
+                        "offset from the patch centre")
+            setattr(self, f"_{name}", np.asarray(values, dtype=float))
+        v = nc.createVariable(FRAME_DIM, "i8", (FRAME_DIM,))
+        v[:] = np.arange(self.n_frames)
+        v.setncattr("long_name", f"frame index on the {attrs['cadence_minutes']}-minute grid")
+
+        f = nc.createVariable(
+            FIELD_VAR, "i2", DIMS, zlib=True, complevel=4, shuffle=True,
+            chunksizes=(1, self.n_frames, self.n_lat, self.n_lon), fill_value=_FILL_INT16,
+        )
+        f.set_auto_maskandscale(False)  # packing is done here, explicitly
+        f.setncattr("scale_factor", np.float32(PACK_SCALE))
+        f.setncattr("add_offset", np.float32(0.0))
+        f.setncattr("units", attrs["units"])
+        f.setncattr("long_name", "line-of-sight magnetic field")
+
+        coords = {}
+        for name, c in video.coords.items():
+            if name in (FRAME_DIM, LAT_DIM, LON_DIM):
+                continue
+            if c.dims not in ((VIDEO_DIM,), (VIDEO_DIM, FRAME_DIM)):
+                raise ValueError(
+                    f"coordinate {name!r} has dims {c.dims}; only coordinates along 'video' "
+                    "(per video) or ('video', 'frame') can be stored"
+                )
+            values = np.asarray(c.values)
+            kind = values.dtype.kind
+            chunks = (1,) if c.dims == (VIDEO_DIM,) else (1, self.n_frames)
+            if kind == "b":
+                v = nc.createVariable(name, "i1", c.dims, chunksizes=chunks)
+                v.setncattr("dtype", "bool")
+            elif kind == "M":
+                v = nc.createVariable(name, "i8", c.dims, chunksizes=chunks,
+                                      fill_value=np.iinfo(np.int64).min)
+                v.setncattr("units", _TIME_UNITS)
+                v.setncattr("calendar", "proleptic_gregorian")
+            elif kind in "US" or (kind == "O" and all(isinstance(x, str) for x in values.flat)):
+                v = nc.createVariable(name, str, c.dims, chunksizes=chunks)
+                kind = "U"
+            elif kind in "iuf":
+                v = nc.createVariable(name, values.dtype, c.dims, chunksizes=chunks)
+            else:
+                raise TypeError(
+                    f"coordinate {name!r} has dtype {values.dtype}, which cannot be stored; "
+                    "use numbers, booleans, strings or datetime64"
+                )
+            v.set_auto_maskandscale(False)
+            for key, value in c.attrs.items():
+                v.setncattr(key, _clean_attr(key, value))
+            coords[name] = (kind, c.dims)
+        names = [n for n in coords if n != VIDEO_DIM]
+        if names:
+            f.setncattr("coordinates", " ".join(names))
+        self._coords = coords
+
+    def write(self, video):
+        """Append one video (or each video of a small batch) to the file.
+
+        Parameters
+        ----------
+        video : xarray.DataArray
+            Dims ``("video", "frame", "lat", "lon")`` with its per-video
+            coordinates and ``observed`` mask, or dims ``("frame", "lat",
+            "lon")`` with per-video coordinates as scalars and ``observed``
+            along ``frame``. Loaded into memory one video at a time.
+
+        Raises
+        ------
+        ValueError
+            Wrong shape, a field outside ±6553.4 G, coordinates or lat/lon
+            offsets that differ from the first video's, or a video that does
+            not follow the data model.
+        """
+        if self._nc is None:
+            self.open()
+        video = _as_video_batch(video)
+        try:
+            validate_videos(video)
+        except VideoSchemaError as exc:
+            raise VideoSchemaError(f"{self.path}: cannot write: {exc}") from None
+        expected = (self.n_frames, self.n_lat, self.n_lon)
+        if tuple(video.shape[1:]) != expected:
+            raise ValueError(
+                f"{self.path}: video has frame/lat/lon sizes {tuple(video.shape[1:])}; this file "
+                f"holds {expected} (pad or crop with skflux.preprocessing.PadFrames first)"
+            )
+        if self._coords is None:
+            self._init_file(video)
+        self._check_coords(video)
+        for i in range(video.sizes[VIDEO_DIM]):
+            self._write_one(video.isel({VIDEO_DIM: slice(i, i + 1)}), video, i)
+        self._nc.sync()
+
+    def _check_coords(self, video):
+        have = {n for n in video.coords if n not in (FRAME_DIM, LAT_DIM, LON_DIM)}
+        missing = sorted(set(self._coords) - have)
+        extra = sorted(have - set(self._coords))
+        if missing or extra:
+            raise ValueError(
+                f"{self.path}: every video must carry the same coordinates as the first one; "
+                f"missing {missing}, unexpected {extra}"
+            )
+        for name in (LAT_DIM, LON_DIM):
+            if name in video.coords:
+                mine = getattr(self, f"_{name}")
+                if not np.allclose(video.coords[name].values, mine, rtol=0, atol=1e-9):
+                    raise ValueError(
+                        f"{self.path}: the video's {name!r} offsets differ from the file's"
+                    )
+
+    def _write_one(self, one, batch, i):
+        nc = self._nc
+        k = self.n_written
+        values = np.asarray(one.values, dtype=np.float64)[0]
+        finite = np.isfinite(values)
+        if np.isinf(values).any():
+            raise ValueError(f"{self.path}: {_file_video_name(batch, i, k)} holds infinite values")
+        if finite.any() and np.abs(values[finite]).max() > PACK_LIMIT + PACK_SCALE / 2:
+            raise ValueError(
+                f"{self.path}: {_file_video_name(batch, i, k)} reaches "
+                f"{np.abs(values[finite]).max():.1f} G, outside the int16 packing range "
+                f"±{PACK_LIMIT:.1f} G; clip it explicitly (e.g. video.clip(-{PACK_LIMIT:.0f}, "
+                f"{PACK_LIMIT:.0f})) if that is what you want"
+            )
+        packed = np.full(values.shape, _FILL_INT16, dtype=np.int16)
+        packed[finite] = np.rint(values[finite] / PACK_SCALE).astype(np.int16)
+        nc.variables[FIELD_VAR][k] = packed
+        for name, (kind, dims) in self._coords.items():
+            values = np.asarray(one.coords[name].values)[0]
+            var = nc.variables[name]
+            if kind == "b":
+                var[k] = np.asarray(values, dtype=np.int8)
+            elif kind == "M":
+                t = np.asarray(values, dtype="datetime64[ns]")
+                us = t.astype("datetime64[us]")
+                if np.any((us != t) & ~np.isnat(t)):
+                    raise ValueError(
+                        f"{self.path}: coordinate {name!r} of {_file_video_name(batch, i, k)} has "
+                        "sub-microsecond precision, which is not stored"
+                    )
+                ints = us.astype(np.int64)
+                var[k] = ints
+            elif kind == "U":
+                if dims == (VIDEO_DIM,):
+                    var[k] = str(values)
+                else:
+                    for j, s in enumerate(values):
+                        var[k, j] = str(s)
+            else:
+                var[k] = values
+        self.n_written += 1
+
+
+def to_netcdf(videos, path):
+    """Write a DataArray of videos to a NetCDF4 file, one video at a time.
+
+    Uses :class:`VideoWriter`, so the packing and its precision are the same
+    (int16, step 0.2 G: values come back within 0.1 G; range ±6553.4 G). A
+    lazy (dask-backed) DataArray is loaded one video at a time.
+
+    Parameters
+    ----------
+    videos : xarray.DataArray
+        Videos following the data model (see :func:`validate_videos`).
+    path : str or path-like
+        File to create (overwritten if it exists).
+
+    Returns
+    -------
+    path : pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    VideoSchemaError
+        If ``videos`` does not follow the data model.
+    ValueError
+        If a video lies outside the packing range.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from skflux.io import open_videos, to_netcdf
+    >>> from skflux.io._examples import tiny_videos
+    >>> videos = tiny_videos(n=2)
+    >>> path = to_netcdf(videos, os.path.join(tempfile.mkdtemp(), "v.nc"))
+    >>> back = open_videos(path)
+    >>> float(abs(back - videos).max()) <= 0.1
+    True
+    """
+    validate_videos(videos)
+    _, n_frames, n_lat, n_lon = videos.shape
+    with VideoWriter(path, n_frames=n_frames, n_lat=n_lat, n_lon=n_lon,
+                     lat=videos.coords[LAT_DIM].values, lon=videos.coords[LON_DIM].values) as w:
+        for i in range(videos.sizes[VIDEO_DIM]):
+            w.write(videos.isel({VIDEO_DIM: slice(i, i + 1)}))
+    return Path(os.fspath(path))
+
+
+def _normalize_chunks(chunks):
+    if chunks is None:
+        return None
+    if isinstance(chunks, str):
+        if chunks != "video":
+            raise ValueError(f"chunks must be 'video', an int, a dict or None; got {chunks!r}")
+        return {VIDEO_DIM: 1}
+    if isinstance(chunks, (int, np.integer)) and not isinstance(chunks, bool):
+        if chunks < 1:
+            raise ValueError(f"chunks must be a positive number of videos; got {chunks}")
+        return {VIDEO_DIM: int(chunks)}
+    if isinstance(chunks, dict):
+        return chunks
+    raise TypeError(f"chunks must be 'video', an int, a dict or None; got {chunks!r}")
+
+
+def open_videos(path, *, chunks="video"):
+    """Open a NetCDF file of videos lazily, as a validated DataArray.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :func:`to_netcdf` or :class:`VideoWriter` (or any
+        NetCDF file with a ``field`` variable following the data model).
+    chunks : "video", int, dict or None, default="video"
+        ``"video"``: a dask array with one video per chunk; an int: that many
+        videos per chunk; a dict: passed to xarray; None: load everything
+        into memory (numpy). Coordinates are always loaded (they are small).
+
+    Returns
+    -------
+    videos : xarray.DataArray
+        Dims ``("video", "frame", "lat", "lon")``, float32 Gauss (NaN where
+        the file holds the fill value), with all coordinates and attributes.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If the file is not a readable NetCDF4/HDF5 file (corrupt, truncated or
+        foreign), has no ``field`` variable, or does not follow the data model
+        (the message names the file and the missing coordinates).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from skflux.io import open_videos, to_netcdf
+    >>> from skflux.io._examples import tiny_videos
+    >>> path = to_netcdf(tiny_videos(n=4), os.path.join(tempfile.mkdtemp(), "v.nc"))
+    >>> videos = open_videos(path)
+    >>> videos.chunks[0]
+    (1, 1, 1, 1)
+    """
+    import xarray as xr
+
+    path = Path(os.fspath(path))
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    chunks = _normalize_chunks(chunks)
+    try:
+        ds = xr.open_dataset(path, engine="netcdf4", chunks=chunks, decode_timedelta=False)
+    except Exception as exc:
+        raise ValueError(
+            f"{path}: cannot be read as a NetCDF4 file of videos (corrupt, truncated or not "
+            f"NetCDF): {type(exc).__name__}: {exc}"
+        ) from exc
+    if FIELD_VAR not in ds.variables:
+        ds.close()
+        raise ValueError(
+            f"{path}: no {FIELD_VAR!r} variable; variables present: {sorted(ds.variables)} "
+            "(was it written by skflux.io.to_netcdf?)"
+        )
+    da = ds[FIELD_VAR]
+    # Promote other per-video variables to coordinates (files not written by skflux).
+    extra = [n for n in ds.data_vars if n != FIELD_VAR and set(ds[n].dims) <= set(DIMS)]
+    if extra:
+        da = da.assign_coords({n: ds[n] for n in extra})
+    try:
+        da = da.assign_coords({n: c.load() for n, c in da.coords.items()})
+    except Exception as exc:
+        raise ValueError(f"{path}: coordinates cannot be read: {type(exc).__name__}: {exc}") \
+            from exc
+    da.attrs = dict(ds.attrs)
+    da.attrs.pop("skflux_n_videos", None)
+    da.encoding["source"] = str(path)
+    if chunks is None:
+        try:
+            da = da.load()
+        except Exception as exc:
+            raise ValueError(f"{path}: data cannot be read: {type(exc).__name__}: {exc}") \
+                from exc
+    try:
+        validate_videos(da)
+    except VideoSchemaError as exc:
+        raise VideoSchemaError(f"{path}: {exc}") from None
+    return da
