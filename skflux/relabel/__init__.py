@@ -1,0 +1,38 @@
+"""Iterative relabeling with a reviewer in the loop (the paper's "Relabelling Algorithm").
+
+=====================================  ==================================================
+Name                                   What it is
+=====================================  ==================================================
+:class:`IterativeRelabeler`            the passes as a scikit-learn meta-estimator
+:class:`RelabelPass`                   one pass's record (the numbers of Figure 3)
+:class:`ReviewLog`                     durable SQLite store of verdicts; resume after a crash
+:class:`TruthOracle`                   ground truth of simulated data as reviewer
+:class:`CallbackOracle`                any function as reviewer
+:class:`ConsoleOracle`                 a person at the terminal (figure file + y/n)
+:class:`SheetOracle`                   review-file round trip (CSV sheet, stop, resume)
+:class:`Oracle`, :class:`Verdict`      the oracle protocol
+:class:`ReviewRequest`, :class:`ReviewItem`  what an oracle is asked
+:class:`ReviewPending`                 raised to pause a review; ``fit`` resumes later
+:class:`ReviewLogError`                a corrupt, foreign or mismatched log
+=====================================  ==================================================
+"""
+
+from ._oracles import (
+    CallbackOracle,
+    ConsoleOracle,
+    Oracle,
+    ReviewItem,
+    ReviewPending,
+    ReviewRequest,
+    SheetOracle,
+    TruthOracle,
+    Verdict,
+)
+from ._relabeler import IterativeRelabeler, RelabelPass, pass_statistics
+from ._review_log import ReviewLog, ReviewLogError
+
+__all__ = [
+    "CallbackOracle", "ConsoleOracle", "IterativeRelabeler", "Oracle", "RelabelPass",
+    "ReviewItem", "ReviewLog", "ReviewLogError", "ReviewPending", "ReviewRequest",
+    "SheetOracle", "TruthOracle", "Verdict", "pass_statistics",
+]

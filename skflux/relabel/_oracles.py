@@ -1,0 +1,584 @@
+"""Oracles: whoever decides the true label of a video the models disagree on.
+
+An oracle is any object with a ``review(request)`` method. ``request`` is a
+:class:`ReviewRequest`, a sequence of :class:`ReviewItem` (the video's position,
+id, current label, ensemble probability, BMR id and lazy access to its frames).
+``review`` returns (or, better, *yields*) verdicts: :class:`Verdict` objects
+(any order) or plain labels 0/1 (in request order). Each verdict is written to
+the review log the moment the iterator produces it, so a generator that asks a
+human one video at a time loses nothing when the process dies.
+
+Raising :class:`ReviewPending` from ``review`` stops ``fit`` cleanly after the
+verdicts already produced were logged; calling ``fit`` again resumes.
+"""
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .._validation import _is_dataarray, _is_tensor
+
+__all__ = [
+    "CallbackOracle", "ConsoleOracle", "Oracle", "ReviewItem", "ReviewPending",
+    "ReviewRequest", "SheetOracle", "TruthOracle", "Verdict",
+]
+
+
+class ReviewPending(Exception):
+    """The oracle has no verdict (yet) for some videos: fit stops and can be resumed.
+
+    Parameters
+    ----------
+    message : str
+        What to do next (e.g. which sheet to fill).
+    path : path-like, optional
+        File the reviewer has to fill.
+    n_pending : int, optional
+        Videos still waiting for a verdict.
+    """
+
+    def __init__(self, message, *, path=None, n_pending=None):
+        super().__init__(message)
+        self.path = None if path is None else Path(path)
+        self.n_pending = n_pending
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The oracle's decision about one video.
+
+    Parameters
+    ----------
+    index : int
+        Position of the video in the ``X`` given to ``fit``.
+    label : {0, 1}
+        The correct label: 1 emergence, 0 non-emergence.
+    emergence_frame : int, optional
+        Frame of emergence when the reviewer marked one.
+    note : str
+        Free text kept in the review log.
+    """
+
+    index: int
+    label: int
+    emergence_frame: int | None = None
+    note: str = ""
+
+
+def _take_video(X, i):
+    """One video of ``X`` as a numpy array, read lazily."""
+    if _is_dataarray(X):
+        return np.asarray(X.isel(video=int(i)).values)
+    if _is_tensor(X):
+        return X[int(i)].detach().cpu().numpy()
+    return np.asarray(X[int(i)])
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One video waiting for a verdict.
+
+    Attributes
+    ----------
+    index : int
+        Position in ``X``.
+    video_id : str
+        Stable identifier (the ``bmr_id`` coordinate when present, else the position).
+    label : int
+        Current label (the one under review).
+    proba : float
+        Out-of-fold ensemble probability of emergence.
+    bmr_id : object or None
+        The BMR identifier when ``X`` has a ``bmr_id`` coordinate.
+    pass_index : int
+        Relabeling pass (1-based).
+    X : object
+        The full video collection (kept lazy); see :attr:`video`.
+    """
+
+    index: int
+    video_id: str
+    label: int
+    proba: float
+    bmr_id: object
+    pass_index: int
+    X: object = None
+
+    @property
+    def video(self):
+        """The frames ``(frame, lat, lon)`` of this video as a numpy array (read on access)."""
+        if self.X is None:
+            raise ValueError(f"no video data attached to video {self.index} ({self.video_id})")
+        return _take_video(self.X, self.index)
+
+    @property
+    def model_label(self):
+        """The label the models proposed (the opposite of :attr:`label` for a disagreement)."""
+        return 1 - int(self.label)
+
+
+class ReviewRequest:
+    """The videos of one pass that need a verdict, in review order.
+
+    Parameters
+    ----------
+    indices : array-like of int
+        Positions in ``X``.
+    labels : array-like of {0, 1}
+        Current labels of those videos.
+    proba : array-like of float
+        Out-of-fold probabilities of emergence of those videos.
+    video_ids : sequence of str
+        Identifiers of those videos.
+    bmr_ids : sequence or None
+        BMR ids of those videos.
+    pass_index : int
+        Relabeling pass (1-based).
+    X : object, optional
+        All videos (lazy access through :attr:`ReviewItem.video`).
+
+    Examples
+    --------
+    >>> req = ReviewRequest([4, 9], [0, 1], [0.8, 0.3], ["a", "b"], None, 1)
+    >>> len(req), req[1].index, req[1].model_label
+    (2, 9, 0)
+    """
+
+    def __init__(self, indices, labels, proba, video_ids, bmr_ids, pass_index, X=None):
+        self.indices = np.asarray(indices, dtype=int)
+        self.labels = np.asarray(labels, dtype=int)
+        self.proba = np.asarray(proba, dtype=float)
+        self.video_ids = [str(v) for v in video_ids]
+        self.bmr_ids = None if bmr_ids is None else list(bmr_ids)
+        self.pass_index = int(pass_index)
+        self.X = X
+
+    def __len__(self):
+        return len(self.indices)
+
+    def __getitem__(self, k):
+        return ReviewItem(
+            index=int(self.indices[k]), video_id=self.video_ids[k], label=int(self.labels[k]),
+            proba=float(self.proba[k]),
+            bmr_id=None if self.bmr_ids is None else self.bmr_ids[k],
+            pass_index=self.pass_index, X=self.X,
+        )
+
+    def __iter__(self):
+        for k in range(len(self)):
+            yield self[k]
+
+    def __repr__(self):
+        return f"ReviewRequest(pass {self.pass_index}, {len(self)} videos)"
+
+
+class Oracle:
+    """Base class of oracles (subclassing it is optional: any ``review`` method works).
+
+    Subclasses implement :meth:`review`.
+    """
+
+    def review(self, request):
+        """Verdicts for the videos of ``request``.
+
+        Parameters
+        ----------
+        request : ReviewRequest
+
+        Returns
+        -------
+        iterable
+            :class:`Verdict` objects, or labels 0/1 in request order; a generator
+            is best, each verdict is logged as soon as it is yielded.
+
+        Raises
+        ------
+        ReviewPending
+            To stop the fit until the remaining verdicts exist.
+        """
+        raise NotImplementedError
+
+
+def _as_label(value, where):
+    if isinstance(value, str):
+        v = value.strip().lower()
+        table = {"1": 1, "y": 1, "yes": 1, "e": 1, "emergence": 1, "true": 1,
+                 "0": 0, "n": 0, "no": 0, "non-emergence": 0, "false": 0}
+        if v not in table:
+            raise ValueError(
+                f"{where}: {value!r} is not a label (use 1/y/yes/emergence or "
+                "0/n/no/non-emergence)")
+        return table[v]
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: {value!r} is not a label 0/1") from None
+    if f not in (0.0, 1.0):
+        raise ValueError(f"{where}: {value!r} is not a label 0/1")
+    return int(f)
+
+
+class TruthOracle(Oracle):
+    """The ground truth of simulated data, as a tireless reviewer (for benchmarks).
+
+    Parameters
+    ----------
+    true_labels : array-like of {0, 1} or str, default="true_label"
+        One true label per video of ``X``, or the name of a coordinate of the
+        DataArray ``X`` given to ``fit`` that holds them.
+    emergence_frames : array-like of int or str or None, default="emergence_frame"
+        True emergence frames (or a coordinate name); used when present.
+
+    Attributes
+    ----------
+    n_reviewed_ : int
+        Number of verdicts given so far.
+
+    Examples
+    --------
+    >>> oracle = TruthOracle([0, 1, 1])
+    >>> req = ReviewRequest([1, 2], [0, 0], [0.9, 0.7], ["1", "2"], None, 1)
+    >>> [v.label for v in oracle.review(req)]
+    [1, 1]
+    """
+
+    def __init__(self, true_labels="true_label", emergence_frames="emergence_frame"):
+        self.true_labels = true_labels
+        self.emergence_frames = emergence_frames
+        self.n_reviewed_ = 0
+
+    def _resolve(self, source, X, required):
+        if source is None:
+            return None
+        if isinstance(source, str):
+            if _is_dataarray(X) and source in X.coords:
+                return np.asarray(X.coords[source].values)
+            if required:
+                raise ValueError(
+                    f"TruthOracle: X has no coordinate {source!r}; pass the true labels as "
+                    "an array")
+            return None
+        return np.asarray(source)
+
+    def review(self, request):
+        """Yield the true label (and frame) of every requested video."""
+        truth = self._resolve(self.true_labels, request.X, True)
+        frames = self._resolve(self.emergence_frames, request.X, False)
+        for item in request:
+            if item.index >= len(truth):
+                raise ValueError(
+                    f"TruthOracle has {len(truth)} true labels; video {item.index} requested")
+            label = _as_label(truth[item.index], f"true label of video {item.index}")
+            frame = None
+            if frames is not None and label == 1 and int(frames[item.index]) >= 0:
+                frame = int(frames[item.index])
+            self.n_reviewed_ += 1
+            yield Verdict(item.index, label, frame)
+
+
+class CallbackOracle(Oracle):
+    """Any function as oracle.
+
+    Parameters
+    ----------
+    func : callable
+        With ``batch=False``: ``func(item) -> label`` for one :class:`ReviewItem`,
+        returning 0/1, a :class:`Verdict`, or ``(label, emergence_frame)``.
+        With ``batch=True``: ``func(request) -> iterable`` of such answers in
+        request order (or of Verdicts in any order).
+    batch : bool, default=False
+        Whether ``func`` takes the whole request at once.
+
+    Examples
+    --------
+    >>> oracle = CallbackOracle(lambda item: item.model_label)  # always trust the model
+    >>> req = ReviewRequest([5], [0], [0.9], ["5"], None, 1)
+    >>> list(oracle.review(req))
+    [Verdict(index=5, label=1, emergence_frame=None, note='')]
+    """
+
+    def __init__(self, func, batch=False):
+        self.func = func
+        self.batch = batch
+
+    def _verdict(self, item, answer):
+        if isinstance(answer, Verdict):
+            return answer
+        if isinstance(answer, tuple):
+            if len(answer) != 2:
+                raise ValueError(
+                    f"oracle answer for video {item.index} must be a label or "
+                    f"(label, emergence_frame); got {answer!r}")
+            label, frame = answer
+            return Verdict(item.index, _as_label(label, f"video {item.index}"),
+                           None if frame is None else int(frame))
+        return Verdict(item.index, _as_label(answer, f"oracle answer for video {item.index}"))
+
+    def review(self, request):
+        """Yield one verdict per requested video from ``func``."""
+        if not callable(self.func):
+            raise TypeError(f"CallbackOracle needs a callable; got {type(self.func).__name__}")
+        if self.batch:
+            answers = self.func(request)
+            items = iter(request)
+            for answer in answers:
+                if isinstance(answer, Verdict):
+                    yield answer
+                else:
+                    item = next(items, None)
+                    if item is None:
+                        raise ValueError(
+                            f"oracle returned more answers than the {len(request)} videos asked")
+                    yield self._verdict(item, answer)
+        else:
+            for item in request:
+                yield self._verdict(item, self.func(item))
+
+
+def _frame_figure(video, title, path, every=None):
+    """Save a grid of frames of one video (``plot_video_frames`` when available)."""
+    import matplotlib.pyplot as plt
+
+    try:
+        from ..plotting import plot_video_frames
+
+        fig = plot_video_frames(video, title=title)
+        if hasattr(fig, "figure") and not hasattr(fig, "savefig"):
+            fig = fig.figure
+    except (ImportError, AttributeError, TypeError, ModuleNotFoundError):
+        video = np.asarray(video, dtype=float)
+        n = video.shape[0]
+        step = every or max(1, int(np.ceil(n / 24)))
+        frames = np.arange(0, n, step)
+        ncol = min(8, len(frames))
+        nrow = int(np.ceil(len(frames) / ncol))
+        lim = float(np.nanpercentile(np.abs(video), 99)) or 1.0
+        fig, axes = plt.subplots(nrow, ncol, figsize=(1.6 * ncol, 1.6 * nrow + 0.4),
+                                 squeeze=False)
+        for ax in axes.flat:
+            ax.set_axis_off()
+        for ax, t in zip(axes.flat, frames):
+            ax.imshow(video[t], cmap="gray", vmin=-lim, vmax=lim, origin="lower")
+            ax.set_title(f"frame {t}", fontsize=7)
+        fig.suptitle(title, fontsize=9)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
+
+
+class ConsoleOracle(Oracle):
+    """Ask a person in the terminal: a figure of the frames is written, then y/n.
+
+    For each video a PNG of its frames is saved in ``figure_dir`` and the
+    question ``emergence? [y/n/q]`` is asked with :func:`input`. Answers: ``y``
+    (emergence; optionally followed by the emergence frame, e.g. ``y 120``),
+    ``n`` (non-emergence), ``q`` (stop now: :class:`ReviewPending`; the verdicts
+    given so far are kept in the review log and ``fit`` resumes later).
+
+    Parameters
+    ----------
+    figure_dir : path-like, default="skflux_review"
+        Where the frame figures are written (created).
+    show_figures : bool, default=True
+        Whether to write the figures (False: text only, e.g. for a second screen).
+    input_func : callable, optional
+        Replacement for :func:`input` (for notebooks or tests).
+    print_func : callable, default=print
+        Where messages go.
+
+    Examples
+    --------
+    >>> answers = iter(["y"])
+    >>> oracle = ConsoleOracle(show_figures=False, input_func=lambda prompt: next(answers),
+    ...                        print_func=lambda *a: None)
+    >>> req = ReviewRequest([0], [0], [0.9], ["0"], None, 1)
+    >>> [v.label for v in oracle.review(req)]
+    [1]
+    """
+
+    def __init__(self, figure_dir="skflux_review", show_figures=True, input_func=None,
+                 print_func=print):
+        self.figure_dir = figure_dir
+        self.show_figures = show_figures
+        self.input_func = input_func
+        self.print_func = print_func
+
+    def review(self, request):
+        """Ask about every requested video in turn; yield each verdict at once."""
+        ask = self.input_func or input
+        names = {0: "non-emergence", 1: "emergence"}
+        if self.show_figures:
+            Path(self.figure_dir).mkdir(parents=True, exist_ok=True)
+        for k, item in enumerate(request):
+            where = ""
+            if self.show_figures:
+                path = Path(self.figure_dir) / f"pass{item.pass_index}_video{item.index}.png"
+                _frame_figure(item.video, f"video {item.video_id} (current label "
+                              f"{names[item.label]}, model p={item.proba:.2f})", path)
+                where = f"; frames in {path}"
+            self.print_func(
+                f"[{k + 1}/{len(request)}] video {item.video_id}: labelled {names[item.label]}, "
+                f"models say {names[item.model_label]} (p={item.proba:.2f}){where}")
+            while True:
+                answer = str(ask("emergence? [y/n/q, optionally 'y FRAME'] ")).strip().lower()
+                parts = answer.split()
+                if parts and parts[0] in ("q", "quit"):
+                    raise ReviewPending(
+                        f"review stopped by the reviewer with {len(request) - k} videos of "
+                        f"pass {item.pass_index} left; call fit again to resume",
+                        n_pending=len(request) - k)
+                try:
+                    if not parts or len(parts) > 2:
+                        raise ValueError(answer)
+                    label = _as_label(parts[0], "answer")
+                    frame = int(parts[1]) if len(parts) == 2 else None
+                    if frame is not None and (label == 0 or frame < 0):
+                        raise ValueError(answer)
+                except ValueError:
+                    self.print_func("please answer y, n, q, or 'y FRAME' (a frame number)")
+                    continue
+                break
+            yield Verdict(item.index, label, frame)
+
+
+_SHEET_COLUMNS = ("video", "video_id", "bmr_id", "pass", "current_label", "proba",
+                  "verdict", "emergence_frame", "note", "figure")
+
+
+class SheetOracle(Oracle):
+    """Review-file round trip: write a sheet to fill, stop, resume when it is filled.
+
+    On the first call for a pass, a CSV sheet ``review_pass<N>.csv`` with one
+    row per pending video (and, with ``figures=True``, a PNG of its frames) is
+    written into ``directory`` and :class:`ReviewPending` is raised, which stops
+    ``fit``. Fill the ``verdict`` column (1/y/emergence or 0/n/non-emergence;
+    optionally ``emergence_frame``) in any spreadsheet, save as CSV, and call
+    ``fit`` again with the same ``review_log``: the filled rows become verdicts
+    (logged at once), and if rows are still blank the fit stops again.
+
+    Parameters
+    ----------
+    directory : path-like
+        Where sheets and figures go (created).
+    figures : bool, default=True
+        Whether to write a PNG of the frames of each pending video.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> oracle = SheetOracle(d, figures=False)
+    >>> req = ReviewRequest([3], [0], [0.9], ["3"], None, 1)
+    >>> try:
+    ...     list(oracle.review(req))
+    ... except ReviewPending as exc:
+    ...     print(exc.path.name, exc.n_pending)
+    review_pass1.csv 1
+    """
+
+    def __init__(self, directory, figures=True):
+        self.directory = directory
+        self.figures = figures
+
+    def sheet_path(self, pass_index):
+        """Path of the sheet of one pass."""
+        return Path(self.directory) / f"review_pass{int(pass_index)}.csv"
+
+    def _read(self, path):
+        with open(path, newline="") as fh:
+            reader = csv.DictReader(fh)
+            missing = {"video", "verdict"} - set(reader.fieldnames or ())
+            if missing:
+                raise ValueError(f"review sheet {path} lacks the columns {sorted(missing)}")
+            rows = {}
+            for line, row in enumerate(reader, start=2):
+                try:
+                    video = int(row["video"])
+                except (TypeError, ValueError):
+                    raise ValueError(
+                        f"review sheet {path}, line {line}: video {row['video']!r} is not an "
+                        "integer") from None
+                rows[video] = (line, row)
+            return rows
+
+    def _write(self, path, request, rows):
+        tmp = path.with_suffix(".csv.tmp")
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=_SHEET_COLUMNS)
+            writer.writeheader()
+            for row in rows:
+                writer.writerow(row)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+
+    def review(self, request):
+        """Yield verdicts from the filled rows; raise ReviewPending while rows are blank."""
+        directory = Path(self.directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = self.sheet_path(request.pass_index)
+        existing = self._read(path) if path.exists() else {}
+        pending, new_rows = [], []
+        for item in request:
+            if item.index in existing:
+                line, row = existing[item.index]
+                text = (row.get("verdict") or "").strip()
+                if not text:
+                    pending.append(item)
+                    continue
+                label = _as_label(text, f"review sheet {path}, line {line} (video "
+                                  f"{item.video_id})")
+                frame_text = (row.get("emergence_frame") or "").strip()
+                try:
+                    frame = int(float(frame_text)) if frame_text else None
+                except ValueError:
+                    raise ValueError(
+                        f"review sheet {path}, line {line} (video {item.video_id}): "
+                        f"emergence_frame {frame_text!r} is not a frame number") from None
+                yield Verdict(item.index, label, frame, (row.get("note") or "").strip())
+            else:
+                pending.append(item)
+                new_rows.append(item)
+        if not pending:
+            return
+        if new_rows or not path.exists():
+            rows = [r for _, r in sorted(existing.values(), key=lambda t: t[0])]
+            for item in new_rows:
+                figure = ""
+                if self.figures and item.X is not None:
+                    fpath = directory / f"pass{item.pass_index}_video{item.index}.png"
+                    _frame_figure(item.video, f"video {item.video_id} (labelled "
+                                  f"{item.label}, model p={item.proba:.2f})", fpath)
+                    figure = fpath.name
+                rows.append({
+                    "video": item.index, "video_id": item.video_id,
+                    "bmr_id": "" if item.bmr_id is None else item.bmr_id,
+                    "pass": item.pass_index, "current_label": item.label,
+                    "proba": f"{item.proba:.4f}", "verdict": "", "emergence_frame": "",
+                    "note": "", "figure": figure,
+                })
+            self._write(path, request, [{k: r.get(k, "") for k in _SHEET_COLUMNS}
+                                        for r in rows])
+        raise ReviewPending(
+            f"{len(pending)} videos of pass {request.pass_index} await a verdict: fill the "
+            f"'verdict' column of {path} (1/y/emergence or 0/n/non-emergence), then call fit "
+            "again with the same review_log",
+            path=path, n_pending=len(pending))
+
+
+def check_oracle(oracle):
+    """Return an object with a ``review`` method (callables become CallbackOracle)."""
+    if oracle is None:
+        raise ValueError(
+            "IterativeRelabeler needs an oracle: TruthOracle (simulated data), "
+            "ConsoleOracle (ask in the terminal), SheetOracle (review file), "
+            "CallbackOracle(func) or any object with a review(request) method")
+    if hasattr(oracle, "review"):
+        return oracle
+    if callable(oracle):
+        return CallbackOracle(oracle)
+    raise TypeError(
+        f"oracle must have a review(request) method or be callable; got {type(oracle).__name__}")

@@ -1,0 +1,445 @@
+"""A durable review log: every oracle verdict is on disk the moment it is given.
+
+The log is one SQLite file (Python's standard :mod:`sqlite3`) in write-ahead
+mode with ``synchronous=FULL``: each verdict is one row, committed by itself,
+so killing the process (even ``SIGKILL``) or losing power loses no verdict
+that was already given. Tables:
+
+``meta``
+    ``format`` (the marker ``skflux-review-log``), ``version``, ``fingerprint``
+    (of the dataset: number of videos, crude labels, month-block folds and video
+    ids), ``config`` (the relabeling settings that decide which videos are shown),
+    ``seed`` (the base seed drawn for the fold models), ``created``.
+``verdicts``
+    One row per verdict, append-only: ``seq``, ``video`` (position in ``X``),
+    ``video_id``, ``pass``, ``previous_label``, ``proba``, ``verdict``,
+    ``emergence_frame``, ``note``, ``time`` (UTC, ISO 8601). A video has at most
+    one verdict (``UNIQUE``): no video is ever shown to the oracle twice.
+``passes``
+    Per pass: ``stage`` ``"trained"`` once its fold models are fitted (with the
+    out-of-fold probabilities and, unless ``store_models=False``, the pickled
+    fold models, kept for the latest pass only), then ``"done"`` with the pass
+    record (the numbers of Figure 3), so a resumed fit neither retrains nor
+    re-reviews a finished pass.
+
+A file that is not an SQLite database, an SQLite database without the format
+marker, a log of a newer format, or a log of another dataset or other settings
+is refused with :class:`ReviewLogError`; such a file is never modified.
+"""
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import pickle
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_MARKER = "skflux-review-log"
+FORMAT_VERSION = 1
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS verdicts (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    video INTEGER NOT NULL UNIQUE,
+    video_id TEXT NOT NULL,
+    pass INTEGER NOT NULL,
+    previous_label INTEGER NOT NULL,
+    proba REAL,
+    verdict INTEGER NOT NULL CHECK (verdict IN (0, 1)),
+    emergence_frame INTEGER,
+    note TEXT NOT NULL DEFAULT '',
+    time TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS passes (
+    pass INTEGER PRIMARY KEY,
+    stage TEXT NOT NULL CHECK (stage IN ('trained', 'done')),
+    labels_sha TEXT NOT NULL,
+    oof_proba BLOB NOT NULL,
+    models BLOB,
+    record TEXT,
+    time TEXT NOT NULL
+);
+"""
+
+
+class ReviewLogError(ValueError):
+    """A review log file that cannot be used: corrupt, foreign, or of another dataset."""
+
+
+def _now():
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
+
+
+def labels_sha(labels):
+    """SHA-256 of a 0/1 label vector (used to check that a resumed pass starts alike)."""
+    return hashlib.sha256(np.asarray(labels, dtype=np.int8).tobytes()).hexdigest()
+
+
+def dataset_fingerprint(labels, fold_of, video_ids):
+    """SHA-256 of what identifies a dataset for the relabeling.
+
+    Parameters
+    ----------
+    labels : array-like of {0, 1}
+        Crude labels.
+    fold_of : array-like of int
+        Validation fold of every video (-1 outside every fold).
+    video_ids : sequence of str
+        Video identifiers.
+
+    Returns
+    -------
+    str
+        Hex digest. Pixel values are not hashed (the videos may be lazy and
+        large); the labels, the fold of each video and the ids are.
+    """
+    h = hashlib.sha256()
+    labels = np.asarray(labels, dtype=np.int8)
+    h.update(str(labels.shape[0]).encode())
+    h.update(labels.tobytes())
+    h.update(np.asarray(fold_of, dtype=np.int64).tobytes())
+    h.update("\x1f".join(map(str, video_ids)).encode())
+    return h.hexdigest()
+
+
+class ReviewLog:
+    """Append-only SQLite store of oracle verdicts and finished relabeling passes.
+
+    Pass a path (or a ``ReviewLog``) as ``review_log`` to
+    :class:`~skflux.relabel.IterativeRelabeler`; calling ``fit`` again with the
+    same file resumes an interrupted run: videos that already have a verdict are
+    never shown again, passes already finished are not recomputed, and the
+    final labels equal those of an uninterrupted run.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The log file. Created when missing (or empty); an existing file must be
+        a skflux review log.
+    store_models : bool, default=True
+        Whether to keep the pickled fold models of the latest trained pass in
+        the log, so that a resumed fit does not retrain them. With ``False`` the
+        fold models of an interrupted pass are retrained on resume (with the
+        same seeds; identical only for deterministic estimators).
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file.
+
+    Raises
+    ------
+    ReviewLogError
+        From :meth:`open` (and the readers) when the file is not an SQLite
+        database, lacks the skflux format marker, has a newer format version, is
+        damaged, or belongs to another dataset or other settings.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "review.sqlite")
+    >>> log = ReviewLog(path)
+    >>> with log.open(fingerprint="abc", config={"threshold": 0.5}):
+    ...     log.append(video=3, video_id="bmr-7", pass_index=1, previous_label=0,
+    ...                proba=0.9, verdict=1)
+    >>> [(v["video"], v["verdict"]) for v in log.verdicts()]
+    [(3, 1)]
+    """
+
+    def __init__(self, path, *, store_models=True):
+        self.path = Path(os.fspath(path))
+        self.store_models = store_models
+        self._con = None
+
+    def __repr__(self):
+        return f"ReviewLog({str(self.path)!r})"
+
+    # the connection never travels with copies (sklearn.clone deep-copies parameters)
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_con"] = None
+        return state
+
+    def __deepcopy__(self, memo):
+        return ReviewLog(self.path, store_models=self.store_models)
+
+    # ------------------------------------------------------------------ opening
+    def _check_file(self):
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return False
+        if self.path.is_dir():
+            raise ReviewLogError(f"review log {self.path} is a directory")
+        with open(self.path, "rb") as fh:
+            head = fh.read(len(_SQLITE_HEADER))
+        if head != _SQLITE_HEADER:
+            raise ReviewLogError(
+                f"{self.path} is not a skflux review log (not an SQLite database: corrupt "
+                "or a different kind of file); refusing to use or overwrite it. "
+                "Pass another path."
+            )
+        return True
+
+    def _connect(self, *, create):
+        exists = self._check_file()
+        if not exists and not create:
+            raise ReviewLogError(f"review log {self.path} does not exist")
+        try:
+            con = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            if exists:
+                tables = {r[0] for r in con.execute(
+                    "SELECT name FROM sqlite_master WHERE type='table'")}
+                marker = None
+                if "meta" in tables:
+                    row = con.execute("SELECT value FROM meta WHERE key='format'").fetchone()
+                    marker = row and row[0]
+                if marker != FORMAT_MARKER:
+                    con.close()
+                    raise ReviewLogError(
+                        f"{self.path} is an SQLite database but not a skflux review log "
+                        f"(format marker {marker!r}, expected {FORMAT_MARKER!r}); refusing "
+                        "to use or overwrite it. Pass another path."
+                    )
+                version = int(con.execute(
+                    "SELECT value FROM meta WHERE key='version'").fetchone()[0])
+                if version > FORMAT_VERSION:
+                    con.close()
+                    raise ReviewLogError(
+                        f"{self.path} is a review log of format version {version}; this skflux "
+                        f"reads version {FORMAT_VERSION} and older. Upgrade skflux."
+                    )
+                check = con.execute("PRAGMA quick_check").fetchone()[0]
+                if check != "ok":
+                    con.close()
+                    raise ReviewLogError(f"review log {self.path} is damaged: {check}")
+                missing = {"verdicts", "passes"} - tables
+                if missing:
+                    con.close()
+                    raise ReviewLogError(
+                        f"review log {self.path} lacks the tables {sorted(missing)}; damaged?")
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=FULL")
+            if not exists:
+                con.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise ReviewLogError(
+                f"{self.path} could not be read as a skflux review log ({exc}); refusing to "
+                "use or overwrite it"
+            ) from exc
+        return con, exists
+
+    def open(self, fingerprint, config, seed=None):
+        """Open (or create) the log for a dataset and settings.
+
+        Parameters
+        ----------
+        fingerprint : str
+            Dataset fingerprint (see :func:`dataset_fingerprint`).
+        config : dict
+            JSON-serialisable settings that decide which videos are shown.
+        seed : int, optional
+            Base seed to record in a new log (an existing log keeps its own).
+
+        Returns
+        -------
+        self : ReviewLog
+            Usable as a context manager that closes the connection.
+
+        Raises
+        ------
+        ReviewLogError
+            See the class docstring; also when ``fingerprint`` or ``config``
+            differ from those the log was created with.
+        """
+        self.close()
+        con, exists = self._connect(create=True)
+        config_text = json.dumps(config, sort_keys=True, default=str)
+        if exists:
+            meta = dict(con.execute("SELECT key, value FROM meta"))
+            if meta.get("fingerprint") != fingerprint:
+                con.close()
+                raise ReviewLogError(
+                    f"review log {self.path} belongs to another dataset (different number of "
+                    "videos, crude labels, month blocks or video ids); refusing to mix "
+                    "verdicts. Use a new log file for this dataset."
+                )
+            if meta.get("config") != config_text:
+                con.close()
+                old = json.loads(meta.get("config", "{}"))
+                diff = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
+                raise ReviewLogError(
+                    f"review log {self.path} was written with other relabeling settings "
+                    f"({', '.join(f'{k}: {old.get(k)!r} in the log' for k in diff)}); "
+                    "resume with the same settings or use a new log file"
+                )
+        else:
+            rows = [("format", FORMAT_MARKER), ("version", str(FORMAT_VERSION)),
+                    ("fingerprint", fingerprint), ("config", config_text),
+                    ("created", _now())]
+            if seed is not None:
+                rows.append(("seed", str(int(seed))))
+            with con:
+                con.execute("BEGIN")
+                con.executemany("INSERT INTO meta VALUES (?, ?)", rows)
+        self._con = con
+        return self
+
+    def _reader(self):
+        if self._con is not None:
+            return self._con
+        con, _ = self._connect(create=False)
+        self._con = con
+        return con
+
+    def close(self):
+        """Close the connection (everything is already committed)."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------------ meta
+    @property
+    def meta(self):
+        """dict of the ``meta`` table (format, version, fingerprint, config, seed, created)."""
+        return dict(self._reader().execute("SELECT key, value FROM meta"))
+
+    @property
+    def seed(self):
+        """The base seed recorded when the log was created, or None."""
+        value = self.meta.get("seed")
+        return None if value is None else int(value)
+
+    # ------------------------------------------------------------------ verdicts
+    def append(self, *, video, video_id, pass_index, previous_label, proba, verdict,
+               emergence_frame=None, note=""):
+        """Append one verdict and commit it to disk before returning.
+
+        Raises
+        ------
+        ReviewLogError
+            When ``video`` already has a verdict (a video is reviewed once).
+        """
+        con = self._require_open()
+        try:
+            con.execute(
+                "INSERT INTO verdicts (video, video_id, pass, previous_label, proba, verdict, "
+                "emergence_frame, note, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (int(video), str(video_id), int(pass_index), int(previous_label),
+                 None if proba is None or not np.isfinite(proba) else float(proba),
+                 int(verdict), None if emergence_frame is None else int(emergence_frame),
+                 str(note or ""), _now()),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise ReviewLogError(
+                f"video {video} ({video_id}) already has a verdict in {self.path}") from exc
+
+    def verdicts(self):
+        """All verdicts in the order they were given.
+
+        Returns
+        -------
+        list of dict
+            Keys: ``seq``, ``video``, ``video_id``, ``pass``, ``previous_label``,
+            ``proba``, ``verdict``, ``emergence_frame``, ``note``, ``time``.
+        """
+        cur = self._reader().execute("SELECT * FROM verdicts ORDER BY seq")
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row)) for row in cur]
+
+    def to_frame(self):
+        """The verdicts as a :class:`pandas.DataFrame` (one row per verdict)."""
+        import pandas as pd
+
+        columns = ["seq", "video", "video_id", "pass", "previous_label", "proba", "verdict",
+                   "emergence_frame", "note", "time"]
+        return pd.DataFrame(self.verdicts(), columns=columns)
+
+    def __len__(self):
+        return self._reader().execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
+
+    # ------------------------------------------------------------------ passes
+    def save_trained(self, pass_index, labels_sha_, oof_proba, models=None):
+        """Record that a pass's fold models are fitted (before any review of that pass)."""
+        con = self._require_open()
+        blob = None
+        if models is not None and self.store_models:
+            blob = pickle.dumps(models, protocol=pickle.HIGHEST_PROTOCOL)
+        oof = np.ascontiguousarray(oof_proba, dtype="<f8").tobytes()
+        with con:
+            con.execute("BEGIN")
+            con.execute("UPDATE passes SET models = NULL WHERE pass < ?", (int(pass_index),))
+            con.execute(
+                "INSERT OR REPLACE INTO passes (pass, stage, labels_sha, oof_proba, models, "
+                "record, time) VALUES (?, 'trained', ?, ?, ?, NULL, ?)",
+                (int(pass_index), labels_sha_, oof, blob, _now()),
+            )
+
+    def save_done(self, pass_index, record):
+        """Record that a pass is finished, with its record (a JSON-serialisable dict)."""
+        con = self._require_open()
+        with con:
+            con.execute("BEGIN")
+            cur = con.execute(
+                "UPDATE passes SET stage = 'done', record = ?, time = ? WHERE pass = ?",
+                (json.dumps(record, default=_json_default), _now(), int(pass_index)),
+            )
+            if cur.rowcount != 1:
+                raise ReviewLogError(f"pass {pass_index} was never trained in {self.path}")
+
+    def load_pass(self, pass_index):
+        """What the log holds about one pass.
+
+        Returns
+        -------
+        dict or None
+            None when the pass was not trained; else keys ``stage``,
+            ``labels_sha``, ``oof_proba`` (ndarray), ``models`` (list or None)
+            and ``record`` (dict or None).
+        """
+        row = self._reader().execute(
+            "SELECT stage, labels_sha, oof_proba, models, record FROM passes WHERE pass = ?",
+            (int(pass_index),),
+        ).fetchone()
+        if row is None:
+            return None
+        stage, sha, oof, models, record = row
+        try:
+            models = (None if models is None or not self.store_models
+                      else pickle.loads(models))
+        except Exception as exc:  # unpicklable with this environment
+            raise ReviewLogError(
+                f"the fold models of pass {pass_index} stored in {self.path} cannot be "
+                f"unpickled ({exc}); open the log with ReviewLog(path, store_models=False) "
+                "to retrain them instead") from exc
+        return {
+            "stage": stage,
+            "labels_sha": sha,
+            "oof_proba": np.frombuffer(oof, dtype="<f8").copy(),
+            "models": models,
+            "record": None if record is None else json.loads(record),
+        }
+
+    def _require_open(self):
+        if self._con is None:
+            raise ReviewLogError(f"review log {self.path} is not open; call open() first")
+        return self._con
+
+
+def _json_default(obj):
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"cannot store {type(obj).__name__} in the review log")
