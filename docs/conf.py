@@ -140,3 +140,34 @@ html_theme_options = {
 }
 html_show_sourcelink = False
 html_context = {"default_mode": "light"}
+
+
+# -- the command-line reference: ``skflux <command> --help`` of every subcommand ----
+
+
+def _write_cli_help(app):
+    """Write the ``--help`` text of ``skflux`` and of each subcommand for ``cli.rst``."""
+    import argparse
+    from pathlib import Path
+
+    from skflux.cli import build_parser
+
+    os.environ["COLUMNS"] = "88"  # argparse wraps help to the terminal width
+    parser = build_parser()
+    parts = ["Usage of ``skflux``\n" + "-" * 19, "", ".. code-block:: text", ""]
+    parts += ["   " + line for line in parser.format_help().splitlines()]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                title = f"``skflux {name}``"
+                parts += ["", "", title, "-" * len(title), "", ".. code-block:: text", ""]
+                parts += ["   " + line for line in sub.format_help().splitlines()]
+    out = Path(app.srcdir) / "generated" / "cli_help.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = "\n".join(line.rstrip() for line in parts) + "\n"
+    if not out.exists() or out.read_text(encoding="utf-8") != text:
+        out.write_text(text, encoding="utf-8")
+
+
+def setup(app):
+    app.connect("builder-inited", _write_cli_help)
