@@ -116,10 +116,10 @@ def plot_relabel_passes(passes_or_relabeler, *, accuracy="before", fig=None, fig
     names = [f"Pass {_roman(p.pass_index)}" for p in passes]
     n = np.array([max(p.n_videos, 1) for p in passes], dtype=float)
     parts = [
-        ("A", "verified in earlier passes", [p.n_previously_verified for p in passes]),
-        ("B", "new real mislabels", [p.n_mislabels for p in passes]),
+        ("A", "verified earlier", [p.n_previously_verified for p in passes]),
+        ("B", "new mislabels", [p.n_mislabels for p in passes]),
         ("C", "new model mistakes", [p.n_model_mistakes for p in passes]),
-        ("U", "new, not reviewed (budget)", [p.n_unreviewed for p in passes]),
+        ("U", "unreviewed (budget)", [p.n_unreviewed for p in passes]),
         ("D", "agreements", [p.n_agreements for p in passes]),
     ]
     bottom = np.zeros(len(passes))
@@ -153,7 +153,7 @@ def plot_relabel_passes(passes_or_relabeler, *, accuracy="before", fig=None, fig
                 if np.isfinite(xv) and np.isfinite(yv):
                     axis.annotate(str(b["block"] + 1), (xv, yv), ha="center", va="center",
                                   fontsize=7, color="w", zorder=3)
-        axis.set_xlabel(f"model accuracy per validation block ({accuracy} the pass)")
+        axis.set_xlabel("block accuracy" + (" (after relabel)" if accuracy == "after" else ""))
         axis.set_ylabel(ylabel)
         axis.legend(fontsize=7, frameon=False)
     return fig

@@ -1,0 +1,240 @@
+import copy
+import pickle
+import sqlite3
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
+
+from skflux.relabel import ReviewLog, ReviewLogError
+from skflux.relabel._review_log import FORMAT_VERSION, dataset_fingerprint, labels_sha
+
+CONFIG = {"threshold": 0.5, "budget": None}
+
+
+def _log(tmp_path, name="log.sqlite", **kw):
+    return ReviewLog(tmp_path / name, **kw).open("fp", CONFIG, seed=7)
+
+
+def _append(log, video, verdict=1, pass_index=1):
+    log.append(video=video, video_id=f"v{video}", pass_index=pass_index, previous_label=0,
+               proba=0.8, verdict=verdict)
+
+
+def test_append_is_committed_before_returning(tmp_path):
+    log = _log(tmp_path)
+    _append(log, 3)
+    _append(log, 1, verdict=0, pass_index=2)
+    # a second, independent connection sees both rows while the first is still open
+    other = sqlite3.connect(tmp_path / "log.sqlite")
+    rows = other.execute("SELECT video, pass, verdict FROM verdicts ORDER BY seq").fetchall()
+    other.close()
+    assert rows == [(3, 1, 1), (1, 2, 0)]
+    assert log._con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert log._con.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    log.close()
+
+
+def test_verdict_fields_and_frame(tmp_path):
+    log = _log(tmp_path)
+    log.append(video=5, video_id="bmr-5", pass_index=2, previous_label=1, proba=0.25,
+               verdict=0, emergence_frame=None, note="weak")
+    log.append(video=6, video_id="bmr-6", pass_index=2, previous_label=0, proba=float("nan"),
+               verdict=1, emergence_frame=40)
+    v = log.verdicts()
+    assert [r["video"] for r in v] == [5, 6]
+    assert v[0]["previous_label"] == 1 and v[0]["proba"] == pytest.approx(0.25)
+    assert v[0]["note"] == "weak" and v[1]["emergence_frame"] == 40
+    assert v[1]["proba"] is None
+    assert v[0]["time"] < v[1]["time"]
+    frame = log.to_frame()
+    assert list(frame["video_id"]) == ["bmr-5", "bmr-6"] and len(log) == 2
+    log.close()
+
+
+def test_a_video_gets_one_verdict_only(tmp_path):
+    log = _log(tmp_path)
+    _append(log, 3)
+    with pytest.raises(ReviewLogError, match="video 3 .*already has a verdict"):
+        _append(log, 3, verdict=0, pass_index=2)
+    assert len(log) == 1
+    log.close()
+
+
+def test_reopen_keeps_seed_and_rows(tmp_path):
+    log = _log(tmp_path)
+    _append(log, 0)
+    log.close()
+    again = ReviewLog(tmp_path / "log.sqlite").open("fp", CONFIG, seed=99)
+    assert again.seed == 7  # the log keeps the seed it was created with
+    assert [r["video"] for r in again.verdicts()] == [0]
+    assert again.meta["format"] == "skflux-review-log"
+    assert int(again.meta["version"]) == FORMAT_VERSION
+    again.close()
+
+
+def test_reading_without_open(tmp_path):
+    log = _log(tmp_path)
+    _append(log, 2)
+    log.close()
+    reader = ReviewLog(tmp_path / "log.sqlite")
+    assert len(reader) == 1
+    reader.close()
+    with pytest.raises(ReviewLogError, match="does not exist"):
+        ReviewLog(tmp_path / "missing.sqlite").verdicts()
+    with pytest.raises(ReviewLogError, match="not open"):
+        _append(ReviewLog(tmp_path / "log.sqlite"), 9)
+
+
+def _unchanged(path, action):
+    before = path.read_bytes()
+    action()
+    assert path.read_bytes() == before
+
+
+def test_foreign_text_file_refused_and_untouched(tmp_path):
+    path = tmp_path / "notes.sqlite"
+    path.write_text("my precious notes\n" * 20)
+
+    def go():
+        with pytest.raises(ReviewLogError, match="not an SQLite database.*refusing"):
+            ReviewLog(path).open("fp", CONFIG)
+
+    _unchanged(path, go)
+
+
+def test_foreign_sqlite_database_refused_and_untouched(tmp_path):
+    path = tmp_path / "other.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE things (x INTEGER)")
+    con.execute("INSERT INTO things VALUES (42)")
+    con.commit()
+    con.close()
+
+    def go():
+        with pytest.raises(ReviewLogError, match="not a skflux review log"):
+            ReviewLog(path).open("fp", CONFIG)
+
+    _unchanged(path, go)
+
+
+def test_corrupt_log_refused_and_untouched(tmp_path):
+    log = _log(tmp_path)
+    for i in range(50):
+        _append(log, i)
+    log.close()
+    path = tmp_path / "log.sqlite"
+    data = bytearray(path.read_bytes())
+    data[100:len(data)] = b"\xff" * (len(data) - 100)  # keep the header, smash the rest
+    path.write_bytes(bytes(data))
+
+    def go():
+        with pytest.raises(ReviewLogError, match=str(path.name)):
+            ReviewLog(path).open("fp", CONFIG)
+
+    _unchanged(path, go)
+
+
+def test_other_dataset_or_settings_refused(tmp_path):
+    log = _log(tmp_path)
+    _append(log, 1)
+    log.close()
+    path = tmp_path / "log.sqlite"
+    with pytest.raises(ReviewLogError, match="another dataset"):
+        ReviewLog(path).open("other-fp", CONFIG)
+    with pytest.raises(ReviewLogError, match="budget: None in the log"):
+        ReviewLog(path).open("fp", {"threshold": 0.5, "budget": 10})
+    assert len(ReviewLog(path)) == 1
+
+
+def test_newer_version_refused(tmp_path):
+    _log(tmp_path).close()
+    path = tmp_path / "log.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("UPDATE meta SET value = ? WHERE key = 'version'", (str(FORMAT_VERSION + 1),))
+    con.commit()
+    con.close()
+    with pytest.raises(ReviewLogError, match="Upgrade skflux"):
+        ReviewLog(path).open("fp", CONFIG)
+
+
+def test_directory_refused(tmp_path):
+    (tmp_path / "d").mkdir()
+    with pytest.raises(ReviewLogError, match="directory"):
+        ReviewLog(tmp_path / "d").open("fp", CONFIG)
+
+
+def test_empty_file_becomes_a_log(tmp_path):
+    path = tmp_path / "empty.sqlite"
+    path.touch()
+    log = ReviewLog(path).open("fp", CONFIG)
+    _append(log, 0)
+    log.close()
+    assert len(ReviewLog(path)) == 1
+
+
+def test_passes_round_trip_and_models_kept_for_latest_pass_only(tmp_path):
+    log = _log(tmp_path)
+    X = np.arange(20.0)[:, None]
+    y = (X[:, 0] > 9).astype(int)
+    model = LogisticRegression().fit(X, y)
+    oof = np.linspace(0, 1, 20)
+    oof[3] = np.nan
+    assert log.load_pass(1) is None
+    log.save_trained(1, labels_sha(y), oof, [model])
+    got = log.load_pass(1)
+    assert got["stage"] == "trained" and got["record"] is None
+    np.testing.assert_array_equal(got["oof_proba"], oof)
+    np.testing.assert_array_equal(got["models"][0].predict(X), model.predict(X))
+    log.save_done(1, {"pass_index": 1, "n": np.int64(4), "r": np.float64(0.5)})
+    log.save_trained(2, labels_sha(1 - y), oof, [model])
+    assert log.load_pass(1)["models"] is None  # superseded by pass 2's models
+    assert log.load_pass(1)["record"] == {"pass_index": 1, "n": 4, "r": 0.5}
+    assert log.load_pass(2)["models"] is not None
+    with pytest.raises(ReviewLogError, match="never trained"):
+        log.save_done(5, {})
+    log.close()
+    lean = ReviewLog(tmp_path / "lean.sqlite", store_models=False).open("fp", CONFIG)
+    lean.save_trained(1, labels_sha(y), oof, [model])
+    assert lean.load_pass(1)["models"] is None
+    lean.close()
+
+
+def test_copy_and_pickle_drop_the_connection(tmp_path):
+    log = _log(tmp_path)
+    _append(log, 0)
+    dup = copy.deepcopy(log)
+    assert dup._con is None and dup.path == log.path
+    restored = pickle.loads(pickle.dumps(log))
+    assert restored._con is None and len(restored) == 1
+    assert "log.sqlite" in repr(log)
+    log.close()
+
+
+def test_fingerprint_sees_labels_folds_and_ids():
+    y = np.array([0, 1, 1, 0])
+    fold = np.array([0, 1, 0, -1])
+    ids = ["a", "b", "c", "d"]
+    base = dataset_fingerprint(y, fold, ids)
+    assert base == dataset_fingerprint(y.copy(), fold.copy(), list(ids))
+    assert base != dataset_fingerprint(1 - y, fold, ids)
+    assert base != dataset_fingerprint(y, np.array([0, 1, 1, -1]), ids)
+    assert base != dataset_fingerprint(y, fold, ["a", "b", "d", "c"])
+
+
+@given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 9), st.integers(0, 1),
+                          st.integers(0, 1), st.one_of(st.none(), st.integers(0, 224)),
+                          st.text(max_size=20)),
+                unique_by=lambda t: t[0], max_size=25))
+def test_any_verdict_sequence_round_trips(tmp_path_factory, rows):
+    path = tmp_path_factory.mktemp("h") / "log.sqlite"
+    log = ReviewLog(path).open("fp", CONFIG)
+    for video, p, prev, verdict, frame, note in rows:
+        log.append(video=video, video_id=str(video), pass_index=p, previous_label=prev,
+                   proba=0.5, verdict=verdict, emergence_frame=frame, note=note)
+    log.close()
+    back = ReviewLog(path).verdicts()
+    assert [(r["video"], r["pass"], r["previous_label"], r["verdict"], r["emergence_frame"],
+             r["note"]) for r in back] == rows
