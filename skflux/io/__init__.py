@@ -8,6 +8,7 @@ The authors' FITS layout (a patch cube plus a ``.dt.fits`` of seconds since
 the first frame) is read onto the 96-minute grid.
 """
 
+from ._fits import find_fits_pairs, frames_to_video, read_fits_directory, read_fits_video
 from ._netcdf import FIELD_VAR, PACK_LIMIT, PACK_SCALE, VideoWriter, open_videos, to_netcdf
 from ._validate import VideoSchemaError, validate_videos
 
@@ -17,7 +18,11 @@ __all__ = [
     "PACK_SCALE",
     "VideoSchemaError",
     "VideoWriter",
+    "find_fits_pairs",
+    "frames_to_video",
     "open_videos",
+    "read_fits_directory",
+    "read_fits_video",
     "to_netcdf",
     "validate_videos",
 ]

@@ -1,0 +1,527 @@
+"""Bring raw patch videos to the model's input: fill gaps, zero off-limb, pad to 225 frames.
+
+The paper's three preparation steps, each a stateless scikit-learn transformer
+that works on numpy arrays ``(video, frame, lat, lon)`` and on DataArrays of the
+data model (coordinates kept, the ``observed`` mask updated; dask-backed
+DataArrays stay lazy, one video per chunk):
+
+1. :class:`FillGaps` -- linear interpolation per pixel over time of the frames
+   missing inside the observed span;
+2. :class:`MaskOffLimb` -- off-disk pixels set to a 0 G background;
+3. :class:`PadFrames` -- every video brought to 225 frames.
+
+:func:`make_preprocessor` chains them in a :class:`~sklearn.pipeline.Pipeline`
+(order: fill, pad, mask), the same one the ingestion command uses.
+
+Which frames are observed: on a DataArray, its ``observed`` coordinate; on a
+numpy array, the frames that are not entirely NaN (unobserved frames must be
+NaN, as :func:`skflux.io.read_fits_video` leaves them).
+"""
+
+import numbers
+
+import numpy as np
+from scipy import ndimage
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.pipeline import Pipeline
+
+from ._schema import FRAME_DIM, N_FRAMES, OBSERVED, VIDEO_DIM
+from ._validation import _is_dataarray, check_videos, video_name
+
+__all__ = ["FillGaps", "MaskOffLimb", "PadFrames", "make_preprocessor", "off_limb_mask"]
+
+
+# ----------------------------------------------------------------------------- kernels
+# Each kernel works on a numpy block of whole videos; ``start`` is the index of the
+# block's first video and ``names`` maps a video index to its name for messages.
+
+
+def _observed_from_nan(values):
+    """Frames that are not entirely NaN, shape (video, frame)."""
+    n, f = values.shape[:2]
+    return ~np.isnan(values.reshape(n, f, -1)).all(axis=2)
+
+
+def _fill_gaps_block(values, observed, start=0, names=None):
+    out = values.copy()
+    names = names or (lambda i: f"video {i}")
+    for i in range(values.shape[0]):  # a loop over videos; pixels are vectorized
+        obs = np.flatnonzero(observed[i])
+        if obs.size == 0:
+            raise ValueError(f"{names(start + i)} has no observed frame")
+        v = values[i]
+        flat = v.reshape(v.shape[0], -1)
+        empty = np.isnan(flat[obs]).all(axis=1)
+        if empty.any():
+            raise ValueError(
+                f"{names(start + i)}: observed frames {obs[empty][:10].tolist()} are entirely "
+                "NaN; mark them unobserved (observed=False) to have them interpolated"
+            )
+        span = np.arange(obs[0], obs[-1] + 1)
+        missing = span[~observed[i, obs[0]: obs[-1] + 1]]
+        if missing.size == 0:
+            continue
+        hi_pos = np.searchsorted(obs, missing)
+        lo, hi = obs[hi_pos - 1], obs[hi_pos]
+        a = v[lo].astype(np.float64)
+        b = v[hi].astype(np.float64)
+        # The same arithmetic as scipy.interpolate.interp1d(kind="linear").
+        slope = (b - a) / (hi - lo).astype(np.float64)[:, None, None]
+        filled = slope * (missing - lo).astype(np.float64)[:, None, None] + a
+        # Rounding must never leave the bracket [min(a, b), max(a, b)].
+        filled = np.clip(filled, np.fmin(a, b), np.fmax(a, b))
+        out[i, missing] = filled.astype(values.dtype, copy=False)
+    return out
+
+
+def _corner_mask(values):
+    """Connected regions of exact zeros or NaN touching a patch corner, per frame."""
+    shape = values.shape
+    frames = values.reshape((-1,) + shape[-2:])
+    candidate = (frames == 0) | np.isnan(frames)
+    structure = np.zeros((3, 3, 3), dtype=bool)
+    structure[1] = ndimage.generate_binary_structure(2, 1)  # 4-connected, within a frame
+    labels, n = ndimage.label(candidate, structure=structure)
+    corners = labels[:, [0, 0, -1, -1], [0, -1, 0, -1]]
+    lut = np.zeros(n + 1, dtype=bool)
+    lut[corners.ravel()] = True
+    lut[0] = False
+    return lut[labels].reshape(shape)
+
+
+def off_limb_mask(X):
+    """Pixels taken as off the solar disk: NaN, or zero regions touching a corner.
+
+    A pixel is off-limb when it is NaN, or when it belongs to a connected
+    (4-neighbour, within one frame) region of pixels that are exactly 0 (or
+    NaN) and that touches one of the four corners of the patch: the authors'
+    files store off-disk pixels as 0 G, and the disk edge cuts a patch from a
+    corner.
+
+    Parameters
+    ----------
+    X : array-like of shape (..., lat, lon)
+        Frames; any leading dimensions.
+
+    Returns
+    -------
+    mask : ndarray of bool, same shape as ``X``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skflux.preprocessing import off_limb_mask
+    >>> frame = np.array([[0.0, 0.0, 5.0], [0.0, 3.0, 0.0], [np.nan, 2.0, 1.0]])
+    >>> off_limb_mask(frame).astype(int)
+    array([[1, 1, 0],
+           [1, 0, 0],
+           [1, 0, 0]])
+    """
+    values = np.asarray(getattr(X, "values", X))
+    if values.ndim < 2:
+        raise ValueError(f"X must have at least 2 dimensions (lat, lon); got shape {values.shape}")
+    return _corner_mask(values)
+
+
+def _mask_block(values, fill_value):
+    out = values.copy()
+    if fill_value == 0:
+        # Corner-connected zero regions already equal the background: only NaN changes.
+        np.copyto(out, 0, where=np.isnan(out))
+    else:
+        out[_corner_mask(values)] = fill_value
+    return out
+
+
+def _pad_block(values, observed, n_frames, mode):
+    n, f = observed.shape
+    out = np.empty((n, n_frames) + values.shape[2:], dtype=values.dtype)
+    k = min(f, n_frames)
+    out[:, :k] = values[:, :k]
+    length = _lengths(observed)
+    for i in range(n):
+        stop = min(int(length[i]), n_frames)
+        if stop < n_frames:
+            out[i, stop:] = values[i, stop - 1] if mode == "edge" else 0
+    return out
+
+
+def _lengths(observed):
+    """Index of the last observed frame + 1, per video (0 when none)."""
+    f = observed.shape[1]
+    any_obs = observed.any(axis=1)
+    last = f - 1 - np.argmax(observed[:, ::-1], axis=1)
+    return np.where(any_obs, last + 1, 0)
+
+
+# ----------------------------------------------------------------------- plumbing
+
+
+def _namer(X):
+    if _is_dataarray(X):
+        return lambda i: video_name(X, i)
+    return lambda i: f"video {i}"
+
+
+def _observed(X, values=None):
+    """The observed mask of X (loaded): its coordinate, or not-all-NaN frames."""
+    if _is_dataarray(X) and OBSERVED in X.coords:
+        obs = X.coords[OBSERVED]
+        if obs.dims != (VIDEO_DIM, FRAME_DIM) or obs.dtype != bool:
+            raise ValueError(
+                f"coordinate 'observed' must be boolean with dims ('video', 'frame'); got "
+                f"{obs.dtype} with dims {obs.dims}"
+            )
+        return np.asarray(obs.values)
+    if values is None:
+        data = X.data
+        n, f = X.shape[:2]
+        mask = np.isnan(data.reshape(n, f, -1)).all(axis=2)
+        return ~np.asarray(mask.compute() if hasattr(mask, "compute") else mask)
+    return _observed_from_nan(values)
+
+
+def _check_X(X):
+    X = check_videos(X, allow_nan=True)
+    if not _is_dataarray(X) and not isinstance(X, np.ndarray):  # torch tensors
+        X = np.asarray(X)
+    if not np.issubdtype(X.dtype, np.floating):
+        X = X.astype(np.float32)
+    return X
+
+
+def _is_lazy(X):
+    return _is_dataarray(X) and X.chunks is not None
+
+
+def _map_videos(X, kernel, observed=None, n_frames=None):
+    """Apply ``kernel(values, observed, start)`` per chunk of videos of a lazy DataArray."""
+    import dask.array as da
+
+    data = X.data.rechunk({1: -1, 2: -1, 3: -1})
+    out_frames = data.shape[1] if n_frames is None else n_frames
+    chunks = (data.chunks[0], (out_frames,), data.chunks[2], data.chunks[3])
+    obs = da.from_array(observed, chunks=(data.chunks[0], -1))[:, :, None, None]
+
+    def block(values, obs4, block_info=None):
+        start = block_info[0]["array-location"][0][0] if block_info else 0
+        return kernel(values, obs4[:, :, 0, 0], start)
+
+    return da.map_blocks(block, data, obs, dtype=data.dtype, chunks=chunks)
+
+
+class _VideoTransformer(TransformerMixin, BaseEstimator):
+    """Common behaviour: stateless, numpy or DataArray in, same type out."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def _check_params(self):
+        """Validate the parameters (overridden)."""
+
+    def fit(self, X, y=None):
+        """Check parameters and input; nothing is learned.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_videos, n_frames, n_lat, n_lon) or xarray.DataArray
+            Videos.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+        """
+        self._check_params()
+        _check_X(X)
+        return self
+
+
+class FillGaps(_VideoTransformer):
+    """Fill missing frames by linear interpolation per pixel over time.
+
+    Inside each video's observed span (first to last observed frame), every
+    unobserved frame gets, pixel by pixel, the linear interpolation between
+    the nearest observed frames before and after it -- the same values as
+    ``scipy.interpolate.interp1d(kind="linear")`` along time, computed for
+    all pixels at once. Observed frames are returned bit-for-bit unchanged,
+    and interpolated values never leave the range of the two frames they
+    come from. Frames before the first or after the last observation stay
+    NaN: no extrapolation; they are handled by :class:`PadFrames` and
+    :class:`MaskOffLimb`. A NaN pixel in an observed frame (off-disk) stays
+    NaN and makes the interpolated pixels next to it NaN.
+
+    The ``observed`` coordinate is kept unchanged (interpolated frames are
+    not observations). On numpy input the observed frames are those that are
+    not entirely NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skflux.preprocessing import FillGaps
+    >>> X = np.full((1, 4, 1, 1), np.nan)
+    >>> X[0, [0, 3], 0, 0] = [0.0, 3.0]
+    >>> FillGaps().fit_transform(X).ravel()
+    array([0., 1., 2., 3.])
+    """
+
+    def transform(self, X):
+        """Fill the gaps.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_videos, n_frames, n_lat, n_lon) or xarray.DataArray
+            Videos with unobserved frames (NaN on numpy input).
+
+        Returns
+        -------
+        Xt : same type as X
+            A new array; a DataArray keeps its coordinates and attributes.
+
+        Raises
+        ------
+        ValueError
+            If a video has no observed frame, or an observed frame is entirely
+            NaN (naming the video), or X is not 4-D ``(video, frame, lat, lon)``.
+        TypeError
+            If X is not numeric.
+        """
+        self._check_params()
+        X = _check_X(X)
+        names = _namer(X)
+        if _is_lazy(X):
+            observed = _observed(X)
+            data = _map_videos(X, lambda v, o, s: _fill_gaps_block(v, o, s, names), observed)
+            return X.copy(data=data)
+        values = np.asarray(X.values if _is_dataarray(X) else X)
+        observed = _observed(X, values)
+        out = _fill_gaps_block(values, observed, 0, names)
+        return X.copy(data=out) if _is_dataarray(X) else out
+
+
+class MaskOffLimb(_VideoTransformer):
+    """Set off-disk pixels to a background field (0 G).
+
+    Off-disk pixels are NaN, or connected regions of exact zeros touching a
+    patch corner, as in the authors' files (see :func:`off_limb_mask`). With
+    the default ``fill_value=0`` the zero regions already hold the
+    background, so only NaN changes (this shortcut is exact, and fast).
+    Also turns the NaN frames left before a video's first observation into
+    0 G frames. Idempotent: applying it twice equals applying it once.
+
+    Parameters
+    ----------
+    fill_value : float, default=0.0
+        Background field in Gauss (the paper: 0 G).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skflux.preprocessing import MaskOffLimb
+    >>> X = np.array([np.nan, 0.0, 2.0, 0.0]).reshape(1, 1, 2, 2)
+    >>> MaskOffLimb(fill_value=-1.0).fit_transform(X).ravel()
+    array([-1., -1.,  2., -1.])
+    """
+
+    def __init__(self, fill_value=0.0):
+        self.fill_value = fill_value
+
+    def _check_params(self):
+        v = self.fill_value
+        if not isinstance(v, numbers.Real) or isinstance(v, bool) or not np.isfinite(v):
+            raise ValueError(f"fill_value must be a finite number of Gauss; got {v!r}")
+
+    def transform(self, X):
+        """Set off-disk pixels to ``fill_value``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_videos, n_frames, n_lat, n_lon) or xarray.DataArray
+            Videos.
+
+        Returns
+        -------
+        Xt : same type as X
+            Without NaN. A DataArray keeps its coordinates.
+
+        Raises
+        ------
+        ValueError
+            If X is not 4-D ``(video, frame, lat, lon)``.
+        TypeError
+            If X is not numeric.
+        """
+        self._check_params()
+        X = _check_X(X)
+        fill = float(self.fill_value)
+        if _is_lazy(X):
+            data = X.data
+            if fill != 0:  # corner regions need whole frames in one chunk
+                data = data.rechunk({2: -1, 3: -1})
+            return X.copy(data=data.map_blocks(_mask_block, fill, dtype=X.dtype))
+        values = np.asarray(X.values if _is_dataarray(X) else X)
+        out = _mask_block(values, fill)
+        return X.copy(data=out) if _is_dataarray(X) else out
+
+
+class PadFrames(_VideoTransformer):
+    """Bring every video to ``n_frames`` frames by padding after its last observation.
+
+    Frames after a video's last observed frame (unobserved tail and new
+    frames) are filled with 0 G (``mode="zero"``, the paper's text) or with
+    a copy of the last observed frame (``mode="edge"``, what the authors'
+    public code does). The default is ``"edge"``: it is what the published
+    models were trained on, it does not fake a sudden disappearance of all
+    flux at the end of short videos, and it is the same operation as the
+    frame masking of :class:`skflux.EmergenceTimeLocator` (frames after t
+    replaced by frame t), so padded and masked videos look alike to the
+    network. Frames before the first observation are left alone.
+
+    A video whose observations extend beyond ``n_frames`` is refused, unless
+    ``crop=True`` (then only its first ``n_frames`` frames are kept). An
+    input with more than ``n_frames`` frames whose extra frames are all
+    unobserved is shortened without loss. The ``observed`` coordinate is
+    padded with False; ``frame`` becomes ``0 ... n_frames - 1``.
+
+    Parameters
+    ----------
+    n_frames : int, default=225
+        Frames per output video (225 = 15 days at 96-minute cadence).
+    mode : {"edge", "zero"}, default="edge"
+        What to pad with.
+    crop : bool, default=False
+        Whether longer videos may be cut to ``n_frames``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skflux.preprocessing import PadFrames
+    >>> X = np.arange(2.0).reshape(1, 2, 1, 1)
+    >>> PadFrames(n_frames=4).fit_transform(X).ravel()
+    array([0., 1., 1., 1.])
+    >>> PadFrames(n_frames=4, mode="zero").fit_transform(X).ravel()
+    array([0., 1., 0., 0.])
+    """
+
+    def __init__(self, n_frames=N_FRAMES, mode="edge", crop=False):
+        self.n_frames = n_frames
+        self.mode = mode
+        self.crop = crop
+
+    def _check_params(self):
+        n = self.n_frames
+        if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"n_frames must be a positive integer; got {n!r}")
+        if self.mode not in ("edge", "zero"):
+            raise ValueError(f"mode must be 'edge' or 'zero'; got {self.mode!r}")
+        if not isinstance(self.crop, (bool, np.bool_)):
+            raise ValueError(f"crop must be True or False; got {self.crop!r}")
+
+    def transform(self, X):
+        """Pad (or, with ``crop=True``, cut) every video to ``n_frames`` frames.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_videos, n_frames_in, n_lat, n_lon) or xarray.DataArray
+            Videos (unobserved frames NaN on numpy input).
+
+        Returns
+        -------
+        Xt : ndarray of shape (n_videos, n_frames, n_lat, n_lon) or xarray.DataArray
+            A DataArray keeps its coordinates, with ``observed`` padded with
+            False.
+
+        Raises
+        ------
+        ValueError
+            If a video is observed beyond ``n_frames`` frames and ``crop`` is
+            False (naming the videos), if a video has no observed frame, or
+            if a DataArray has other coordinates along ``frame``.
+        """
+        self._check_params()
+        X = _check_X(X)
+        names = _namer(X)
+        n_out = int(self.n_frames)
+        lazy = _is_lazy(X)
+        values = None if lazy else np.asarray(X.values if _is_dataarray(X) else X)
+        observed = _observed(X, values)
+        length = _lengths(observed)
+        if (length == 0).any():
+            i = int(np.flatnonzero(length == 0)[0])
+            raise ValueError(f"{names(i)} has no observed frame")
+        long = np.flatnonzero(length > n_out)
+        if long.size and not self.crop:
+            shown = ", ".join(f"{names(int(i))} ({int(length[i])} frames)" for i in long[:5])
+            raise ValueError(
+                f"{long.size} video(s) are observed beyond {n_out} frames: {shown}"
+                f"{' ...' if long.size > 5 else ''}; pass crop=True to keep only the first "
+                f"{n_out} frames"
+            )
+        new_obs = np.zeros((observed.shape[0], n_out), dtype=bool)
+        k = min(observed.shape[1], n_out)
+        new_obs[:, :k] = observed[:, :k]
+        if not _is_dataarray(X):
+            return _pad_block(values, observed, n_out, self.mode)
+        others = [n for n, c in X.coords.items()
+                  if FRAME_DIM in c.dims and n not in (FRAME_DIM, OBSERVED)]
+        if others:
+            raise ValueError(
+                f"coordinates {others} run along 'frame' and cannot be padded; drop them first"
+            )
+        if lazy:
+            data = _map_videos(X, lambda v, o, s: _pad_block(v, o, n_out, self.mode),
+                               observed, n_frames=n_out)
+        else:
+            data = _pad_block(values, observed, n_out, self.mode)
+        import xarray as xr
+
+        coords = {n: c for n, c in X.coords.items() if FRAME_DIM not in c.dims}
+        coords[FRAME_DIM] = np.arange(n_out)
+        coords[OBSERVED] = ((VIDEO_DIM, FRAME_DIM), new_obs)
+        return xr.DataArray(data, dims=X.dims, coords=coords, attrs=dict(X.attrs), name=X.name)
+
+
+def make_preprocessor(*, n_frames=N_FRAMES, mode="edge", crop=False, fill_value=0.0):
+    """The paper's preparation of videos as one scikit-learn Pipeline.
+
+    ``FillGaps() -> PadFrames(n_frames, mode, crop) -> MaskOffLimb(fill_value)``.
+    Padding comes before masking so that the last observed frame is still
+    recognizable on numpy input (its unobserved tail is NaN until masking);
+    the result is the same as masking first.
+
+    Parameters
+    ----------
+    n_frames : int, default=225
+        Frames per output video.
+    mode : {"edge", "zero"}, default="edge"
+        Padding mode of :class:`PadFrames`.
+    crop : bool, default=False
+        Whether videos longer than ``n_frames`` may be cut.
+    fill_value : float, default=0.0
+        Off-disk background of :class:`MaskOffLimb`, in Gauss.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+        Steps ``"fill_gaps"``, ``"pad_frames"``, ``"mask_off_limb"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skflux.preprocessing import make_preprocessor
+    >>> X = np.full((1, 3, 2, 2), np.nan)
+    >>> X[0, 0], X[0, 2] = 1.0, 3.0
+    >>> X[0, :, 0, 0] = np.nan  # an off-disk corner pixel
+    >>> Xt = make_preprocessor(n_frames=5).fit_transform(X)
+    >>> Xt[0, :, 1, 1], Xt[0, :, 0, 0]
+    (array([1., 2., 3., 3., 3.]), array([0., 0., 0., 0., 0.]))
+    """
+    return Pipeline([
+        ("fill_gaps", FillGaps()),
+        ("pad_frames", PadFrames(n_frames=n_frames, mode=mode, crop=crop)),
+        ("mask_off_limb", MaskOffLimb(fill_value=fill_value)),
+    ])
