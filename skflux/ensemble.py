@@ -90,12 +90,18 @@ def _fit_member(est, X, y, train, val, seed, fit_params):
         elif mode == "train_split":
             from skorch.helper import predefined_split
 
-            original = est.train_split
+            # the validation block replaces any internal split (e.g. the skflux
+            # classifier's ``valid_months``) for this fit only
+            original = {"train_split": est.train_split}
+            if "valid_months" in est.get_params(deep=False):
+                original["valid_months"] = est.valid_months
+                est.valid_months = None
             est.train_split = predefined_split(est.get_dataset(X_va, y_va))
             try:
                 est.fit(X_tr, y_tr, **fit_params)
             finally:
-                est.train_split = original  # do not keep the validation data alive
+                for key, value in original.items():  # keep no validation data alive
+                    setattr(est, key, value)
         else:
             est.fit(X_tr, y_tr, **fit_params)
 
@@ -210,9 +216,12 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
     How a member is told about its validation block:
 
     * if its ``fit`` accepts ``X_valid`` and ``y_valid``, they are passed;
-    * else, for a skorch net, ``train_split`` is set to
+    * else, for a skorch net (such as :class:`skflux.FluxEmergenceClassifier`),
+      ``train_split`` is set to
       ``skorch.helper.predefined_split(net.get_dataset(X_valid, y_valid))``
-      during the fit (and restored afterwards, so no data stay referenced);
+      (and an internal ``valid_months`` split switched off) during the fit,
+      then restored, so no validation data stay referenced; early stopping
+      then monitors the member's own validation block;
     * else (any other scikit-learn classifier) the member fits on the training
       part only and the validation block is unused.
 

@@ -287,3 +287,62 @@ def test_parallel_on_dask_cluster():
             par = _lr_ensemble().fit(X[:, :1], y, groups=months)
         assert len(client.scheduler_info()["workers"]) == 2
     np.testing.assert_allclose(_coefs(seq), _coefs(par))
+
+
+# --------------------------------------------------------------------------- neural members
+def _tiny_videos(n_per_month=4, months=(1, 2), seed=0):
+    rng = np.random.default_rng(seed)
+    months = np.repeat(np.asarray(months), n_per_month)
+    n = months.size
+    y = np.tile([0, 1], n)[:n]
+    X = rng.normal(0, 50, size=(n, 8, 16, 16)).astype("float32")
+    X[y == 1, 4:, 6:10, 6:10] += 800.0  # a bright emerging blob in positives
+    da = xr.DataArray(X, dims=("video", "frame", "lat", "lon"),
+                      coords={"month": ("video", months)})
+    return da, y
+
+
+def _tiny_classifier(**kw):
+    from skflux import FluxEmergenceClassifier
+
+    return FluxEmergenceClassifier(
+        max_epochs=1, batch_size=4, lr=1e-2, module__widths=(2, 2, 4, 4), module__top=4,
+        module__dense=4, **kw)
+
+
+@pytest.fixture(scope="module")
+def tiny_neural_ensemble():
+    X, y = _tiny_videos()
+    cv = MonthBlockSplit(blocks=((1,), (2,)))
+    ens = MonthBlockEnsemble(_tiny_classifier(), cv=cv, n_seeds=2, random_state=0)
+    return ens.fit(X, y), X, y
+
+
+def test_neural_members_validate_on_their_own_block(tiny_neural_ensemble):
+    ens, X, y = tiny_neural_ensemble
+    assert len(ens.estimators_) == 4
+    assert set(ens.member_info_["validation"]) == {"train_split"}
+    assert set(ens.member_info_["seeded_by"]) == {"random_state"}
+    for m, (train, val) in zip(ens.estimators_, ens.splits_):
+        # early stopping monitored this member's block: valid_acc is recorded each epoch
+        assert "valid_acc" in m.history[-1]
+        assert m.train_split is None and m.valid_months == "auto"  # restored after fit
+        # trained on the training part (4 augmented versions), validated on its block
+        batches = m.history[-1]["batches"]
+        assert sum(b.get("train_batch_size", 0) for b in batches) == 4 * train.size
+        assert sum(b.get("valid_batch_size", 0) for b in batches) == val.size
+    seeds = [m.random_state for m in ens.estimators_]
+    assert len(set(seeds)) == 4
+
+
+def test_neural_batched_inference_matches_members(tiny_neural_ensemble):
+    ens, X, y = tiny_neural_ensemble
+    fast = ens.predict_proba_members(X)
+    slow = np.stack([m.predict_proba(X)[:, 1] for m in ens.estimators_])
+    np.testing.assert_allclose(fast, slow, rtol=1e-5, atol=1e-6)
+    # members differ (different seeds / splits), so the ensemble is not degenerate
+    assert np.ptp(fast, axis=0).max() > 1e-4
+    ens.batch_size = 4
+    np.testing.assert_allclose(ens.predict_proba_members(X.values), fast, rtol=1e-5,
+                               atol=1e-6)
+    ens.batch_size = None
