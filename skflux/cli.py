@@ -19,7 +19,7 @@ A *run directory* collects what the pipeline produces under fixed names, so that
 ``data.nc``          videos with crude labels (``skflux simulate`` / ``ingest``)
 ``relabeled.nc``     copy of the videos with the reviewed labels (``relabel``)
 ``review.db``        the durable log of every verdict (``relabel --log``)
-``relabel.json``     per-pass record of the relabeling (Figure 3)
+``relabeled.json``   per-pass record of the relabeling (Figure 3)
 ``model/``           the ensemble: ``config.json`` + one weight file per member
 ``times.nc``         emergence times and probability curves (``locate``)
 ``metrics.json``     accuracies and timing errors (written by ``demo``)
@@ -188,7 +188,8 @@ def build_parser():
                    help="how to bring videos to the fixed length (default: the library's)")
     p.add_argument("--frames", type=_positive_int, default=N_FRAMES,
                    help="frames per video after padding (default %(default)s)")
-    p.add_argument("--instrument", default="MDI", help="instrument attribute (default MDI)")
+    p.add_argument("--instrument", default=None,
+                   help="instrument attribute (default: from the FITS headers, else unknown)")
     p.add_argument("--overwrite", action="store_true", help="replace OUT.nc if it exists")
 
     # fit -------------------------------------------------------------------------------
@@ -198,7 +199,7 @@ def build_parser():
             "the members' weights and a JSON config to MODEL_DIR (no pickle).")
     p.add_argument("data", metavar="DATA.nc", help="videos with a label coordinate")
     p.add_argument("model_dir", metavar="MODEL_DIR", help="directory to write the ensemble to")
-    p.add_argument("--members", type=_positive_int, default=4, metavar="BLOCKS",
+    p.add_argument("--members", type=int, choices=range(2, 6), default=4, metavar="BLOCKS",
                    help="number of two-month validation blocks, one member each per seed: 4 "
                         "(months 1-8, months 9-10 kept to fit the threshold: the paper's "
                         "models 6-9; the default) or 5 (months 1-10, threshold 0.5)")
