@@ -3,6 +3,7 @@
 import inspect
 
 import numpy as np
+import scipy.sparse
 import torch
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils.multiclass import check_classification_targets
@@ -11,6 +12,7 @@ from skorch import NeuralNetBinaryClassifier
 from skorch.callbacks import EarlyStopping, ProgressBar
 from skorch.utils import is_dataset, to_tensor
 
+from .._schema import DIMS
 from .._validation import _is_dataarray, _is_tensor, check_videos, months_of
 from ._data import VideoDataset, scale_field
 from .modules import VideoCNN3D, VideoVGG
@@ -226,12 +228,12 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
     @property
     def _default_callbacks(self):
         callbacks = list(super()._default_callbacks)
-        if self.patience is not None:
+        if isinstance(self.patience, (int, np.integer)) and not isinstance(self.patience, bool):
             callbacks.append(("early_stopping", _EarlyStopping(
                 monitor="valid_acc", lower_is_better=False, patience=self.patience,
                 load_best=True,
             )))
-        if self.verbose and self.verbose >= 2:
+        if isinstance(self.verbose, (int, np.integer)) and self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks
 
@@ -239,9 +241,24 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
     def _check_X(self, X, *, reset):
         if is_dataset(X):
             return X
+        if scipy.sparse.issparse(X):
+            raise TypeError("sparse input is not supported: videos must be dense arrays")
+        if not (_is_dataarray(X) or _is_tensor(X)) and (
+                hasattr(X, "__len__") or hasattr(X, "__array__")):
+            X = np.asarray(X)
+        if getattr(X, "ndim", None) == 1:
+            raise ValueError(
+                f"X must be 4-D {DIMS}; got a 1-D array of shape {tuple(X.shape)}. Reshape "
+                "your data: a single video needs a leading axis, X[None]"
+            )
+        if np.iscomplexobj(X) if isinstance(X, np.ndarray) else (_is_tensor(X) and X.is_complex()):
+            raise ValueError("Complex data not supported: videos are real fields in Gauss")
         if self.video_shape is not None and not _is_dataarray(X):
-            X = X if _is_tensor(X) else np.asarray(X)
             if X.ndim == 2:
+                if X.shape[1] == 0:
+                    raise ValueError(
+                        f"0 feature(s) (shape={tuple(X.shape)}) while a minimum of 1 is required."
+                    )
                 if not reset and X.shape[1] != self.n_features_in_:
                     raise ValueError(
                         f"X has {X.shape[1]} features, but {type(self).__name__} is "
@@ -267,8 +284,9 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
     def _check_y(y, n):
         if y is None:
             raise ValueError(
-                "y is required: one label per video, 1 (emergence) or 0 (non-emergence); "
-                "for a DataArray pass e.g. X['label']"
+                "FluxEmergenceClassifier requires y to be passed, but the target y is None: "
+                "give one label per video, 1 (emergence) or 0 (non-emergence); for a "
+                "DataArray pass e.g. X['label']"
             )
         if _is_dataarray(y):
             y = y.values
@@ -279,6 +297,11 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
             raise ValueError(f"y has {y.shape[0]} labels for {n} videos")
         check_classification_targets(y)
         values = np.unique(y)
+        if values.size > 2:
+            raise ValueError(
+                "Only binary classification is supported: y must hold 1 (emergence) and 0 "
+                f"(non-emergence); got {values.size} classes {values[:10].tolist()}"
+            )
         if not np.issubdtype(y.dtype, np.number) and y.dtype != bool or not np.isin(
                 values.astype(object), [0, 1, True, False]).all():
             raise ValueError(
