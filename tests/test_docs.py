@@ -22,6 +22,7 @@ import textwrap
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 from numpydoc.docscrape import ClassDoc
 
@@ -287,3 +288,109 @@ def test_docs_build_without_warnings(tmp_path):
                  "IterativeRelabeler", "EmergenceTimeLocator"):
         page = (out / "generated" / f"skflux.{name}.html").read_text(encoding="utf-8")
         assert "sphx-glr-thumbcontainer" in page, f"no mini-gallery on skflux.{name}'s page"
+
+
+# Fitting tiny instances: attributes that exist after fit (including those set by
+# skorch or scikit-learn code) must be documented too.
+
+
+def _tiny_videos(n=40, n_frames=8, size=16, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.tile([0, 1], n // 2)
+    X = rng.normal(0.0, 100.0, (n, n_frames, size, size)).astype("float32")
+    X[y == 1, n_frames // 2:, 4:10, 4:10] += 800.0  # a region appears halfway
+    months = np.resize(np.arange(1, 13), n)
+    return X, y, months
+
+
+def _tiny_classifier(**params):
+    from skflux import FluxEmergenceClassifier
+
+    return FluxEmergenceClassifier(max_epochs=2, random_state=0, module__widths=(2, 2, 4, 4),
+                                   module__top=4, module__dense=4, **params)
+
+
+def _fit_classifier():
+    X, y, months = _tiny_videos()
+    return _tiny_classifier(valid_months=(9, 10)).fit(X, y, groups=months)
+
+
+@functools.cache
+def _fit_ensemble():
+    X, y, months = _tiny_videos()
+    ens = skflux.MonthBlockEnsemble(_tiny_classifier(), cv=skflux.MonthBlockSplit.uncertainty(),
+                                    n_seeds=1, random_state=0)
+    ens.fit(X, y, groups=months)
+    bench = np.isin(months, (9, 10))
+    return ens.fit_threshold(X[bench], y[bench])
+
+
+def _fit_relabeler():
+    from sklearn.linear_model import LogisticRegression
+
+    from skflux.relabel import TruthOracle
+
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 2, 200)
+    X = truth[:, None] + rng.normal(0.0, 0.5, (200, 2))
+    crude = np.where(rng.random(200) < 0.2, 1 - truth, truth)
+    months = np.resize(np.arange(1, 13), 200)
+    return skflux.IterativeRelabeler(LogisticRegression(), oracle=TruthOracle(truth),
+                                     random_state=0).fit(X, crude, groups=months)
+
+
+def _fit_locator():
+    X, _, _ = _tiny_videos(n=4)
+    locator = skflux.EmergenceTimeLocator(_fit_ensemble(), lower_bound=2).fit()
+    locator.transform(X)  # curves_ and member_frames_ are set by transform
+    return locator
+
+
+def _fit_transformer(name):
+    def fit():
+        from skflux import preprocessing
+
+        X, _, _ = _tiny_videos(n=2)
+        X[:, 3] = np.nan  # a missing frame
+        return getattr(preprocessing, name)().fit(X)
+    return fit
+
+
+# name -> (fit a tiny instance, whether it must have fitted attributes)
+FITTERS = {
+    "skflux.FluxEmergenceClassifier": _fit_classifier,
+    "skflux.MonthBlockEnsemble": _fit_ensemble,
+    "skflux.IterativeRelabeler": _fit_relabeler,
+    "skflux.EmergenceTimeLocator": _fit_locator,
+    "skflux.preprocessing.FillGaps": _fit_transformer("FillGaps"),
+    "skflux.preprocessing.MaskOffLimb": _fit_transformer("MaskOffLimb"),
+    "skflux.preprocessing.PadFrames": _fit_transformer("PadFrames"),
+}
+STATELESS = {"skflux.preprocessing.FillGaps", "skflux.preprocessing.MaskOffLimb",
+             "skflux.preprocessing.PadFrames"}
+NEURAL = {"skflux.FluxEmergenceClassifier", "skflux.MonthBlockEnsemble",
+          "skflux.EmergenceTimeLocator"}
+
+
+def test_every_public_estimator_has_a_fitter_or_is_a_splitter():
+    from sklearn.model_selection import BaseCrossValidator
+
+    missing = [q for q, cls in _public_estimators().items()
+               if q not in FITTERS and not issubclass(cls, BaseCrossValidator)]
+    assert not missing, f"add a tiny fit for these estimators to FITTERS: {missing}"
+
+
+@pytest.mark.parametrize("qualname", [
+    pytest.param(q, marks=pytest.mark.slow) if q in NEURAL else q for q in sorted(FITTERS)])
+def test_fitted_attributes_present_after_fit_are_documented(qualname):
+    est = FITTERS[qualname]()
+    cls = type(est)
+    present = {k for k in vars(est) if k.endswith("_") and not k.startswith("_")
+               and not k.endswith("__")}
+    if qualname not in STATELESS:
+        assert present, f"{qualname}: no fitted attribute after fit (is the tiny fit right?)"
+    params = set(est.get_params(deep=False))
+    undocumented = sorted(present - params - _documented_attributes(cls) - SKORCH_BOOKKEEPING)
+    assert not undocumented, (
+        f"{qualname}: attributes present after fit but missing from the Attributes section "
+        f"of its docstring: {undocumented}")
