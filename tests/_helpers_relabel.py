@@ -24,7 +24,7 @@ def flux_features(X):
 def feature_model(**kw):
     """A fast sklearn classifier of videos: features -> scaling -> logistic regression."""
     return make_pipeline(FunctionTransformer(flux_features), StandardScaler(),
-                         LogisticRegression(**kw))
+                         LogisticRegression(**{"solver": "liblinear", **kw}))
 
 
 def make_videos(n=240, n_frames=8, size=6, seed=0, crude_error=0.2, as_dataarray=True):

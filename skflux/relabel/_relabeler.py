@@ -1,5 +1,6 @@
 """IterativeRelabeler: the paper's human-in-the-loop relabeling passes as a meta-estimator."""
 
+import inspect
 import math
 import numbers
 import time
@@ -271,9 +272,19 @@ def _proba1(est, X):
     return P[:, classes.index(1)]
 
 
-def _fit_member(estimator, X, y, train, test, seed, fit_params):
+def _accepts_groups(estimator):
+    try:
+        return "groups" in inspect.signature(estimator.fit).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _fit_member(estimator, X, y, train, test, seed, groups, fit_params):
     est = _set_seed(clone(estimator), seed)
-    est.fit(_take(X, train), y[train], **fit_params)
+    params = dict(fit_params)
+    if groups is not None and "groups" not in params and _accepts_groups(est):
+        params["groups"] = np.asarray(groups)[train]
+    est.fit(_take(X, train), y[train], **params)
     return est, _proba1(est, _take(X, test))
 
 
@@ -345,7 +356,10 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     budget : int, float or None, default=None
         Most videos reviewed per pass (a float in (0, 1] is a fraction of the
         pass's new disagreements). None reviews all (the paper). Unreviewed
-        disagreements stay candidates for later passes.
+        disagreements stay candidates for later passes. R is then computed over
+        the reviewed videos, and a pass that left disagreements unreviewed does
+        not stop on R (a truncated, ranked sample under-estimates R); it stops
+        when it changes no label, or at ``max_passes``.
     threshold : float, default=0.5
         Probability at or above which a model says "emergence".
     n_jobs : int, default=None
@@ -480,7 +494,7 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             from .._validation import video_name
 
             raise ValueError(
-                f"y must hold labels 0/1; {video_name(X, bad[0])} has {y[bad[0]]!r}"
+                f"y must hold labels 0/1; {video_name(X, bad[0])} has {y[bad[0]]}"
                 + (f" ({bad.size} such videos)" if bad.size > 1 else ""))
         return yf.astype(int)
 
@@ -537,10 +551,10 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return [[int(np.random.SeedSequence([base_seed, k, s]).generate_state(1)[0] >> 1)
                  for s in range(self.n_seeds)] for k in range(n_folds)]
 
-    def _train(self, X, labels, folds, seeds, fit_params, pass_index):
+    def _train(self, X, labels, folds, seeds, groups, fit_params, pass_index):
         jobs = [(k, s) for k in range(len(folds)) for s in range(self.n_seeds)]
         tasks = (delayed(_fit_member)(self.estimator, X, labels, folds[k][0], folds[k][1],
-                                      seeds[k][s], fit_params) for k, s in jobs)
+                                      seeds[k][s], groups, fit_params) for k, s in jobs)
         if self.verbose >= 2:
             from tqdm.auto import tqdm
 
@@ -634,7 +648,7 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             return "no new disagreements"
         if rec.n_mislabels == 0:
             return "no label changed (R undefined: all reviewed disagreements were model mistakes)"
-        if rec.ratio <= self.stop_ratio:
+        if rec.n_unreviewed == 0 and rec.ratio <= self.stop_ratio:
             return f"R = {rec.ratio:.3g} <= stop_ratio = {self.stop_ratio}"
         if rec.pass_index >= self.max_passes:
             return f"max_passes = {self.max_passes} reached"
@@ -654,7 +668,9 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         groups : array-like, optional
             Passed to ``cv.split`` (months or datetimes for ``MonthBlockSplit``).
         **fit_params
-            Passed to the estimator's ``fit``.
+            Passed to the estimator's ``fit``. When the estimator's ``fit``
+            takes ``groups`` (e.g. :class:`~skflux.FluxEmergenceClassifier`, for
+            its month-aware early stopping), it gets the training videos' groups.
 
         Returns
         -------
@@ -684,7 +700,7 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         try:
             if log is not None and log.seed is not None:
                 base_seed = log.seed
-            self._run(X, y, folds, fold_of, block_months, ids, bmr_ids, oracle, log,
+            self._run(X, y, groups, folds, fold_of, block_months, ids, bmr_ids, oracle, log,
                       base_seed, fit_params)
         finally:
             if log is not None:
@@ -694,8 +710,8 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.fold_of_ = fold_of
         return self
 
-    def _run(self, X, y, folds, fold_of, block_months, ids, bmr_ids, oracle, log, base_seed,
-             fit_params):
+    def _run(self, X, y, groups, folds, fold_of, block_months, ids, bmr_ids, oracle, log,
+             base_seed, fit_params):
         n = y.shape[0]
         seeds = self._member_seeds(base_seed, len(folds))
         labels = y.copy()
@@ -721,7 +737,7 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                     raise ReviewLogError(f"review log {log.path}: pass {p} has {oof.shape[0]} "
                                          f"probabilities for {n} videos")
             else:
-                models, oof = self._train(X, labels, folds, seeds, fit_params, p)
+                models, oof = self._train(X, labels, folds, seeds, groups, fit_params, p)
                 if log is not None:
                     log.save_trained(p, labels_sha(labels), oof, models)
             seconds = time.perf_counter() - t0
@@ -763,7 +779,7 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             if rec.stop_reason:
                 break
         if models is None:  # stored without models: retrain the last pass with its seeds
-            models, _ = self._train(X, start_labels, folds, seeds, fit_params, p)
+            models, _ = self._train(X, start_labels, folds, seeds, groups, fit_params, p)
         self.labels_ = labels
         self.verified_ = verified
         self.emergence_frames_ = frames
