@@ -1,0 +1,63 @@
+"""Simulated MDI-like magnetic-patch videos with ground truth and crude labels.
+
+No real MDI data can be downloaded everywhere, so skflux ships a physically
+motivated simulator: the default data of the demo, the examples, the tests
+and the benchmarks.
+
+* :func:`make_flux_emergence` — videos in the skflux data model
+  (:mod:`skflux._schema`) with ground truth (``true_label``,
+  ``emergence_frame``) and BARD-like crude labels (``label``) whose mistakes
+  arise physically (``mislabel_reason``).
+* :func:`write_flux_emergence` — the same videos streamed to NetCDF with one
+  video in memory.
+* :func:`make_bmr_catalog` — the BMR parameters and labels without rendering.
+* :func:`crude_labels`, :func:`bard_crude_labels`,
+  :func:`crude_label_confusion` — the paper's crude rule, a BARD-like
+  detector on videos or catalogues, and the crude-vs-truth report.
+
+Design choices
+--------------
+* **Determinism and streaming.** Video ``i`` is generated from
+  ``SeedSequence(seed, spawn_key=(i,))``; its catalogue row (physics and
+  labels) is drawn first, cheaply, then the video is rendered from its own
+  seed. Videos do not depend on how many are generated.
+* **Small videos, same physics.** ``n_frames`` and ``size`` resample the
+  same 15-day, 15°×15° scene: the cadence defaults to ``96·225/n_frames``
+  minutes (1350 minutes for 16 frames) and the pixel to ``15°/size``; the
+  catalogue (and so the labels) do not change.
+* **Ready to train by default.** ``preprocessed=True`` fills unobserved
+  frames by linear interpolation in time and sets off-disk pixels to 0 G
+  (no NaN); ``preprocessed=False`` returns raw data with NaN off-disk and on
+  unobserved frames. ``observed`` records the real frames either way.
+* **Emergence frame.** The first frame at which the BMR's flux has reached
+  10 % of its peak.
+* **Crude-label mix.** With the default ``emergence_fraction=0.5``, 15–25 %
+  of crude labels are wrong (≈18 % on average; ``benchmarks`` and the tests
+  measure it): ≈33 % of non-emergences are labeled emergence (first daily
+  detection already west of −60°, or a weak region detected late) and ≈5 %
+  of emergences are labeled non-emergence (emerged east of −60°).
+
+Physics and sources
+-------------------
+"""
+
+from . import _physics
+from ._labels import bard_crude_labels, crude_label_confusion, crude_labels
+from ._simulator import (
+    PARAMETER_COORDS,
+    make_bmr_catalog,
+    make_flux_emergence,
+    write_flux_emergence,
+)
+
+__doc__ += _physics.__doc__.split("\n", 2)[2]
+
+__all__ = [
+    "PARAMETER_COORDS",
+    "bard_crude_labels",
+    "crude_label_confusion",
+    "crude_labels",
+    "make_bmr_catalog",
+    "make_flux_emergence",
+    "write_flux_emergence",
+]
