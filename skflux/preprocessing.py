@@ -37,45 +37,63 @@ __all__ = ["FillGaps", "MaskOffLimb", "PadFrames", "make_preprocessor", "off_lim
 
 
 def _observed_from_nan(values):
-    """Frames that are not entirely NaN, shape (video, frame)."""
+    """Frames that are not entirely NaN, shape (video, frame).
+
+    Exact, and cheap: a frame whose centre pixel is finite is not all-NaN; only
+    the other frames are scanned in full.
+    """
     n, f = values.shape[:2]
-    return ~np.isnan(values.reshape(n, f, -1)).all(axis=2)
+    flat = values.reshape(n, f, -1)
+    observed = ~np.isnan(flat[:, :, flat.shape[2] // 2])
+    vi, fi = np.nonzero(~observed)
+    if vi.size:
+        observed[vi, fi] = ~np.isnan(flat[vi, fi]).all(axis=1)
+    return observed
 
 
-def _fill_gaps_block(values, observed, start=0, names=None):
-    out = values.copy()
+def _fill_gaps_block(values, observed, start=0, names=None, copy=True, check=True):
+    out = values.copy() if copy else values
     names = names or (lambda i: f"video {i}")
+    if check:  # observed frames must hold data
+        empty = observed & ~_observed_from_nan(values)
+        if empty.any():
+            i = int(np.flatnonzero(empty.any(axis=1))[0])
+            raise ValueError(
+                f"{names(start + i)}: observed frames {np.flatnonzero(empty[i])[:10].tolist()} "
+                "are entirely NaN; mark them unobserved (observed=False) to have them "
+                "interpolated"
+            )
     for i in range(values.shape[0]):  # a loop over videos; pixels are vectorized
         obs = np.flatnonzero(observed[i])
         if obs.size == 0:
             raise ValueError(f"{names(start + i)} has no observed frame")
         v = values[i]
-        flat = v.reshape(v.shape[0], -1)
-        empty = np.isnan(flat[obs]).all(axis=1)
-        if empty.any():
-            raise ValueError(
-                f"{names(start + i)}: observed frames {obs[empty][:10].tolist()} are entirely "
-                "NaN; mark them unobserved (observed=False) to have them interpolated"
-            )
         span = np.arange(obs[0], obs[-1] + 1)
         missing = span[~observed[i, obs[0]: obs[-1] + 1]]
         if missing.size == 0:
             continue
         hi_pos = np.searchsorted(obs, missing)
         lo, hi = obs[hi_pos - 1], obs[hi_pos]
-        a = v[lo].astype(np.float64)
-        b = v[hi].astype(np.float64)
-        # The same arithmetic as scipy.interpolate.interp1d(kind="linear").
-        slope = (b - a) / (hi - lo).astype(np.float64)[:, None, None]
-        filled = slope * (missing - lo).astype(np.float64)[:, None, None] + a
-        # Rounding must never leave the bracket [min(a, b), max(a, b)].
-        filled = np.clip(filled, np.fmin(a, b), np.fmax(a, b))
-        out[i, missing] = filled.astype(values.dtype, copy=False)
+        a = v[lo].astype(np.float64)  # copies: safe when filling in place
+        filled = v[hi].astype(np.float64)
+        # The same arithmetic as scipy.interpolate.interp1d(kind="linear"), in place:
+        # slope = (b - a) / (hi - lo); filled = slope * (t - lo) + a.
+        filled -= a
+        filled /= (hi - lo).astype(np.float64)[:, None, None]
+        filled *= (missing - lo).astype(np.float64)[:, None, None]
+        filled += a
+        if values.dtype.itemsize >= 8:
+            # Rounding must never leave the bracket [min(a, b), max(a, b)]. (Not needed
+            # for float32 results: a value within float64 rounding of the bracket rounds
+            # into it, since a and b are float32 numbers.)
+            b = v[hi]
+            np.clip(filled, np.fmin(a, b), np.fmax(a, b), out=filled)
+        out[i, missing] = filled
     return out
 
 
 def _corner_mask(values):
-    """Connected regions of exact zeros or NaN touching a patch corner, per frame."""
+    """NaN pixels, and connected regions of zeros or NaN touching a patch corner."""
     shape = values.shape
     frames = values.reshape((-1,) + shape[-2:])
     candidate = (frames == 0) | np.isnan(frames)
@@ -86,7 +104,7 @@ def _corner_mask(values):
     lut = np.zeros(n + 1, dtype=bool)
     lut[corners.ravel()] = True
     lut[0] = False
-    return lut[labels].reshape(shape)
+    return lut[labels].reshape(shape) | np.isnan(values)
 
 
 def off_limb_mask(X):
@@ -123,21 +141,29 @@ def off_limb_mask(X):
     return _corner_mask(values)
 
 
-def _mask_block(values, fill_value):
-    out = values.copy()
+def _mask_block(values, fill_value, copy=True):
+    out = values.copy() if copy else values
     if fill_value == 0:
         # Corner-connected zero regions already equal the background: only NaN changes.
-        np.copyto(out, 0, where=np.isnan(out))
+        # in blocks of frames, so that the NaN mask stays in cache
+        flat = out.reshape(-1, *out.shape[-2:])
+        step = max(1, (1 << 18) // max(1, flat[0].size))
+        for k in range(0, flat.shape[0], step):
+            block = flat[k: k + step]
+            np.copyto(block, 0, where=np.isnan(block))
     else:
-        out[_corner_mask(values)] = fill_value
+        out[_corner_mask(out)] = fill_value
     return out
 
 
-def _pad_block(values, observed, n_frames, mode):
+def _pad_block(values, observed, n_frames, mode, copy=True):
     n, f = observed.shape
-    out = np.empty((n, n_frames) + values.shape[2:], dtype=values.dtype)
-    k = min(f, n_frames)
-    out[:, :k] = values[:, :k]
+    if f == n_frames and not copy:
+        out = values
+    else:
+        out = np.empty((n, n_frames) + values.shape[2:], dtype=values.dtype)
+        k = min(f, n_frames)
+        out[:, :k] = values[:, :k]
     length = _lengths(observed)
     for i in range(n):
         stop = min(int(length[i]), n_frames)
@@ -155,6 +181,11 @@ def _lengths(observed):
 
 
 # ----------------------------------------------------------------------- plumbing
+
+
+def _check_bool(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
 
 
 def _namer(X):
@@ -259,6 +290,12 @@ class FillGaps(_VideoTransformer):
     not observations). On numpy input the observed frames are those that are
     not entirely NaN.
 
+    Parameters
+    ----------
+    copy : bool, default=True
+        Whether to fill a copy. False fills an in-memory input in place
+        (its observed frames are unchanged either way).
+
     Examples
     --------
     >>> import numpy as np
@@ -268,6 +305,12 @@ class FillGaps(_VideoTransformer):
     >>> FillGaps().fit_transform(X).ravel()
     array([0., 1., 2., 3.])
     """
+
+    def __init__(self, copy=True):
+        self.copy = copy
+
+    def _check_params(self):
+        _check_bool("copy", self.copy)
 
     def transform(self, X):
         """Fill the gaps.
@@ -298,8 +341,9 @@ class FillGaps(_VideoTransformer):
             data = _map_videos(X, lambda v, o, s: _fill_gaps_block(v, o, s, names), observed)
             return X.copy(data=data)
         values = np.asarray(X.values if _is_dataarray(X) else X)
+        from_coord = _is_dataarray(X) and OBSERVED in X.coords
         observed = _observed(X, values)
-        out = _fill_gaps_block(values, observed, 0, names)
+        out = _fill_gaps_block(values, observed, 0, names, copy=self.copy, check=from_coord)
         return X.copy(data=out) if _is_dataarray(X) else out
 
 
@@ -317,6 +361,8 @@ class MaskOffLimb(_VideoTransformer):
     ----------
     fill_value : float, default=0.0
         Background field in Gauss (the paper: 0 G).
+    copy : bool, default=True
+        Whether to work on a copy. False modifies an in-memory input in place.
 
     Examples
     --------
@@ -327,10 +373,12 @@ class MaskOffLimb(_VideoTransformer):
     array([-1., -1.,  2., -1.])
     """
 
-    def __init__(self, fill_value=0.0):
+    def __init__(self, fill_value=0.0, copy=True):
         self.fill_value = fill_value
+        self.copy = copy
 
     def _check_params(self):
+        _check_bool("copy", self.copy)
         v = self.fill_value
         if not isinstance(v, numbers.Real) or isinstance(v, bool) or not np.isfinite(v):
             raise ValueError(f"fill_value must be a finite number of Gauss; got {v!r}")
@@ -364,7 +412,7 @@ class MaskOffLimb(_VideoTransformer):
                 data = data.rechunk({2: -1, 3: -1})
             return X.copy(data=data.map_blocks(_mask_block, fill, dtype=X.dtype))
         values = np.asarray(X.values if _is_dataarray(X) else X)
-        out = _mask_block(values, fill)
+        out = _mask_block(values, fill, copy=self.copy)
         return X.copy(data=out) if _is_dataarray(X) else out
 
 
@@ -395,6 +443,9 @@ class PadFrames(_VideoTransformer):
         What to pad with.
     crop : bool, default=False
         Whether longer videos may be cut to ``n_frames``.
+    copy : bool, default=True
+        Whether to return a new array when the input already has
+        ``n_frames`` frames. False pads an in-memory input in place then.
 
     Examples
     --------
@@ -407,10 +458,11 @@ class PadFrames(_VideoTransformer):
     array([0., 1., 0., 0.])
     """
 
-    def __init__(self, n_frames=N_FRAMES, mode="edge", crop=False):
+    def __init__(self, n_frames=N_FRAMES, mode="edge", crop=False, copy=True):
         self.n_frames = n_frames
         self.mode = mode
         self.crop = crop
+        self.copy = copy
 
     def _check_params(self):
         n = self.n_frames
@@ -418,8 +470,8 @@ class PadFrames(_VideoTransformer):
             raise ValueError(f"n_frames must be a positive integer; got {n!r}")
         if self.mode not in ("edge", "zero"):
             raise ValueError(f"mode must be 'edge' or 'zero'; got {self.mode!r}")
-        if not isinstance(self.crop, (bool, np.bool_)):
-            raise ValueError(f"crop must be True or False; got {self.crop!r}")
+        _check_bool("crop", self.crop)
+        _check_bool("copy", self.copy)
 
     def transform(self, X):
         """Pad (or, with ``crop=True``, cut) every video to ``n_frames`` frames.
@@ -465,7 +517,7 @@ class PadFrames(_VideoTransformer):
         k = min(observed.shape[1], n_out)
         new_obs[:, :k] = observed[:, :k]
         if not _is_dataarray(X):
-            return _pad_block(values, observed, n_out, self.mode)
+            return _pad_block(values, observed, n_out, self.mode, copy=self.copy)
         others = [n for n, c in X.coords.items()
                   if FRAME_DIM in c.dims and n not in (FRAME_DIM, OBSERVED)]
         if others:
@@ -476,7 +528,7 @@ class PadFrames(_VideoTransformer):
             data = _map_videos(X, lambda v, o, s: _pad_block(v, o, n_out, self.mode),
                                observed, n_frames=n_out)
         else:
-            data = _pad_block(values, observed, n_out, self.mode)
+            data = _pad_block(values, observed, n_out, self.mode, copy=self.copy)
         import xarray as xr
 
         coords = {n: c for n, c in X.coords.items() if FRAME_DIM not in c.dims}
@@ -485,7 +537,8 @@ class PadFrames(_VideoTransformer):
         return xr.DataArray(data, dims=X.dims, coords=coords, attrs=dict(X.attrs), name=X.name)
 
 
-def make_preprocessor(*, n_frames=N_FRAMES, mode="edge", crop=False, fill_value=0.0):
+def make_preprocessor(*, n_frames=N_FRAMES, mode="edge", crop=False, fill_value=0.0,
+                      copy=True):
     """The paper's preparation of videos as one scikit-learn Pipeline.
 
     ``FillGaps() -> PadFrames(n_frames, mode, crop) -> MaskOffLimb(fill_value)``.
@@ -503,6 +556,10 @@ def make_preprocessor(*, n_frames=N_FRAMES, mode="edge", crop=False, fill_value=
         Whether videos longer than ``n_frames`` may be cut.
     fill_value : float, default=0.0
         Off-disk background of :class:`MaskOffLimb`, in Gauss.
+    copy : bool, default=True
+        Whether the input is left untouched. The later steps always work in
+        place on the first step's output (no needless copies of full-size
+        videos); with ``copy=False`` the first step fills the input in place.
 
     Returns
     -------
@@ -521,7 +578,7 @@ def make_preprocessor(*, n_frames=N_FRAMES, mode="edge", crop=False, fill_value=
     (array([1., 2., 3., 3., 3.]), array([0., 0., 0., 0., 0.]))
     """
     return Pipeline([
-        ("fill_gaps", FillGaps()),
-        ("pad_frames", PadFrames(n_frames=n_frames, mode=mode, crop=crop)),
-        ("mask_off_limb", MaskOffLimb(fill_value=fill_value)),
+        ("fill_gaps", FillGaps(copy=copy)),
+        ("pad_frames", PadFrames(n_frames=n_frames, mode=mode, crop=crop, copy=False)),
+        ("mask_off_limb", MaskOffLimb(fill_value=fill_value, copy=False)),
     ])

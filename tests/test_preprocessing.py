@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.interpolate import interp1d
@@ -72,8 +72,16 @@ def test_fill_gaps_properties(data):
         assert (vid <= values[i, obs].max(axis=0)).all()
         # outside the span: still NaN (no extrapolation)
         assert np.isnan(out[i, ~inside]).all()
-    # the same values as the per-pixel interp1d reference
-    np.testing.assert_allclose(out, reference_fill(values, observed), rtol=0, atol=1e-6)
+
+
+@settings(max_examples=15)
+@given(videos_with_gaps(max_videos=1, size=2), st.sampled_from([np.float32, np.float64]))
+def test_fill_gaps_equals_interp1d(data, dtype):
+    values, observed = data
+    values = values.astype(dtype)
+    out = FillGaps().fit_transform(values)
+    np.testing.assert_allclose(out, reference_fill(values.astype(np.float64), observed)
+                               .astype(dtype), rtol=0, atol=1e-6)
 
 
 def test_fill_gaps_float32_and_dataarray_keeps_coords():
