@@ -214,7 +214,8 @@ class _FastCache:
     def logits(self, x, cutoffs, batch_size):
         """Logits for the cut-offs ``cutoffs`` (all ``>= lower_bound``) of scaled ``x``."""
         n_frames = x.shape[0]
-        base = x[torch.from_numpy(masked_frame_index(n_frames, self.lower_bound)[-1])]
+        index = torch.from_numpy(masked_frame_index(n_frames, self.lower_bound)[-1])
+        base = x[index.to(x.device)]
         cache = self.module.activations(base[None])
         out = []
         for t in cutoffs:

@@ -45,6 +45,8 @@ from ._schema import CADENCE_MINUTES, VIDEO_DIM
 from ._validation import _is_dataarray, _is_tensor, check_videos
 
 PERCENTILES = (5, 25, 50, 75, 95)
+_OUTPUT_VARS = ("emergence_frame", "emergence_time", "emergence_offset", "member_frames",
+                "frame_q25", "frame_q75", "final_probability")
 _METHODS = ("fast", "naive", "authors")
 
 
@@ -381,8 +383,9 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
             - ``final_probability`` (video, member): each member's probability
               for the uncut video (cut-off at the last frame);
 
-            the per-video coordinates of ``X`` (``emergence_frame`` renamed
-            ``true_emergence_frame``) and attributes ``lower_bound``,
+            the per-video coordinates of ``X`` (those named like an output
+            variable, e.g. the simulator's ground-truth ``emergence_frame`` and
+            ``emergence_time``, prefixed ``true_``) and attributes ``lower_bound``,
             ``method``, ``cadence_minutes``, ``threshold``.
 
         Raises
@@ -406,7 +409,8 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
         if _is_dataarray(X):
             for name, c in X.coords.items():
                 if c.dims == (VIDEO_DIM,):
-                    new = "true_emergence_frame" if name == "emergence_frame" else name
+                    # ground truth (emergence_frame, emergence_time, ...) -> true_<name>
+                    new = f"true_{name}" if name in _OUTPUT_VARS else name
                     coords[new] = (VIDEO_DIM, c.values)
         if VIDEO_DIM not in coords:
             coords[VIDEO_DIM] = np.arange(n_videos)
