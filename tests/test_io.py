@@ -182,6 +182,12 @@ def test_out_of_range_is_refused(tmp_path):
         to_netcdf(v, tmp_path / "o.nc")
 
 
+def test_nul_in_string_is_refused(tmp_path):
+    v = tiny_videos(n=2, n_frames=4, size=5).assign_coords(bmr_id=("video", ["a", "b\x00c"]))
+    with pytest.raises(ValueError, match="'bmr_id' of video 1 .* NUL character"):
+        to_netcdf(v, tmp_path / "s.nc")
+
+
 def test_inf_is_refused(tmp_path):
     v = tiny_videos(n=1, n_frames=4, size=5)
     v[0, 0, 0, 0] = np.inf
@@ -203,7 +209,8 @@ def test_round_trip_lazy_input(videos, tmp_path):
         ),
     ),
     label=st.lists(st.integers(0, 1), min_size=2, max_size=2),
-    reason=st.lists(st.text(max_size=5), min_size=2, max_size=2),
+    reason=st.lists(st.text(st.characters(exclude_characters="\x00"), max_size=5),
+                    min_size=2, max_size=2),
 )
 def test_round_trip_property(tmp_path_factory, data, label, reason):
     v = tiny_videos(n=2, n_frames=3, size=4).copy(data=data)
@@ -298,6 +305,21 @@ def test_open_truncated_file(videos, tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match="t.nc"):
         open_videos(path, chunks=None)
+
+
+def test_open_file_written_by_xarray(videos, tmp_path):
+    videos.to_netcdf(tmp_path / "xr.nc")
+    back = open_videos(tmp_path / "xr.nc")
+    assert back.chunks[0] == (1, 1, 1) and back.attrs == videos.attrs
+    np.testing.assert_array_equal(back.values, videos.values)
+    np.testing.assert_array_equal(back.observed.values, videos.observed.values)
+
+
+def test_open_empty_writer_file(tmp_path):
+    with VideoWriter(tmp_path / "empty.nc", n_frames=8, n_lat=6, n_lon=6):
+        pass
+    with pytest.raises(ValueError, match="empty.nc: holds no videos"):
+        open_videos(tmp_path / "empty.nc")
 
 
 def test_open_foreign_netcdf(tmp_path):

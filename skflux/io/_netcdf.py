@@ -381,6 +381,11 @@ class VideoWriter:
                 ints = us.astype(np.int64)
                 var[k] = ints
             elif kind == "U":
+                if any("\x00" in str(x) for x in np.ravel(values)):
+                    raise ValueError(
+                        f"{self.path}: coordinate {name!r} of {_file_video_name(batch, i, k)} "
+                        "contains a NUL character, which NetCDF strings cannot hold"
+                    )
                 if dims == (VIDEO_DIM,):
                     var[k] = str(values)
                 else:
@@ -504,6 +509,9 @@ def open_videos(path, *, chunks="video"):
             f"{path}: cannot be read as a NetCDF4 file of videos (corrupt, truncated or not "
             f"NetCDF): {type(exc).__name__}: {exc}"
         ) from exc
+    if FIELD_VAR not in ds.variables and ds.attrs.get("skflux_n_videos") == 0:
+        ds.close()
+        raise ValueError(f"{path}: holds no videos (its writer was closed before writing any)")
     if FIELD_VAR not in ds.variables:
         ds.close()
         raise ValueError(
@@ -520,8 +528,11 @@ def open_videos(path, *, chunks="video"):
     except Exception as exc:
         raise ValueError(f"{path}: coordinates cannot be read: {type(exc).__name__}: {exc}") \
             from exc
-    da.attrs = dict(ds.attrs)
-    da.attrs.pop("skflux_n_videos", None)
+    attrs = dict(ds.attrs)
+    for key, value in da.attrs.items():  # files written by DataArray.to_netcdf
+        if key != "long_name":
+            attrs.setdefault(key, value)
+    da.attrs = attrs
     da.encoding["source"] = str(path)
     if chunks is None:
         try:
