@@ -338,7 +338,7 @@ def sample_catalog(entropy, indices, emergence_fraction, years, span,
         pick = np.arange(todo.size) * _BATCH + np.argmax(ok, axis=1)
         got = ok.any(axis=1)
         c.update(first_longitude=first_lon, first_detection=first_tau, label=label,
-                 mislabel_reason=reason)
+                 mislabel_reason=reason, jitter=jit.transpose(1, 0, 2))
         if out is None:
             out = {k: np.empty((n,) + np.shape(v)[1:], dtype=np.asarray(v).dtype)
                    for k, v in c.items()}

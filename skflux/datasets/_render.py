@@ -13,6 +13,7 @@ differential rotation and blurred per frame with one FFT along longitude.
 
 import numpy as np
 from scipy import fft as sfft
+from scipy import ndimage
 
 from . import _physics as ph
 from ._catalog import available
@@ -181,11 +182,18 @@ def _network(rng, off, t_rel, span, patch_deg, lat0, cmd_c, tau):
     flux = ph.power_law_sample(rng, n_snap * nmax, slope, *ph.NETWORK_FLUX_RANGE_MX)
     flux = flux.reshape(n_snap, nmax) * np.where(rng.random((n_snap, nmax)) < 0.5, 1.0, -1.0)
     flux[np.arange(nmax)[None, :] >= counts[:, None]] = 0.0
-    s_lat, s_lon = _widths(ph.ELEMENT_SIGMA_MM, lat0, 0.0, 0.0, pix, blur_lon=False)
-    amp = _amplitude(flux, s_lat, s_lon, lat0)
-    shape = pos.shape[:2]
-    snaps = _render_components(off, pos[..., 0], pos[..., 1], np.full(shape, s_lat),
-                               np.full(shape, s_lon), amp, period=patch_deg)
+    # bin the elements into pixels (periodic patch), then blur by their width and the
+    # north-south resolution (east-west resolution is applied per frame below)
+    iy = np.floor((pos[..., 0] + patch_deg / 2) / pix).astype(int) % size
+    ix = np.floor((pos[..., 1] + patch_deg / 2) / pix).astype(int) % size
+    flat = (np.arange(n_snap)[:, None] * size + iy) * size + ix
+    px_area = (pix * ph.MM_PER_DEG * 1e8) ** 2 * coslat0  # cm^2
+    snaps = np.bincount(flat.ravel(), weights=(flux / px_area).ravel(),
+                        minlength=n_snap * size * size).reshape(n_snap, size, size)
+    sig_lat = np.hypot(ph.ELEMENT_SIGMA_MM, ph.BLUR_SIGMA_MM) / ph.MM_PER_DEG / pix
+    sig_lon = ph.ELEMENT_SIGMA_MM / (ph.MM_PER_DEG * coslat0) / pix
+    snaps = ndimage.gaussian_filter(snaps.astype(_F32), (0, sig_lat, sig_lon), mode="wrap",
+                                    truncate=3.0)
     # cross-fade consecutive snapshots (variance preserving)
     s = t_rel / turn + 0.5
     k = np.floor(s).astype(int)

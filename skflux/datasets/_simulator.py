@@ -114,7 +114,7 @@ def make_bmr_catalog(n_videos, *, random_state=None, years=(1996, 2011),
     >>> catalog = make_bmr_catalog(200, random_state=0)
     >>> sorted(catalog["true_label"].unique().tolist())
     [0, 1]
-    >>> 0.10 < (catalog["label"] != catalog["true_label"]).mean() < 0.30
+    >>> bool(0.10 < (catalog["label"] != catalog["true_label"]).mean() < 0.30)
     True
     """
 
@@ -123,14 +123,16 @@ def make_bmr_catalog(n_videos, *, random_state=None, years=(1996, 2011),
     entropy = cat.root_entropy(random_state)
     rows = cat.sample_catalog(entropy, np.arange(n_videos), opts["emergence_fraction"],
                               opts["years"], float(span_days))
-    return _catalog_frame(rows, entropy)
+    return _catalog_frame(rows, entropy, span_days)
 
 
-def _catalog_frame(rows, entropy):
+def _catalog_frame(rows, entropy, span_days):
     import pandas as pd
 
-    d = {k: v for k, v in rows.items() if k != "blocks"}
+    d = {k: v for k, v in rows.items() if k not in ("blocks", "jitter")}
     df = pd.DataFrame(d)
+    df["blocks"] = list(rows["blocks"])  # data gaps (start day, length) of each video
+    df["jitter"] = list(rows["jitter"])  # day-to-day detection variation of each video
     df.insert(0, "bmr_id", [_bmr_id(entropy, i) for i in range(len(df))])
     df["time"] = ph.datetime_from_days(rows["t_start"])
     df["emergence_time"] = np.where(
@@ -138,6 +140,7 @@ def _catalog_frame(rows, entropy):
         np.datetime64("NaT", "ns"))
     df["leading_polarity"] = rows["leading_sign"]
     df.attrs["entropy"] = str(entropy)
+    df.attrs["span_days"] = float(span_days)
     return df
 
 
