@@ -4,6 +4,8 @@ Errors name the video (index and, for DataArrays, ``bmr_id``), file or
 coordinate at fault, so a user with thousands of videos can find the culprit.
 """
 
+import sys
+
 import numpy as np
 
 from ._schema import DIMS
@@ -18,17 +20,15 @@ def _is_dataarray(X):
 
 
 def _is_tensor(X):
-    try:
-        import torch
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(X, torch.Tensor)
+    # an object cannot be a tensor unless torch was imported: don't import it here
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(X, torch.Tensor)
 
 
 def video_name(X, i):
     """Human-readable name of video ``i`` of ``X`` for error messages."""
     if _is_dataarray(X) and "bmr_id" in X.coords:
-        return f"video {i} (bmr_id={X['bmr_id'].values[i]!r})"
+        return f"video {i} (bmr_id={X['bmr_id'].values[i].item()!r})"
     return f"video {i}"
 
 
