@@ -123,10 +123,12 @@ class _Member:
     """One network prepared for curve computation (module in eval mode, its scaling)."""
 
     def __init__(self, module, field_limit, device=None):
-        self.module = module
-        self.field_limit = float(field_limit)
         own_device, self.dtype = _module_device_dtype(module)
         self.device = torch.device(device) if device is not None else own_device
+        if self.device != own_device:  # leave the user's module where it is
+            module = _copy(module).to(self.device)
+        self.module = module
+        self.field_limit = float(field_limit)
         self.fast = None  # filled lazily by _CurveEngine for method="fast"
 
     def scale(self, video):

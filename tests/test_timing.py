@@ -419,3 +419,46 @@ def test_timing_errors_from_datasets_and_videos():
     assert em.shape == (3, 3)
     with pytest.raises(ValueError, match="true_emergence_frame"):
         timing_errors_days(res, res.drop_vars("true_emergence_frame"))
+
+
+# ----------------------------------------------------------------------------- integration
+@pytest.mark.slow
+def test_with_fitted_classifier_and_month_block_ensemble():
+    """The real estimators: a FluxEmergenceClassifier and a MonthBlockEnsemble of them."""
+    from skflux import FluxEmergenceClassifier, MonthBlockEnsemble, MonthBlockSplit
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(0, 300, (8, T, S, S)).astype(np.float32)
+    y = np.arange(8) % 2
+    months = np.repeat([1, 2, 3, 4], 2)
+    clf = FluxEmergenceClassifier(max_epochs=1, patience=None, batch_size=4, augment=False,
+                                  module__widths=(2, 2, 2, 2), module__top=4, module__dense=4,
+                                  random_state=0)
+    with pytest.raises(NotFittedError):
+        EmergenceTimeLocator(clf, lower_bound=LB).fit()
+    one = EmergenceTimeLocator(clf, lower_bound=LB).fit_transform(X, y)
+    assert one.sizes["member"] == 1
+    ens = MonthBlockEnsemble(clf, cv=MonthBlockSplit(blocks=((1, 2), (3, 4))), n_seeds=1,
+                             random_state=0).fit(X, y, groups=months)
+    loc = EmergenceTimeLocator(ens, lower_bound=LB, batch_size=5).fit()
+    assert loc.n_members_ == 2 and loc.n_frames_ == T and loc.threshold_ == ens.threshold_
+    res = loc.transform(X[:3])
+    # the uncut video's probability is what the ensemble predicts
+    np.testing.assert_allclose(loc.curves_[:, :, -1],
+                               ens.predict_proba_members(_lower_bounded(X[:3])), atol=1e-5)
+    naive = EmergenceTimeLocator(ens, lower_bound=LB, method="naive").fit()
+    naive.transform(X[:3])
+    np.testing.assert_allclose(loc.curves_, naive.curves_, atol=1e-5)
+    # same frames wherever the gradient maximum is not a float-rounding tie (briefly
+    # trained tiny nets give nearly flat curves)
+    grad = np.sort(np.gradient(naive.curves_, axis=-1)[..., LB:], axis=-1)
+    clear = grad[..., -1] - grad[..., -2] > 1e-4
+    np.testing.assert_array_equal(res["member_frames"].values.T[clear],
+                                  naive.member_frames_[clear])
+    with pytest.raises(ValueError, match="trained on 16-frame"):
+        loc.transform(X[:, :12])
+
+
+def _lower_bounded(X):
+    """The videos as the last cut-off sees them: frames before LB replaced by frame LB."""
+    return X[:, masked_frame_index(T, LB)[-1]]
