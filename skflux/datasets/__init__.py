@@ -25,10 +25,12 @@ Design choices
   same 15-day, 15°×15° scene: the cadence defaults to ``96·225/n_frames``
   minutes (1350 minutes for 16 frames) and the pixel to ``15°/size``; the
   catalogue (and so the labels) do not change.
-* **Ready to train by default.** ``preprocessed=True`` fills unobserved
-  frames by linear interpolation in time and sets off-disk pixels to 0 G
-  (no NaN); ``preprocessed=False`` returns raw data with NaN off-disk and on
-  unobserved frames. ``observed`` records the real frames either way.
+* **Ready to train by default.** ``preprocessed=True`` passes the raw
+  videos through :func:`skflux.preprocessing.make_preprocessor` (gap
+  filling in time, padding after the last observation, off-disk 0 G): no
+  NaN. ``preprocessed=False`` returns raw data with NaN off-disk and on
+  unobserved frames. ``observed`` records either way which frames really
+  observed the patch (instrument on, patch at least partly on the disk).
 * **Emergence frame.** The first frame at which the BMR's flux has reached
   10 % of its peak.
 * **Crude-label mix.** With the default ``emergence_fraction=0.5``, 15–25 %

@@ -348,6 +348,8 @@ def gain(t, amp, period, phase):
 
 def saturate(b):
     """Soft saturation of |B| above 3500 G towards 4000 G (in place, float32)."""
+    if not (np.nanmax(b, initial=0.0) > SATURATION_G or np.nanmin(b, initial=0.0) < -SATURATION_G):
+        return b
     a = np.abs(b)
     over = a > SATURATION_G
     if np.any(over):

@@ -199,35 +199,49 @@ def _network(rng, off, t_rel, span, patch_deg, lat0, cmd_c, tau):
     k = np.floor(s).astype(int)
     w = (s - k).astype(_F32)
     wa, wb = np.cos(0.5 * np.pi * w), np.sin(0.5 * np.pi * w)
-    mix = wa[:, None, None] * snaps[k] + wb[:, None, None] * snaps[k + 1]
+    mix = snaps[k]
+    mix *= wa[:, None, None]
+    mix += wb[:, None, None] * snaps[k + 1]
     # drift by differential rotation (per latitude row) and blur east-west, in Fourier space
-    freq = np.fft.rfftfreq(size)
-    shift_px = (ph.drift_rate(lat0 + off)[None, :] * tau[:, None]) / pix  # (F, S)
+    freq = np.fft.rfftfreq(size).astype(_F32)
+    shift_px = ((ph.drift_rate(lat0 + off)[None, :] * tau[:, None]) / pix).astype(_F32)
     blur_px = (ph.BLUR_SIGMA_MM / (ph.MM_PER_DEG * coslat0 * ph.ew_foreshortening(cmd_c))) / pix
-    spec = sfft.rfft(mix, axis=-1)
-    phase = np.exp((-2j * np.pi) * shift_px[:, :, None] * freq[None, None, :]).astype(np.complex64)
     gain = np.exp(-2 * np.pi**2 * blur_px[:, None] ** 2 * freq[None, :] ** 2).astype(_F32)
-    spec *= phase
-    spec *= gain[:, None, :]
+    spec = sfft.rfft(mix, axis=-1)
+    angle = shift_px[:, :, None] * (_F32(-2 * np.pi) * freq)[None, None, :]
+    cos, sin = np.cos(angle), np.sin(angle)
+    cos *= gain[:, None, :]
+    sin *= gain[:, None, :]
+    re, im = spec.real.copy(), spec.imag.copy()
+    spec.real = re * cos - im * sin
+    spec.imag = re * sin + im * cos
     return sfft.irfft(spec, n=size, axis=-1)
 
 
 def _noise(rng, shape, sigma, cmd_c, pix):
-    """Gaussian noise, white at disk centre, correlated east-west near the limb."""
+    """Gaussian noise, white at disk centre, correlated east-west near the limb.
+
+    Near the limb one image pixel covers several Carrington pixels east-west,
+    so the noise is smoothed along longitude there (keeping its per-pixel
+    standard deviation).
+    """
     n_frames, size, _ = shape
-    white = rng.standard_normal(shape, dtype=_F32)
+    noise = rng.standard_normal(shape, dtype=_F32)
+    noise *= _F32(sigma)
     corr_px = 0.35 * (ph.PIXEL_DEG_NATIVE / pix) / ph.ew_foreshortening(cmd_c)
-    if np.all(corr_px < 0.5):
-        return white * _F32(sigma)
+    near_limb = np.flatnonzero(corr_px >= 0.5)
+    if near_limb.size == 0:
+        return noise
+    c = corr_px[near_limb]
     freq_full = np.fft.fftfreq(size)
-    h_full = np.exp(-2 * np.pi**2 * corr_px[:, None] ** 2 * freq_full[None, :] ** 2)
+    h_full = np.exp(-2 * np.pi**2 * c[:, None] ** 2 * freq_full[None, :] ** 2)
     norm = np.sqrt(np.mean(h_full**2, axis=1))  # Parseval: keeps the per-pixel std
     freq = np.fft.rfftfreq(size)
-    h = (np.exp(-2 * np.pi**2 * corr_px[:, None] ** 2 * freq[None, :] ** 2)
-         / norm[:, None] * sigma).astype(_F32)
-    spec = sfft.rfft(white, axis=-1)
-    spec *= h[:, None, :]
-    return sfft.irfft(spec, n=size, axis=-1)
+    h = (np.exp(-2 * np.pi**2 * c[:, None] ** 2 * freq[None, :] ** 2) / norm[:, None])
+    spec = sfft.rfft(noise[near_limb], axis=-1)
+    spec *= h.astype(_F32)[:, None, :]
+    noise[near_limb] = sfft.irfft(spec, n=size, axis=-1)
+    return noise
 
 
 def render_video(row, seed, *, n_frames, size, cadence_days, patch_deg, noise, missing,
@@ -254,9 +268,9 @@ def render_video(row, seed, *, n_frames, size, cadence_days, patch_deg, noise, m
     lat_pix = lat0 + off
     sb, cb = np.sin(np.radians(b0)), np.cos(np.radians(b0))
     sl, cl = np.sin(np.radians(lat_pix)), np.cos(np.radians(lat_pix))
-    c = np.cos(np.radians(cmd_c[:, None] + off[None, :]))
-    mu = ((sb[:, None] * sl[None, :])[:, :, None]
-          + (cb[:, None] * cl[None, :])[:, :, None] * c[:, None, :]).astype(_F32)
+    c = np.cos(np.radians(cmd_c[:, None] + off[None, :])).astype(_F32)
+    mu = (cb[:, None] * cl[None, :]).astype(_F32)[:, :, None] * c[:, None, :]
+    mu += (sb[:, None] * sl[None, :]).astype(_F32)[:, :, None]
 
     parts = _bmr_components(row, tau, rng)
     if quiet_sun:
@@ -278,14 +292,14 @@ def render_video(row, seed, *, n_frames, size, cadence_days, patch_deg, noise, m
     if noise:
         sigma = float(noise) * min(1.0, ph.PIXEL_DEG_NATIVE / pix)
         field += _noise(rng, field.shape, sigma, cmd_c, pix)
-    field[mu <= 0] = np.nan
+    np.copyto(field, np.nan, where=mu <= 0)
 
     u_missing = rng.random(n_frames)
+    # a frame observes the patch when the instrument took it and the patch is on the disk
+    observed = (mu > 0).any(axis=(1, 2))
     if missing:
-        observed = available(t_abs, row["blocks"]) & (u_missing >= row["missing_rate"])
-        field[~observed] = np.nan
-    else:
-        observed = np.ones(n_frames, dtype=bool)
+        observed &= available(t_abs, row["blocks"]) & (u_missing >= row["missing_rate"])
+    field[~observed] = np.nan
     return field, observed
 
 
@@ -298,19 +312,10 @@ def emergence_frame(row, n_frames, cadence_days):
     return f if 0 <= f < n_frames else -1
 
 
-def fill_gaps(raw, observed):
-    """Fill unobserved frames by linear interpolation in time (nearest at the ends),
-    then set off-disk (NaN) pixels to 0 G. Vectorized over pixels."""
-    out = raw
-    n = raw.shape[0]
-    obs_idx = np.flatnonzero(observed)
-    if obs_idx.size and obs_idx.size < n:
-        miss = np.flatnonzero(~observed)
-        pos = np.searchsorted(obs_idx, miss)
-        prev = obs_idx[np.clip(pos - 1, 0, obs_idx.size - 1)]
-        nxt = obs_idx[np.clip(pos, 0, obs_idx.size - 1)]
-        span = np.where(nxt != prev, nxt - prev, 1)
-        w = np.clip((miss - prev) / span, 0, 1).astype(_F32)[:, None, None]
-        out[miss] = (1 - w) * raw[prev] + w * raw[nxt]
-    np.nan_to_num(out, copy=False, nan=0.0)
-    return out
+def preprocess(raw, observed):
+    """The project's preparation (gap filling, padding, off-disk 0 G) of one raw video."""
+    from ..preprocessing import make_preprocessor
+
+    if not observed.any():  # nothing of the patch was seen: an all-background video
+        return np.zeros_like(raw)
+    return make_preprocessor(n_frames=raw.shape[0], copy=False).fit_transform(raw[None])[0]

@@ -10,7 +10,7 @@ from .. import __version__
 from .._schema import CADENCE_MINUTES, DIMS, N_FRAMES, OBSERVED, PATCH_SIZE, PIXEL_DEG, UNITS
 from . import _catalog as cat
 from . import _physics as ph
-from ._render import emergence_frame, fill_gaps, pixel_offsets, render_video
+from ._render import emergence_frame, pixel_offsets, preprocess, render_video
 
 __all__ = ["make_bmr_catalog", "make_flux_emergence", "write_flux_emergence"]
 
@@ -157,7 +157,7 @@ def _render_one(j, rows, entropy, indices, opts, missing, preprocessed, quiet_su
         cadence_days=opts["cadence_days"], patch_deg=opts["patch_deg"], noise=opts["noise"],
         missing=missing, quiet_sun=quiet_sun)
     if preprocessed:
-        field = fill_gaps(field, obs)
+        field = preprocess(field, obs)
     data[j] = field
     observed[j] = obs
     ef[j] = emergence_frame(row, opts["n_frames"], opts["cadence_days"])
@@ -274,13 +274,18 @@ def make_flux_emergence(n_videos, *, random_state=None, n_frames=N_FRAMES, size=
         Coarser pixels average it down.
     missing : bool, default=True
         Drop frames like MDI did (2–5 % at random, 1–3-day blocks, the SOHO
-        gaps). ``observed`` records which frames are real either way.
+        gaps). ``observed`` records which frames are real observations of
+        the patch either way: taken by the instrument with at least part of
+        the patch on the disk (frames with the patch wholly behind the limb
+        are unobserved).
     preprocessed : bool, default=True
-        Return videos ready for the estimators: unobserved frames filled by
-        linear interpolation in time (nearest observed frame at the ends),
-        then off-disk pixels set to 0 G, so the data hold no NaN (the paper's
-        steps 1–2; every video already has ``n_frames`` frames). With False,
-        the raw data: NaN off-disk and on unobserved frames.
+        Return videos ready for the estimators, passed through
+        :func:`skflux.preprocessing.make_preprocessor` (the paper's steps):
+        unobserved frames inside the observed span filled by linear
+        interpolation in time, frames after the last observation padded
+        with it (``mode="edge"``), off-disk pixels and frames before the
+        first observation set to 0 G; no NaN remains. With False, the raw
+        data: NaN off-disk and on unobserved frames.
     quiet_sun : bool, default=True
         Include the quiet-Sun network and ephemeral regions (False leaves
         only the BMR, for tests and figures).

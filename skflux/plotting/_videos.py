@@ -126,8 +126,7 @@ def plot_video_frames(video, every=5, *, ax=None, fig=None, ncols=15, vmax=500.0
             fig = plt.figure(figsize=(1.0 * cols + 0.5, 1.0 * rows + 0.6))
         ax = fig.add_subplot(1, 1, 1)
     fig = ax.figure
-    cm = plt.get_cmap(cmap).copy()
-    cm.set_bad("white")
+    cm = plt.get_cmap(cmap).with_extremes(bad="white")
     vm = float(vmax)
     ax.imshow(mosaic, cmap=cm, vmin=-vm, vmax=vm, interpolation="nearest")
     ax.set_xticks([])
