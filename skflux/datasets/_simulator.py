@@ -2,6 +2,7 @@
 
 import numbers
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -344,7 +345,8 @@ def make_flux_emergence(n_videos, *, random_state=None, n_frames=N_FRAMES, size=
                   preprocessed=preprocessed, quiet_sun=quiet_sun, verbose=verbose)
 
 
-def write_flux_emergence(path, n_videos, *, random_state=None, chunk=1, verbose=0, **kwargs):
+def write_flux_emergence(path, n_videos, *, random_state=None, chunk=1, prefetch=True, verbose=0,
+                         **kwargs):
     """Stream ``make_flux_emergence`` videos to a NetCDF file, ``chunk`` videos in memory.
 
     The catalogue of all videos is drawn first (cheap), then each video is
@@ -364,6 +366,10 @@ def write_flux_emergence(path, n_videos, *, random_state=None, chunk=1, verbose=
         it is recorded in the file's ``provenance`` attribute.
     chunk : int, default=1
         Videos rendered and written per step.
+    prefetch : bool, default=True
+        Render the next chunk in a background thread while the current one
+        is compressed and written (at most two chunks in memory); the file
+        is identical either way.
     verbose : int, default=0
         Show a progress bar when positive.
     **kwargs
@@ -413,12 +419,27 @@ def write_flux_emergence(path, n_videos, *, random_state=None, chunk=1, verbose=
         from tqdm.auto import tqdm
 
         starts = tqdm(starts, desc="simulating videos", unit="chunk" if chunk > 1 else "video")
+    def render(a):
+        idx = np.arange(a, min(a + chunk, n_videos))
+        sub = {k: v[idx] for k, v in rows.items()}
+        return _build(entropy, idx, opts, missing=missing, preprocessed=preprocessed,
+                      quiet_sun=quiet_sun, rows=sub)
+
     with VideoWriter(path, n_frames=opts["n_frames"], n_lat=s, n_lon=s, lat=off,
                      lon=off) as writer:
-        for a in starts:
-            idx = np.arange(a, min(a + chunk, n_videos))
-            sub = {k: v[idx] for k, v in rows.items()}
-            videos = _build(entropy, idx, opts, missing=missing, preprocessed=preprocessed,
-                            quiet_sun=quiet_sun, rows=sub)
-            writer.write(videos)
+        if not prefetch:
+            for a in starts:
+                writer.write(render(a))
+            return path
+        # render the next chunk in a thread while this one is compressed and written
+        # (both release the GIL): at most two chunks in memory
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = None
+            for a in starts:
+                future = pool.submit(render, a)
+                if pending is not None:
+                    writer.write(pending.result())
+                pending = future
+            if pending is not None:
+                writer.write(pending.result())
     return path
