@@ -92,6 +92,9 @@ def test_streaming_writer_matches(tmp_path):
     for name in ("label", "true_label", "emergence_frame", "bmr_id", "time", "mislabel_reason"):
         np.testing.assert_array_equal(disk[name].values, mem[name].values)
     np.testing.assert_array_equal(disk["observed"].values, mem["observed"].values)
+    serial = open_videos(write_flux_emergence(tmp_path / "serial.nc", 4, random_state=3,
+                                              prefetch=False, **TINY))
+    np.testing.assert_array_equal(serial.values, disk.values)
 
 
 # --------------------------------------------------------------------------- schema

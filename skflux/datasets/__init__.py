@@ -55,11 +55,8 @@ from ._simulator import (
 __doc__ += _physics.__doc__.split("\n", 2)[2]
 
 __all__ = [
-    "PARAMETER_COORDS",
     "bard_crude_labels",
-    "crude_label_confusion",
     "crude_labels",
-    "make_bmr_catalog",
     "make_flux_emergence",
     "write_flux_emergence",
 ]
