@@ -415,7 +415,7 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "estimators_")
         members = self.estimators_
-        if all(_is_torch_member(m) for m in members):
+        if all(_is_torch_member(m) for m in members) and getattr(X, "ndim", None) == 4:
             return self._proba_torch(X)
         pos = self.classes_[1]
         out = []

@@ -266,6 +266,7 @@ def _lr_ensemble(**kw):
     return MonthBlockEnsemble(LogisticRegression(C=0.5), n_seeds=2, random_state=3, **kw)
 
 
+@pytest.mark.slow
 def test_parallel_joblib_matches_sequential():
     X, y, months = _data()
     seq = _lr_ensemble(n_jobs=1).fit(X[:, :1], y, groups=months)
@@ -314,13 +315,14 @@ def _tiny_classifier(**kw):
 def tiny_neural_ensemble():
     X, y = _tiny_videos()
     cv = MonthBlockSplit(blocks=((1,), (2,)))
-    ens = MonthBlockEnsemble(_tiny_classifier(), cv=cv, n_seeds=2, random_state=0)
+    ens = MonthBlockEnsemble(_tiny_classifier(), cv=cv, n_seeds=1, random_state=0)
     return ens.fit(X, y), X, y
 
 
+@pytest.mark.slow
 def test_neural_members_validate_on_their_own_block(tiny_neural_ensemble):
     ens, X, y = tiny_neural_ensemble
-    assert len(ens.estimators_) == 4
+    assert len(ens.estimators_) == 2
     assert set(ens.member_info_["validation"]) == {"train_split"}
     assert set(ens.member_info_["seeded_by"]) == {"random_state"}
     for m, (train, val) in zip(ens.estimators_, ens.splits_):
@@ -332,9 +334,10 @@ def test_neural_members_validate_on_their_own_block(tiny_neural_ensemble):
         assert sum(b.get("train_batch_size", 0) for b in batches) == 4 * train.size
         assert sum(b.get("valid_batch_size", 0) for b in batches) == val.size
     seeds = [m.random_state for m in ens.estimators_]
-    assert len(set(seeds)) == 4
+    assert len(set(seeds)) == 2
 
 
+@pytest.mark.slow
 def test_neural_batched_inference_matches_members(tiny_neural_ensemble):
     ens, X, y = tiny_neural_ensemble
     fast = ens.predict_proba_members(X)
@@ -346,3 +349,9 @@ def test_neural_batched_inference_matches_members(tiny_neural_ensemble):
     np.testing.assert_allclose(ens.predict_proba_members(X.values), fast, rtol=1e-5,
                                atol=1e-6)
     ens.batch_size = None
+
+
+def test_verbose_progress_bar(capsys):
+    X, y, months = _data()
+    MonthBlockEnsemble(ShiftClassifier(), n_seeds=1, verbose=1).fit(X, y, groups=months)
+    assert "fitting members" in capsys.readouterr().err
