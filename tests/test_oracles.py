@@ -204,3 +204,17 @@ def test_sheet_adds_rows_for_new_videos(tmp_path):
     with open(oracle.sheet_path(2), newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [(r["video"], r["verdict"]) for r in rows] == [("1", "1"), ("3", ""), ("4", "")]
+
+
+def test_frame_figure_fallback_without_plotting(tmp_path, monkeypatch):
+    import skflux.plotting
+    from skflux.relabel._oracles import _frame_figure
+
+    def broken(*a, **k):
+        raise TypeError("unavailable")
+
+    monkeypatch.setattr(skflux.plotting, "plot_video_frames", broken, raising=False)
+    video = np.random.default_rng(0).normal(0, 100, (10, 6, 6))
+    video[3] = np.nan
+    out = _frame_figure(video, "fallback", tmp_path / "f.png")
+    assert out.exists() and out.stat().st_size > 1000

@@ -149,10 +149,12 @@ def plot_relabel_passes(passes_or_relabeler, *, accuracy="before", fig=None, fig
             axis.scatter(xs[ok], ys[ok], s=170, color=cmap(j), edgecolor="k", zorder=2,
                          label=f"{names[j]} (r = {r:.2f})" if np.isfinite(r)
                          else f"{names[j]} (r undefined)")
+            r_, g_, b_ = cmap(j)[:3]
+            ink = "k" if 0.299 * r_ + 0.587 * g_ + 0.114 * b_ > 0.5 else "w"
             for b, xv, yv in zip(p.blocks, xs, ys):
                 if np.isfinite(xv) and np.isfinite(yv):
                     axis.annotate(str(b["block"] + 1), (xv, yv), ha="center", va="center",
-                                  fontsize=7, color="w", zorder=3)
+                                  fontsize=7, color=ink, zorder=3)
         axis.set_xlabel("block accuracy" + (" (after relabel)" if accuracy == "after" else ""))
         axis.set_ylabel(ylabel)
         axis.legend(fontsize=7, frameon=False)

@@ -338,20 +338,18 @@ class CallbackOracle(Oracle):
                 yield self._verdict(item, self.func(item))
 
 
-def _frame_figure(video, title, path, every=None):
-    """Save a grid of frames of one video (``plot_video_frames`` when available)."""
+def _frame_figure(video, title, path):
+    """Save a mosaic of about 24 frames of one video (never marks a known emergence)."""
     import matplotlib.pyplot as plt
 
+    video = np.asarray(video, dtype=float)
+    n = video.shape[0]
+    step = max(1, int(np.ceil(n / 24)))
     try:
         from ..plotting import plot_video_frames
 
-        fig = plot_video_frames(video, title=title)
-        if hasattr(fig, "figure") and not hasattr(fig, "savefig"):
-            fig = fig.figure
-    except (ImportError, AttributeError, TypeError, ModuleNotFoundError):
-        video = np.asarray(video, dtype=float)
-        n = video.shape[0]
-        step = every or max(1, int(np.ceil(n / 24)))
+        fig = plot_video_frames(video, every=step, ncols=8, title=title)
+    except (ImportError, AttributeError, TypeError):  # plotting module unavailable
         frames = np.arange(0, n, step)
         ncol = min(8, len(frames))
         nrow = int(np.ceil(len(frames) / ncol))
@@ -361,7 +359,8 @@ def _frame_figure(video, title, path, every=None):
         for ax in axes.flat:
             ax.set_axis_off()
         for ax, t in zip(axes.flat, frames):
-            ax.imshow(video[t], cmap="gray", vmin=-lim, vmax=lim, origin="lower")
+            ax.imshow(np.nan_to_num(video[t]), cmap="gray", vmin=-lim, vmax=lim,
+                      origin="lower")
             ax.set_title(f"frame {t}", fontsize=7)
         fig.suptitle(title, fontsize=9)
     fig.savefig(path, dpi=80)
