@@ -257,6 +257,16 @@ def test_clone_params_and_export():
     assert skflux.MonthBlockEnsemble is MonthBlockEnsemble
 
 
+def test_pickle_round_trip():
+    import pickle
+
+    ens, X, y = _fitted()
+    ens.threshold_ = 0.55
+    back = pickle.loads(pickle.dumps(ens))
+    np.testing.assert_array_equal(back.predict_proba_members(X), ens.predict_proba_members(X))
+    assert back.threshold_ == 0.55 and back.member_info_.equals(ens.member_info_)
+
+
 # --------------------------------------------------------------------------- parallel
 def _coefs(ens):
     return np.array([np.r_[m.coef_.ravel(), m.intercept_] for m in ens.estimators_])
