@@ -586,3 +586,31 @@ def test_with_a_tiny_flux_emergence_classifier():
     # the fold models got distinct seeds through the skorch random_state parameter
     assert len({m.random_state for m in rel.estimators_}) == 5
     assert rel.verified_.sum() == ((rel.oof_proba_ >= 0.5) != da.label.values)[in_cv].sum()
+
+
+def test_parallel_fold_models_give_the_same_result(videos):
+    from joblib import parallel_config
+
+    one = _relabeler(TruthOracle(), max_passes=2, stop_ratio=0.0).fit(videos)
+    with parallel_config(backend="threading"):
+        two = _relabeler(TruthOracle(), max_passes=2, stop_ratio=0.0, n_jobs=2).fit(videos)
+    np.testing.assert_allclose(two.oof_proba_, one.oof_proba_)
+    np.testing.assert_array_equal(two.labels_, one.labels_)
+
+
+def test_verbose_reports_every_pass(videos, capsys):
+    rel = _relabeler(TruthOracle(), stop_ratio=0.0, verbose=2).fit(videos)
+    out = capsys.readouterr()
+    lines = [s for s in out.out.splitlines() if s.startswith("pass ")]
+    assert len(lines) == rel.n_passes_ and "stop:" in lines[-1]
+    assert "fold models" in out.err
+
+
+def test_video_ids_stay_unique_with_repeated_bmr_ids(videos, tmp_path):
+    dup = videos.copy()
+    dup.coords["bmr_id"] = ("video", np.repeat(np.arange(200), 2))
+    oracle = Recorder(videos.true_label.values)
+    log = tmp_path / "log.sqlite"
+    _relabeler(oracle, max_passes=1, review_log=log).fit(dup)
+    ids = ReviewLog(log).to_frame()["video_id"]
+    assert ids.is_unique and all(":" in s for s in ids)

@@ -4,7 +4,7 @@ import sqlite3
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 
@@ -224,6 +224,7 @@ def test_fingerprint_sees_labels_folds_and_ids():
     assert base != dataset_fingerprint(y, fold, ["a", "b", "d", "c"])
 
 
+@settings(max_examples=15)
 @given(st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 9), st.integers(0, 1),
                           st.integers(0, 1), st.one_of(st.none(), st.integers(0, 224)),
                           st.text(max_size=20)),

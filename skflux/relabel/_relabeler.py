@@ -688,6 +688,10 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             next ``fit`` call resumes.
         """
         self._check_params()
+        if not hasattr(self.estimator, "predict_proba"):
+            raise TypeError(
+                f"the estimator {type(self.estimator).__name__} has no predict_proba; the "
+                "relabeler needs probabilities (wrap it in CalibratedClassifierCV)")
         oracle = check_oracle(self.oracle)
         n = _n_samples(X)
         y = self._check_labels(X, y, n)
