@@ -14,7 +14,7 @@ from skorch.utils import is_dataset, to_tensor
 
 from .._schema import DIMS
 from .._validation import _is_dataarray, _is_tensor, check_videos, months_of
-from ._data import VideoDataset, scale_field
+from ._data import VideoDataset, scale_field, worker_init
 from .modules import VideoCNN3D, VideoVGG
 
 MODULES = {"vgg": VideoVGG, "vgg3d": VideoCNN3D}
@@ -72,7 +72,7 @@ class _Batches:
         self.loader = torch.utils.data.DataLoader(
             dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
             num_workers=num_workers, persistent_workers=num_workers > 0,
-            pin_memory=pin_memory,
+            pin_memory=pin_memory, worker_init_fn=worker_init if num_workers else None,
         )
 
     def __len__(self):
