@@ -316,7 +316,9 @@ def plot_timing_errors(errors, true_frames=None, *, highlight=None, bin_days=1.0
     else:
         ax, axm = np.asarray(axes).ravel()[:2]
     x_edges = np.arange(len(e) + 1) - 0.5
-    mesh = ax.pcolormesh(x_edges, edges, counts.T, cmap="Greys", shading="flat")
+    # empty cells transparent, so the percentile bands show behind the histogram
+    mesh = ax.pcolormesh(x_edges, edges, np.ma.masked_equal(counts.T, 0), cmap="Greys",
+                         shading="flat", vmin=0, vmax=max(1, counts.max()))
     ax.figure.colorbar(mesh, ax=ax, pad=0.01, label="members")
     p = timing_error_percentiles(med)
     ax.axhspan(p[5], p[95], color="lightblue", alpha=0.35, zorder=0, label="5–95th pct")
