@@ -20,7 +20,10 @@ With ``T`` frames and ``L = lower_bound`` (``0 <= L < T``), the video cut at
 * the probability curve ``p[t]``, ``t = 0 … T-1``, is differentiated with
   :func:`numpy.gradient` (central differences, one-sided at the ends) over
   the whole curve, and a member's emergence frame is ``L + argmax(grad[L:])``
-  (first maximum), so it is never before ``L``;
+  (first maximum), so it is never before ``L``; for a sharp step of the
+  curve between frames ``k - 1`` and ``k``, the central differences at
+  ``k - 1`` and ``k`` are equal and the frame returned is ``k - 1`` (one
+  cadence before the first frame that shows the change);
 * the ensemble's emergence frame is the median of the members' frames (a
   half-integer when an even number of members split evenly), and the emergence
   time is the video's ``time`` coordinate (frame 0) plus that many cadences.
