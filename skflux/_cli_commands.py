@@ -492,14 +492,13 @@ def cmd_locate(args):
              ds.sizes["member"], out, time.perf_counter() - start)
 
 
-# --------------------------------------------------------------------------- not yet
+# --------------------------------------------------------------------------- report
 
-def _pending(name, check):
-    def cmd(args):
-        check(args)
-        raise _error(f"'skflux {name}' needs library parts that are not available yet")
+def cmd_report(args):
+    """``skflux report RUN_DIR [--out DIR]``."""
+    from ._cli_report import build_report
 
-    return cmd
-
-
-cmd_report = _pending("report", lambda a: require_dir(a.run_dir, "run directory"))
+    run_dir = require_dir(args.run_dir, "run directory")
+    path = build_report(run_dir, args.out, fmt=args.format, quiet=args.quiet)
+    log.info("report: %s", path.resolve())
+    print(path.resolve())
