@@ -14,7 +14,7 @@ from skorch.utils import is_dataset, to_tensor
 
 from .._schema import DIMS
 from .._validation import _is_dataarray, _is_tensor, check_videos, months_of
-from ._data import VideoDataset, scale_field, worker_init
+from ._data import VideoDataset, batch_loader, scale_field
 from .modules import VideoCNN3D, VideoVGG
 
 MODULES = {"vgg": VideoVGG, "vgg3d": VideoCNN3D}
@@ -57,22 +57,22 @@ def four_versions(xb):
 class _Batches:
     """Re-iterable batches of ``(raw videos, labels)`` for one fit or prediction.
 
-    One DataLoader (with persistent workers) serves every epoch; each batch
-    read from disk is expanded into its four augmented versions when
-    ``augment`` is true, so every epoch sees every training video four times
-    while reading it once.
+    One DataLoader (with persistent workers) serves every epoch and reads
+    each batch in one go; with ``augment``, each batch read is moved to the
+    device once and expanded there into its four versions, so every epoch
+    sees every training video four times while reading it once.
     """
 
-    def __init__(self, dataset, *, batch_size, shuffle, augment, num_workers, seed, pin_memory):
+    def __init__(self, dataset, *, batch_size, shuffle, augment, num_workers, seed, device):
         generator = None
         if shuffle:
             generator = torch.Generator()
             generator.manual_seed(int(seed))
         self.augment = augment
-        self.loader = torch.utils.data.DataLoader(
+        self.device = device
+        self.loader = batch_loader(
             dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
-            num_workers=num_workers, persistent_workers=num_workers > 0,
-            pin_memory=pin_memory, worker_init_fn=worker_init if num_workers else None,
+            num_workers=num_workers, pin_memory=str(device).startswith("cuda"),
         )
 
     def __len__(self):
@@ -81,6 +81,7 @@ class _Batches:
     def __iter__(self):
         for xb, yb in self.loader:
             if self.augment:
+                xb = xb.to(self.device, non_blocking=True)
                 for version in four_versions(xb):
                     yield version, yb
             else:
@@ -383,7 +384,8 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
         """A :class:`~skflux.nn.VideoDataset` over raw videos (and labels)."""
         if is_dataset(X):
             return X
-        return VideoDataset(X, y)
+        # in-memory input was checked for NaN/inf as a whole by _check_X
+        return VideoDataset(X, y, check_finite=_is_dataarray(X))
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """Training and validation datasets: whole months held out (see ``valid_months``)."""
@@ -407,7 +409,7 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
         return _Batches(
             dataset, batch_size=self.batch_size, shuffle=training,
             augment=bool(training and self.augment), num_workers=self.num_workers,
-            seed=seed, pin_memory=str(self.device).startswith("cuda"),
+            seed=seed, device=self.device,
         )
 
     def infer(self, x, **fit_params):

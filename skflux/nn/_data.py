@@ -31,38 +31,106 @@ def scale_field(x, field_limit):
 
 
 class VideoDataset(torch.utils.data.Dataset):
-    """Videos (and optional labels) as float32 tensors of shape (frame, lat, lon).
+    """Videos (and optional labels) as raw float32 tensors.
 
-    A lazy :class:`xarray.DataArray` (e.g. from :func:`skflux.io.open_videos`)
-    is read one video at a time, so the whole set is never materialized.
-    Non-finite values raise a ``ValueError`` naming the video.
+    ``dataset[i]`` is ``(video, label)`` with ``video`` of shape ``(frame,
+    lat, lon)``; ``dataset[[i, j, ...]]`` reads a whole batch at once and
+    returns ``(videos, labels)`` with a leading batch axis (used with a
+    :class:`torch.utils.data.BatchSampler` and ``batch_size=None``). A lazy
+    :class:`xarray.DataArray` (e.g. from :func:`skflux.io.open_videos`) is
+    read only for the requested videos, so the whole set is never
+    materialized.
+
+    Parameters
+    ----------
+    X : ndarray, torch.Tensor or xarray.DataArray, shape (video, frame, lat, lon)
+        Videos in Gauss.
+    y : array-like of shape (video,), optional
+        Labels (returned as float32; 0 when absent).
+    check_finite : bool, default=True
+        Raise on NaN/inf in the videos read (skip for input already checked).
+
+    Raises
+    ------
+    ValueError
+        When a video read holds NaN or inf (the message names the video).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ds = VideoDataset(np.zeros((3, 2, 4, 4)), y=[0, 1, 1])
+    >>> video, label = ds[1]
+    >>> tuple(video.shape), float(label)
+    ((2, 4, 4), 1.0)
+    >>> videos, labels = ds[[2, 0]]
+    >>> tuple(videos.shape), labels.tolist()
+    ((2, 2, 4, 4), [1.0, 0.0])
     """
 
-    def __init__(self, X, y=None):
+    def __init__(self, X, y=None, check_finite=True):
         self.X = X
         self.y = None if y is None else np.asarray(y)
+        self.check_finite = check_finite
 
     def __len__(self):
         return len(self.X)
 
-    def _get(self, i):
+    def _read(self, index):
         X = self.X
         if _is_dataarray(X):
-            v = torch.from_numpy(np.asarray(X[i].values, dtype=np.float32))
-        elif _is_tensor(X):
-            v = X[i].float()
-        else:
-            v = torch.from_numpy(np.asarray(X[i], dtype=np.float32))
-        if not bool(torch.isfinite(v).all()):
+            return torch.from_numpy(np.asarray(X[index].values, dtype=np.float32))
+        if _is_tensor(X):
+            return X[index].float()
+        return torch.from_numpy(np.asarray(X[index], dtype=np.float32))
+
+    def _check(self, v, index):
+        if self.check_finite and not bool(torch.isfinite(v).all()):
+            if np.ndim(index) == 0:
+                bad = int(index)
+            else:
+                per_video = torch.isfinite(v).flatten(1).all(1)
+                bad = int(np.asarray(index)[int((~per_video).nonzero()[0, 0])])
             raise ValueError(
-                f"{video_name(X, i)} contains NaN or inf; fill gaps and off-limb pixels "
+                f"{video_name(self.X, bad)} contains NaN or inf; fill gaps and off-limb pixels "
                 "first (skflux.preprocessing)"
             )
         return v
 
+    def _get(self, i):
+        return self._check(self._read(i), i)
+
     def __getitem__(self, i):
-        yi = torch.tensor(0.0) if self.y is None else torch.tensor(float(self.y[i]))
-        return self._get(i), yi
+        if np.ndim(i) == 0:
+            yi = torch.tensor(0.0) if self.y is None else torch.tensor(float(self.y[i]))
+            return self._get(i), yi
+        index = np.asarray(i, dtype=np.int64)
+        v = self._check(self._read(index), index)
+        if self.y is None:
+            yb = torch.zeros(len(index))
+        else:
+            yb = torch.from_numpy(self.y[index].astype(np.float32))
+        return v, yb
+
+
+def batch_loader(dataset, *, batch_size, shuffle=False, generator=None, num_workers=0,
+                 pin_memory=False):
+    """A DataLoader yielding ``(videos, labels)`` batches read in one go.
+
+    Datasets that accept a list of indices (:class:`VideoDataset` and its
+    :class:`torch.utils.data.Subset`) are read batch by batch (one indexing
+    operation and one copy per batch); others video by video.
+    """
+    base = dataset.dataset if isinstance(dataset, torch.utils.data.Subset) else dataset
+    common = dict(num_workers=num_workers, pin_memory=pin_memory,
+                  persistent_workers=num_workers > 0,
+                  worker_init_fn=worker_init if num_workers else None)
+    if isinstance(base, VideoDataset):
+        sampler = (torch.utils.data.RandomSampler(dataset, generator=generator) if shuffle
+                   else torch.utils.data.SequentialSampler(dataset))
+        batches = torch.utils.data.BatchSampler(sampler, batch_size, drop_last=False)
+        return torch.utils.data.DataLoader(dataset, batch_size=None, sampler=batches, **common)
+    return torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=shuffle,
+                                       generator=generator, **common)
 
 
 def worker_init(worker_id):
@@ -108,9 +176,5 @@ def iter_video_batches(X, batch_size=10, num_workers=0):
     >>> [tuple(b.shape) for b in iter_video_batches(np.zeros((3, 2, 4, 4)), batch_size=2)]
     [(2, 2, 4, 4), (1, 2, 4, 4)]
     """
-    loader = torch.utils.data.DataLoader(
-        VideoDataset(X), batch_size=batch_size, shuffle=False, num_workers=num_workers,
-        worker_init_fn=worker_init if num_workers else None,
-    )
-    for xb, _ in loader:
+    for xb, _ in batch_loader(VideoDataset(X), batch_size=batch_size, num_workers=num_workers):
         yield xb
