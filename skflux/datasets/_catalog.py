@@ -305,9 +305,6 @@ def crude_from_detection(true_label, tau, detected, visible, lon, west_of):
     return any_det, first_lon, first_tau, label, reason
 
 
-_ROW_KEYS = None
-
-
 def sample_catalog(entropy, indices, emergence_fraction, years, span,
                    west_of=ph.BARD_WEST_OF_DEG, detection=None):
     """Catalogue of the videos ``indices`` (dict of arrays), vectorized over videos.

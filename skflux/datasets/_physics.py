@@ -3,8 +3,8 @@
 Units: time in days, lengths in Mm (``MM_PER_DEG`` converts heliographic
 degrees), magnetic flux in Mx (per polarity for bipoles), fields in G.
 
-Geometry and rotation
----------------------
+.. rubric:: Geometry and rotation
+
 * Solar radius 695.7 Mm (IAU 2015 nominal), so one heliographic degree is
   12.14 Mm at the equator.
 * The central-meridian distance (CMD) of a fixed Carrington point advances at
@@ -17,8 +17,8 @@ Geometry and rotation
 * The B0 angle (heliographic latitude of disk centre) varies over the year
   within ±7.25°, zero around June 6 and December 7, maximal early September.
 
-Solar cycle and dates
----------------------
+.. rubric:: Solar cycle and dates
+
 * Cycle profile of Hathaway, Wilson & Reichmann (1994, Sol. Phys. 151, 177):
   f(t) ∝ x³ / (exp(x²/b²) − 0.71), x = years since cycle start; starts
   1986.7 (cycle 22), 1996.4 (23), 2008.9 (24); relative amplitudes 1.0, 0.95,
@@ -33,8 +33,8 @@ Solar cycle and dates
   Phys. 162, 129); no data during the SOHO interruptions 1998-06-25 …
   1998-10-22 (loss of contact) and 1998-12-21 … 1999-02-02 (gyroscope loss).
 
-Instrument (MDI-like)
----------------------
+.. rubric:: Instrument (MDI-like)
+
 * B_los = B_r·μ (radial field, μ the cosine of the heliocentric angle).
 * ~4″ FWHM resolution (2″ pixels; Scherrer et al. 1995) applied in the image
   plane, i.e. σ = 1.22 Mm at disk centre, stretched by 1/cos(CMD) east–west
@@ -47,8 +47,8 @@ Instrument (MDI-like)
 * Missing frames: 2–5 % at random plus occasional 1–3-day blocks (about one
   per 60 days), plus the SOHO gaps above.
 
-Bipolar magnetic regions (BMRs)
--------------------------------
+.. rubric:: Bipolar magnetic regions (BMRs)
+
 * Peak flux per polarity log-normal (Muñoz-Jaramillo et al. 2015, ApJ 800,
   48): median 2×10²¹ Mx, 0.45 dex, truncated to 3×10²⁰–3×10²² Mx.
 * Rise (onset to peak) time 3.5 d·(Φ/5.9×10²¹ Mx)^0.64, i.e. a mean emergence
@@ -73,8 +73,8 @@ Bipolar magnetic regions (BMRs)
   salt-and-pepper fragments that stream towards and coalesce into the poles
   (van Driel-Gesztelyi & Green 2015, §4).
 
-Quiet Sun
----------
+.. rubric:: Quiet Sun
+
 * Network on supergranular cells ~30 Mm across that turn over in ~1 day;
   element fluxes follow a power law of slope −1.7 … −1.85 between 2×10¹⁷
   and 5×10¹⁹ Mx (Parnell et al. 2009, ApJ 698, 75) with a mean unsigned flux
@@ -82,8 +82,8 @@ Quiet Sun
 * Ephemeral regions: ~90 per patch per day, fluxes exponential with e-fold
   5.3×10¹⁸ Mx, random orientation, lifetimes of hours (Hagenaar 2001).
 
-Crude detection (BARD-like; Muñoz-Jaramillo et al. 2015)
--------------------------------------------------------
+.. rubric:: Crude detection (BARD-like; Muñoz-Jaramillo et al. 2015)
+
 * One observation per day (00:00 UT); field divided by μ; pixels more than
   70° from disk centre ignored; a pole is found when its core reaches 500 G
   and its area above 275 G is at least 16 Mm² (4 pixels of 1/6°); a BMR is

@@ -266,9 +266,9 @@ def make_flux_emergence(n_videos, *, random_state=None, n_frames=N_FRAMES, size=
         First and last year of the videos' dates (the MDI era); counts
         follow the solar cycle and skip the 1998 SOHO gaps.
     emergence_fraction : float, default=0.5
-        Fraction of videos that are true emergences. With the default, about
-        15–25 % of the crude labels are wrong (18 % on average), mostly
-        non-emergences first detected west of −60°.
+        Fraction of videos that are true emergences. With the default, 21 %
+        of the crude labels are wrong on average (17–25 % over sets of 400),
+        mostly non-emergences first detected west of −60°.
     noise : float, default=20.0
         Standard deviation of the noise in G for a native 1/6° pixel (MDI
         1-minute magnetograms; 9.0 for 5-minute averages; 0 for none).
