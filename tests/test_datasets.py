@@ -338,6 +338,7 @@ def test_confusion_report_inputs():
     ({"emergence_fraction": 1.5}, ValueError, "emergence_fraction"),
     ({"noise": -1}, ValueError, "noise"),
     ({"cadence_minutes": 0}, ValueError, "cadence"),
+    ({"cadence_minutes": 96}, ValueError, "disk passage"),
     ({"random_state": -3}, ValueError, "random_state"),
     ({"random_state": "seed"}, TypeError, "random_state"),
 ])

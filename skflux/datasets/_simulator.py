@@ -18,6 +18,7 @@ __all__ = ["make_bmr_catalog", "make_flux_emergence", "write_flux_emergence"]
 INSTRUMENT = "simulated MDI-like"
 PATCH_DEG = PATCH_SIZE * PIXEL_DEG  # 15 degrees
 SPAN_DAYS = N_FRAMES * CADENCE_MINUTES / 1440.0  # 15 days
+MIN_SPAN_DAYS, MAX_SPAN_DAYS = 14.0, 30.0
 
 #: Per-video coordinates added by the simulator besides the schema's.
 PARAMETER_COORDS = {
@@ -63,6 +64,13 @@ def _options(n_frames, size, years, emergence_fraction, noise, cadence_minutes, 
         raise ValueError(f"cadence_minutes must be positive; got {cadence_minutes!r}")
     if not 0 < float(patch_deg) <= 40:
         raise ValueError(f"patch_deg must lie in (0, 40] degrees; got {patch_deg!r}")
+    span = n_frames * float(cadence_minutes) / 1440.0
+    if not MIN_SPAN_DAYS <= span <= MAX_SPAN_DAYS:
+        raise ValueError(
+            f"{n_frames} frames at a cadence of {cadence_minutes} minutes span {span:.1f} days; "
+            f"videos must span the disk passage, {MIN_SPAN_DAYS:.0f}-{MAX_SPAN_DAYS:.0f} days "
+            "(leave cadence_minutes=None for 15 days at any n_frames)"
+        )
     cadence_minutes = float(cadence_minutes)
     if cadence_minutes.is_integer():
         cadence_minutes = int(cadence_minutes)
@@ -294,7 +302,8 @@ def make_flux_emergence(n_videos, *, random_state=None, n_frames=N_FRAMES, size=
         Time between frames. Default: ``96 * 225 / n_frames``, so every
         video spans the same 15 days whatever ``n_frames`` (96 minutes for
         225 frames; small test videos keep emergences, limb passages and
-        crude mistakes). Recorded in the ``cadence_minutes`` attribute.
+        crude mistakes). Recorded in the ``cadence_minutes`` attribute. The
+        video must span 14–30 days (a disk passage takes 13.6 days).
     patch_deg : float, default=15.0
         Patch side in degrees; the pixel size is ``patch_deg / size``
         (1/6° by default).
