@@ -58,7 +58,10 @@ autodoc_member_order = "bysource"
 numpydoc_show_class_members = False  # autosummary lists methods on class pages
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
-numpydoc_xref_param_type = True
+# Parameter types link to other projects through intersphinx; numpydoc's built-in
+# aliases (``array_like``, ``bool``...) point into numpy's and Python's inventories, so
+# offline they would be unresolved references (warnings): plain text then.
+numpydoc_xref_param_type = not OFFLINE
 numpydoc_xref_aliases = {
     "DataArray": "xarray.DataArray",
     "Dataset": "xarray.Dataset",
@@ -103,6 +106,10 @@ warnings.filterwarnings("ignore", category=UserWarning,
                         message="Matplotlib is currently using agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TQDM_DISABLE", "1")
+# The examples train tiny networks: one thread per process is as fast, and on a busy
+# machine several OpenMP threads per process slow them down many times over. Set
+# before torch is first imported (by autodoc or the first example).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 sphinx_gallery_conf = {
     "examples_dirs": ["../examples"],
