@@ -25,6 +25,13 @@ to NetCDF and opened lazily with :func:`skflux.io.open_videos`.
     NetCDF file and concatenated ten times lazily (xarray), so each video is
     still read from the file on demand.
 
+The recorded figures (``results/classifier.md``) come from::
+
+    python benchmarks/bench_classifier.py --train-videos 30 --repeats 3
+
+on the 2-core machine while other jobs kept its load average near 10, so
+single timings vary by +-25 %; the JSON keeps every repeat.
+
 Run::
 
     python benchmarks/bench_classifier.py               # ~10 minutes on 2 CPU cores

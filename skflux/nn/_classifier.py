@@ -72,7 +72,9 @@ class _Batches:
         self.device = device
         self.loader = batch_loader(
             dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
-            num_workers=num_workers, pin_memory=str(device).startswith("cuda"),
+            num_workers=num_workers,
+            # pinning costs a copy: worth it only when workers pin while the GPU computes
+            pin_memory=num_workers > 0 and str(device).startswith("cuda"),
         )
 
     def __len__(self):

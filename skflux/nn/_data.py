@@ -104,7 +104,11 @@ class VideoDataset(torch.utils.data.Dataset):
             yi = torch.tensor(0.0) if self.y is None else torch.tensor(float(self.y[i]))
             return self._get(i), yi
         index = np.asarray(i, dtype=np.int64)
-        v = self._check(self._read(index), index)
+        if index.size and np.array_equal(index, np.arange(index[0], index[0] + index.size)):
+            v = self._read(slice(int(index[0]), int(index[0]) + index.size))  # a view: no copy
+        else:
+            v = self._read(index)
+        v = self._check(v, index)
         if self.y is None:
             yb = torch.zeros(len(index))
         else:
