@@ -134,7 +134,7 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
         flip, polarity flip, both (consecutive batches, as the authors'
         generator). Never applied to validation or prediction.
     threshold : float, default=0.5
-        Probability above which :meth:`predict` says emergence.
+        Probability at or above which :meth:`predict` says emergence.
     valid_months : "auto", None or sequence of int, default="auto"
         Calendar months held out (whole) for the internal validation that
         drives early stopping; months come from ``groups`` or from X's
@@ -512,7 +512,10 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
         return super().predict_proba(X)
 
     def predict(self, X):
-        """Labels: 1 (emergence) where P(emergence) > ``threshold``, else 0.
+        """Labels: 1 (emergence) where P(emergence) >= ``threshold``, else 0.
+
+        The same rule as :class:`skflux.MonthBlockEnsemble` and
+        :class:`skflux.IterativeRelabeler` use.
 
         Parameters
         ----------
@@ -523,7 +526,7 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
         labels : ndarray of int, shape (video,)
         """
         proba = self.predict_proba(X)
-        return self.classes_[(proba[:, 1] > self.threshold).astype(int)]
+        return self.classes_[(proba[:, 1] >= self.threshold).astype(int)]
 
     def decision_function(self, X):
         """Logit of P(emergence) for each video.
