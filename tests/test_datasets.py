@@ -17,7 +17,8 @@ from skflux.datasets import (
 from skflux.io import open_videos, validate_videos
 
 TINY = {"n_frames": 16, "size": 16}
-CLEAN = {"quiet_sun": False, "noise": 0.0, "missing": False, "preprocessed": False}
+CLEAN = {"quiet_sun": False, "activity": False, "noise": 0.0, "missing": False,
+         "preprocessed": False}
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import functools
 import numbers
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtr, ndtri, pdtr
 
 from . import _physics as ph
 
@@ -145,7 +145,7 @@ def candidates(u, emergence, years, span):
     tau_limb = -90.0 / ph.SYNODIC_DEG_PER_DAY
     age_max = rise * (1.0 - ph.X10) + 0.75 * decay
     tau10 = np.where(emergence, cmd10 / ph.SYNODIC_DEG_PER_DAY,
-                     tau_limb - (0.2 + 0.8 * u[:, 9]) * age_max)
+                     tau_limb - (0.02 + 0.98 * u[:, 9]) * age_max)
     dlat = CENTRE_SCATTER_DEG * _normal(u[:, 10])
     dlon = CENTRE_SCATTER_DEG * _normal(u[:, 11])
     n_blocks = _poisson(u[:, 12], ph.MISSING_BLOCK_RATE_PER_DAY * span)
@@ -347,3 +347,157 @@ def sample_catalog(entropy, indices, emergence_fraction, years, span,
     raise RuntimeError(  # pragma: no cover - needs absurd detection settings
         "could not draw BMRs that the crude detector finds; relax the detection settings"
     )
+
+
+# ----------------------------------------------------------------- surrounding activity
+#: Slots of surrounding activity per video: nest neighbour, new flux into the tracked
+#: region, then up to ``SMALL_MAX`` sub-BMR emergences.
+N_CONTEXT = 2 + ph.SMALL_MAX
+CONTEXT_KEYS = ("peak_flux", "t_onset", "rise_time", "decay_time", "separation", "tilt",
+                "leading_sign", "bmr_lat", "dlat", "dlon", "t_ref", "drift")
+_U_CONTEXT = 14 + 7 * ph.SMALL_MAX
+
+
+def context_seeds(entropy, i):
+    """(parameters, rendering) SeedSequences of video ``i``'s surrounding activity.
+
+    Independent of the catalogue and rendering seeds, so ``activity=False`` renders
+    exactly the videos of the BMR alone.
+    """
+    return (np.random.SeedSequence(entropy, spawn_key=(int(i), 2)),
+            np.random.SeedSequence(entropy, spawn_key=(int(i), 3)))
+
+
+def _power_law(u, slope, lo, hi):
+    a = slope + 1.0
+    return (lo**a + u * (hi**a - lo**a)) ** (1.0 / a)
+
+
+def sample_context(entropy, indices, rows, span):
+    """Surrounding activity of the videos ``indices`` (see ``_physics``), vectorized.
+
+    Returns a dict of ``ctx_<key>`` arrays (n, N_CONTEXT) of BMR-like parameters
+    (``ctx_peak_flux`` 0 for an empty slot; times in days from the central-meridian
+    passage of the patch centre; positions in degrees from the patch centre) and the
+    per-video summaries ``nest_flux``, ``secondary_flux`` and ``small_emergences``.
+    """
+    indices = np.asarray(indices, dtype=int)
+    n = indices.size
+    u = np.array([np.random.default_rng(context_seeds(entropy, i)[0]).random(_U_CONTEXT)
+                  for i in indices]).reshape(n, _U_CONTEXT)
+    k = N_CONTEXT
+    out = {f"ctx_{key}": np.zeros((n, k)) for key in CONTEXT_KEYS}
+    out["ctx_leading_sign"] = np.ones((n, k))
+    lat0 = rows["lat0"]
+    ext = ph.ACTIVITY_EXTENT_DEG
+    tau_entry = -90.0 / ph.SYNODIC_DEG_PER_DAY
+    drift0, t_ref0 = rows["drift"], rows["t_ref"]
+
+    def put(slot, active, **values):
+        for key, v in values.items():
+            out[f"ctx_{key}"][:, slot] = np.where(active, v, out[f"ctx_{key}"][:, slot])
+
+    # nest neighbour: an older region drawn like the pre-existing regions of the
+    # catalogue (same flux, age and detection selection), beside the tracked BMR
+    nest = u[:, 0] < ph.NEST_FRACTION
+    nb = _nest_neighbours(entropy, indices[nest], {k: v[nest] for k, v in rows.items()},
+                          u[nest], span)
+    for key in CONTEXT_KEYS:
+        out[f"ctx_{key}"][nest, 0] = nb[key]
+
+    # new flux emerging into the tracked region while it is on the disk
+    flux = _power_law(u[:, 8], ph.SMALL_FLUX_SLOPE, *ph.SMALL_FLUX_RANGE_MX)
+    t_lo = np.maximum(tau_entry + 0.5, rows["t_onset"] + 0.2)
+    t_end = rows["t_onset"] + rows["rise_time"] + rows["decay_time"]
+    t_hi = np.minimum(-tau_entry, t_end - 0.5)
+    onset = t_lo + (t_hi - t_lo) * u[:, 9]
+    off = ph.SECONDARY_OFFSET * rows["separation"] * np.sqrt(u[:, 10]) / ph.MM_PER_DEG
+    ang = 2 * np.pi * u[:, 11]
+    coslat = np.cos(np.radians(rows["bmr_lat"]))
+    # centre of the tracked region at the onset, plus the offset
+    dlat = rows["dlat"] + off * np.sin(ang)
+    dlon = rows["dlon"] + drift0 * (onset - t_ref0) + off * np.cos(ang) / coslat
+    sec = (u[:, 7] < ph.SECONDARY_FRACTION) & (t_hi > t_lo)
+    put(1, sec, peak_flux=flux, t_onset=onset, rise_time=ph.rise_days(flux),
+        decay_time=ph.decay_days(flux),
+        separation=ph.SMALL_SEP_MM[0] + np.diff(ph.SMALL_SEP_MM)[0] * u[:, 13],
+        tilt=ph.JOY_DEG * np.sin(np.radians(np.abs(rows["bmr_lat"]))),
+        leading_sign=rows["leading_sign"], bmr_lat=rows["bmr_lat"], dlat=dlat, dlon=dlon,
+        t_ref=onset, drift=drift0)
+
+    # sub-BMR emergences anywhere in the patch during the video
+    lam = ph.SMALL_PER_VIDEO * span / 15.0
+    count = np.minimum(_poisson_n(u[:, 12], lam), ph.SMALL_MAX)
+    tau0 = rows["t_start"] - rows["t_cm"]
+    for j in range(ph.SMALL_MAX):
+        v = u[:, 14 + 7 * j: 21 + 7 * j]
+        flux = _power_law(v[:, 0], ph.SMALL_FLUX_SLOPE, *ph.SMALL_FLUX_RANGE_MX)
+        onset = tau0 - 1.0 + (span + 1.0) * v[:, 1]
+        dlat = ext * (2 * v[:, 2] - 1)
+        dlon = ext * (2 * v[:, 3] - 1)
+        lat = lat0 + dlat
+        put(2 + j, count > j, peak_flux=flux, t_onset=onset, rise_time=ph.rise_days(flux),
+            decay_time=ph.decay_days(flux),
+            separation=ph.SMALL_SEP_MM[0] + np.diff(ph.SMALL_SEP_MM)[0] * v[:, 4],
+            tilt=180.0 * v[:, 5] - 90.0, leading_sign=np.where(v[:, 6] < 0.5, 1, -1),
+            bmr_lat=lat, dlat=dlat, dlon=dlon, t_ref=onset, drift=ph.drift_rate(lat))
+    out["nest_flux"] = out["ctx_peak_flux"][:, 0].copy()
+    out["secondary_flux"] = out["ctx_peak_flux"][:, 1].copy()
+    out["small_emergences"] = (out["ctx_peak_flux"][:, 2:] > 0).sum(axis=1).astype(np.int64)
+    return out
+
+
+def _nest_neighbours(entropy, indices, rows, u, span):
+    """Older neighbours of the tracked BMRs of videos ``indices`` (dict of (m,) arrays).
+
+    Candidates of the non-emergence population (``candidates``) are placed 3-6 deg
+    from the tracked BMR at its date, co-rotating with it, until one is detected by
+    the crude detector on the video's daily observations (a region that BARD would
+    find, as the tracked pre-existing regions are).
+    """
+    m = indices.size
+    res = {key: np.zeros(m) for key in CONTEXT_KEYS}
+    if m == 0:
+        return res
+    n_u = n_uniforms(span)
+    n_days = int(np.floor(span)) + 1
+    rngs = [np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(int(i), 2, 1)))
+            for i in indices]
+    r = ph.NEST_DISTANCE_DEG[0] + np.diff(ph.NEST_DISTANCE_DEG)[0] * u[:, 3]
+    ang = 2 * np.pi * u[:, 4]
+    ext = ph.ACTIVITY_EXTENT_DEG
+    dlat = np.clip(rows["dlat"] + r * np.sin(ang), -ext, ext)
+    dlon = np.clip(rows["dlon"] + r * np.cos(ang), -ext, ext)
+    todo = np.arange(m)
+    for _ in range(_MAX_BATCHES):
+        uu = np.concatenate([rngs[i].random((_BATCH, n_u)) for i in todo])
+        rep = np.repeat(todo, _BATCH)
+        c = candidates(uu[:, :_U_FIXED], np.zeros(rep.size, dtype=bool), (1996, 2011), span)
+        for key in ("t_start", "t_cm", "cmd_start", "cycle", "lat0", "t_ref", "drift",
+                    "gain_amp", "gain_period", "gain_phase", "blocks"):
+            c[key] = rows[key][rep]
+        c["dlat"], c["dlon"] = dlat[rep], dlon[rep]
+        c["bmr_lat"] = c["lat0"] + c["dlat"]
+        abs_lat = np.abs(c["bmr_lat"])
+        c["leading_sign"] = (ph.hale_leading_sign(c["cycle"], np.sign(c["bmr_lat"] + 1e-9))
+                             * np.where(c["hale"], 1, -1)).astype(int)
+        c["tilt"] = np.clip(ph.JOY_DEG * np.sin(np.radians(abs_lat))
+                            + ph.TILT_SCATTER_DEG * _normal(uu[:, 8]), -70.0, 85.0)
+        jit = 10.0 ** (ph.BARD_JITTER_DEX * _normal(uu[:, _U_FIXED:]))
+        jit = jit.reshape(-1, 2, n_days).transpose(1, 0, 2)
+        _, det, _, _ = daily_detection(c, span, jitter=jit)
+        ok = det.any(axis=1).reshape(-1, _BATCH)
+        pick = np.arange(todo.size) * _BATCH + np.argmax(ok, axis=1)
+        got = ok.any(axis=1)
+        for key in CONTEXT_KEYS:
+            res[key][todo[got]] = np.asarray(c[key], dtype=float)[pick[got]]
+        todo = todo[~got]
+        if todo.size == 0:
+            break
+    return res  # neighbours never detected stay empty (flux 0)
+
+
+def _poisson_n(u, lam):
+    """Inverse-CDF Poisson draws of mean ``lam`` (up to 20)."""
+    cdf = pdtr(np.arange(21), lam)
+    return np.searchsorted(cdf, u, side="right").clip(0, 20)

@@ -16,7 +16,7 @@ from scipy import fft as sfft
 from scipy import ndimage
 
 from . import _physics as ph
-from ._catalog import available
+from ._catalog import CONTEXT_KEYS, available
 
 _F32 = np.float32
 N_FRAGMENTS = 8  # per polarity
@@ -79,7 +79,7 @@ def _amplitude(flux, s_lat, s_lon, lat_abs):
     return flux / area
 
 
-def _bmr_components(row, tau, rng):
+def _bmr_components(row, tau, rng, n_fragments=N_FRAGMENTS):
     """BMR poles, plage and fragments: (lat, lon, sigma_Mm, flux) arrays of shape (F, K)."""
     s = ph.bmr_state(row, tau)
     lead = float(row["leading_sign"])
@@ -94,21 +94,43 @@ def _bmr_components(row, tau, rng):
     # salt-and-pepper fragments streaming into the poles while the flux rises
     coslat = np.cos(np.radians(row["bmr_lat"]))
     radius = 0.45 * row["separation"]
-    r = radius * np.sqrt(rng.random((2, N_FRAGMENTS)))
-    a = rng.uniform(0, 2 * np.pi, (2, N_FRAGMENTS))
+    r = radius * np.sqrt(rng.random((2, n_fragments)))
+    a = rng.uniform(0, 2 * np.pi, (2, n_fragments))
     start_lat = r * np.sin(a) / ph.MM_PER_DEG
     start_lon = r * np.cos(a) / (ph.MM_PER_DEG * coslat)
-    share = s["flux"] * s["frag"] / N_FRAGMENTS
+    share = s["flux"] * s["frag"] / n_fragments
     pull = (1.0 - s["x"])[:, None]
     for k, (pole, sign) in enumerate((("l", lead), ("f", -lead))):
         plat, plon = s[f"lat_{pole}"][:, None], s[f"lon_{pole}"][:, None]
         lat.append(plat + (s["clat"][:, None] + start_lat[k] - plat) * pull)
         lon.append(plon + (s["clon"][:, None] + start_lon[k] - plon) * pull)
-        sig.append(np.full((tau.size, N_FRAGMENTS), ph.FRAGMENT_SIGMA_MM))
-        flux.append(np.repeat((sign * share)[:, None], N_FRAGMENTS, axis=1))
+        sig.append(np.full((tau.size, n_fragments), ph.FRAGMENT_SIGMA_MM))
+        flux.append(np.repeat((sign * share)[:, None], n_fragments, axis=1))
     cat = [np.column_stack([np.reshape(v, (tau.size, -1)) for v in arrs])
            for arrs in (lat, lon, sig, flux)]
     return cat
+
+
+def _context_components(row, tau, rng):
+    """Surrounding activity (nest neighbour, new flux, sub-BMR emergences) as (F, K) arrays.
+
+    Each active slot of the video's ``ctx_*`` parameters is a BMR-like region rendered
+    like the tracked BMR (fewer fragments for the small ones); slots without flux
+    during the video are skipped.
+    """
+    parts = []
+    for k in range(np.size(row["ctx_peak_flux"])):
+        flux = row["ctx_peak_flux"][k]
+        if flux <= 0:
+            continue
+        p = {key: row[f"ctx_{key}"][k] for key in CONTEXT_KEYS}
+        end = p["t_onset"] + p["rise_time"] + p["decay_time"]
+        if end <= tau[0] or p["t_onset"] >= tau[-1]:
+            continue
+        parts.append(_bmr_components(p, tau, rng, n_fragments=N_FRAGMENTS if k == 0 else 3))
+    if not parts:
+        return None
+    return [np.concatenate([q[i] for q in parts], axis=1) for i in range(4)]
 
 
 def _ephemeral_components(rng, t_rel, dt, span, patch_deg, lat0):
@@ -245,7 +267,7 @@ def _noise(rng, shape, sigma, cmd_c, pix):
 
 
 def render_video(row, seed, *, n_frames, size, cadence_days, patch_deg, noise, missing,
-                 quiet_sun):
+                 quiet_sun, activity=False, context_seed=None):
     """Raw field (F, S, S) float32 with NaN off-disk and on unobserved frames, and ``observed``.
 
     Parameters
@@ -254,6 +276,9 @@ def render_video(row, seed, *, n_frames, size, cadence_days, patch_deg, noise, m
         One catalogue row (scalars; ``blocks`` an array (2, 2)).
     seed : numpy.random.SeedSequence
         The video's rendering seed.
+    activity : bool
+        Render the surrounding activity (``ctx_*`` entries of ``row``), drawing its
+        fragments from ``context_seed``.
     """
     rng = np.random.default_rng(seed)
     off = pixel_offsets(size, patch_deg)
@@ -273,6 +298,10 @@ def render_video(row, seed, *, n_frames, size, cadence_days, patch_deg, noise, m
     mu += (sb[:, None] * sl[None, :]).astype(_F32)[:, :, None]
 
     parts = _bmr_components(row, tau, rng)
+    if activity:
+        extra = _context_components(row, tau, np.random.default_rng(context_seed))
+        if extra is not None:
+            parts = [np.concatenate([p, e], axis=1) for p, e in zip(parts, extra)]
     if quiet_sun:
         er = _ephemeral_components(rng, t_rel, cadence_days, span, patch_deg, lat0)
         parts = [np.concatenate([p, e], axis=1) for p, e in zip(parts, er)]

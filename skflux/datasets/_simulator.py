@@ -32,6 +32,9 @@ PARAMETER_COORDS = {
     "hale": "whether the polarity order follows Hale's law",
     "cycle": "solar cycle number",
     "emergence_time": "time the flux reaches 10 % of peak (NaT when not in the video)",
+    "nest_flux": "peak flux (Mx) of an older neighbour region in the patch (0: none)",
+    "secondary_flux": "peak flux (Mx) of sub-BMR new flux emerging into the region (0: none)",
+    "small_emergences": "number of sub-BMR bipoles emerging elsewhere in the patch",
 }
 
 
@@ -130,15 +133,23 @@ def make_bmr_catalog(n_videos, *, random_state=None, years=(1996, 2011),
     n_videos = _check_int("n_videos", n_videos, 0)
     opts = _options(2, 4, years, emergence_fraction, 0.0, span_days * 1440.0 / 2, 15.0)
     entropy = cat.root_entropy(random_state)
-    rows = cat.sample_catalog(entropy, np.arange(n_videos), opts["emergence_fraction"],
-                              opts["years"], float(span_days))
+    rows = _sample(entropy, np.arange(n_videos), opts["emergence_fraction"], opts["years"],
+                   float(span_days))
     return _catalog_frame(rows, entropy, span_days)
+
+
+def _sample(entropy, indices, emergence_fraction, years, span):
+    """Catalogue rows of the videos ``indices`` with their surrounding activity."""
+    rows = cat.sample_catalog(entropy, indices, emergence_fraction, years, span)
+    rows.update(cat.sample_context(entropy, indices, rows, span))
+    return rows
 
 
 def _catalog_frame(rows, entropy, span_days):
     import pandas as pd
 
-    d = {k: v for k, v in rows.items() if k not in ("blocks", "jitter")}
+    d = {k: v for k, v in rows.items()
+         if k not in ("blocks", "jitter") and not k.startswith("ctx_")}
     df = pd.DataFrame(d)
     df["blocks"] = list(rows["blocks"])  # data gaps (start day, length) of each video
     df["jitter"] = list(rows["jitter"])  # day-to-day detection variation of each video
@@ -157,14 +168,15 @@ def _bmr_id(entropy, i):
     return f"SIM{entropy % 100000:05d}-{int(i):06d}"
 
 
-def _render_one(j, rows, entropy, indices, opts, missing, preprocessed, quiet_sun, data,
-                observed, ef):
+def _render_one(j, rows, entropy, indices, opts, missing, preprocessed, quiet_sun, activity,
+                data, observed, ef):
     row = {k: v[j] for k, v in rows.items()}
     seed = cat.video_seeds(entropy, indices[j])[1]
     field, obs = render_video(
         row, seed, n_frames=opts["n_frames"], size=opts["size"],
         cadence_days=opts["cadence_days"], patch_deg=opts["patch_deg"], noise=opts["noise"],
-        missing=missing, quiet_sun=quiet_sun)
+        missing=missing, quiet_sun=quiet_sun, activity=activity,
+        context_seed=cat.context_seeds(entropy, indices[j])[1])
     if preprocessed:
         field = preprocess(field, obs)
     data[j] = field
@@ -172,13 +184,14 @@ def _render_one(j, rows, entropy, indices, opts, missing, preprocessed, quiet_su
     ef[j] = emergence_frame(row, opts["n_frames"], opts["cadence_days"])
 
 
-def _build(entropy, indices, opts, *, missing, preprocessed, quiet_sun, verbose=0, rows=None):
+def _build(entropy, indices, opts, *, missing, preprocessed, quiet_sun, activity=True,
+           verbose=0, rows=None):
     """Render videos ``indices`` into one DataArray."""
     import xarray as xr
 
     if rows is None:
-        rows = cat.sample_catalog(entropy, indices, opts["emergence_fraction"], opts["years"],
-                                  opts["span"])
+        rows = _sample(entropy, indices, opts["emergence_fraction"], opts["years"],
+                       opts["span"])
     n, nf, s = len(indices), opts["n_frames"], opts["size"]
     data = np.empty((n, nf, s, s), dtype=np.float32)
     observed = np.empty((n, nf), dtype=bool)
@@ -191,7 +204,7 @@ def _build(entropy, indices, opts, *, missing, preprocessed, quiet_sun, verbose=
     with threadpool_limits(1, user_api="blas"):  # small GEMMs: threads only contend
         for j in iterator:
             _render_one(j, rows, entropy, indices, opts, missing, preprocessed, quiet_sun,
-                        data, observed, ef)
+                        activity, data, observed, ef)
     time = ph.datetime_from_days(rows["t_start"])
     em_time = np.where(rows["true_label"] == 1,
                        ph.datetime_from_days(rows["t_cm"] + rows["tau10"]),
@@ -221,6 +234,9 @@ def _build(entropy, indices, opts, *, missing, preprocessed, quiet_sun, verbose=
         "hale": ("video", rows["hale"].astype(bool)),
         "cycle": ("video", rows["cycle"].astype(np.int64)),
         "emergence_time": ("video", em_time),
+        "nest_flux": ("video", rows["nest_flux"] * bool(activity)),
+        "secondary_flux": ("video", rows["secondary_flux"] * bool(activity)),
+        "small_emergences": ("video", rows["small_emergences"] * int(bool(activity))),
         OBSERVED: (("video", "frame"), observed),
     }
     attrs = {
@@ -234,7 +250,8 @@ def _build(entropy, indices, opts, *, missing, preprocessed, quiet_sun, verbose=
             f"skflux {__version__} skflux.datasets.make_flux_emergence(random_state entropy="
             f"{entropy}, years={opts['years']}, emergence_fraction="
             f"{opts['emergence_fraction']}, noise={opts['noise']}, missing={bool(missing)}, "
-            f"quiet_sun={bool(quiet_sun)}, patch_deg={opts['patch_deg']})"
+            f"quiet_sun={bool(quiet_sun)}, activity={bool(activity)}, "
+            f"patch_deg={opts['patch_deg']})"
         ),
     }
     return xr.DataArray(data, dims=DIMS, coords=coords, attrs=attrs, name="field")
@@ -242,8 +259,8 @@ def _build(entropy, indices, opts, *, missing, preprocessed, quiet_sun, verbose=
 
 def make_flux_emergence(n_videos, *, random_state=None, n_frames=N_FRAMES, size=PATCH_SIZE,
                         years=(1996, 2011), emergence_fraction=0.5, noise=ph.NOISE_1MIN_G,
-                        missing=True, preprocessed=True, quiet_sun=True, cadence_minutes=None,
-                        patch_deg=PATCH_DEG, verbose=0):
+                        missing=True, preprocessed=True, quiet_sun=True, activity=True,
+                        cadence_minutes=None, patch_deg=PATCH_DEG, verbose=0):
     """Simulated MDI-like magnetic-patch videos with ground truth and BARD-like crude labels.
 
     Each video follows one bipolar magnetic region (BMR) in a 15°×15°
@@ -351,7 +368,8 @@ def make_flux_emergence(n_videos, *, random_state=None, n_frames=N_FRAMES, size=
     opts = _options(n_frames, size, years, emergence_fraction, noise, cadence_minutes, patch_deg)
     entropy = cat.root_entropy(random_state)
     return _build(entropy, np.arange(n_videos), opts, missing=missing,
-                  preprocessed=preprocessed, quiet_sun=quiet_sun, verbose=verbose)
+                  preprocessed=preprocessed, quiet_sun=quiet_sun, activity=activity,
+                  verbose=verbose)
 
 
 def write_flux_emergence(path, n_videos, *, random_state=None, chunk=1, prefetch=True, verbose=0,
@@ -406,20 +424,21 @@ def write_flux_emergence(path, n_videos, *, random_state=None, chunk=1, prefetch
     n_videos = _check_int("n_videos", n_videos, 1)
     chunk = _check_int("chunk", chunk, 1)
     unknown = set(kwargs) - {"n_frames", "size", "years", "emergence_fraction", "noise",
-                             "missing", "preprocessed", "quiet_sun", "cadence_minutes",
-                             "patch_deg"}
+                             "missing", "preprocessed", "quiet_sun", "activity",
+                             "cadence_minutes", "patch_deg"}
     if unknown:
         raise TypeError(f"write_flux_emergence got unexpected parameters {sorted(unknown)}")
     missing = kwargs.pop("missing", True)
     preprocessed = kwargs.pop("preprocessed", True)
     quiet_sun = kwargs.pop("quiet_sun", True)
+    activity = kwargs.pop("activity", True)
     opts = _options(kwargs.get("n_frames", N_FRAMES), kwargs.get("size", PATCH_SIZE),
                     kwargs.get("years", (1996, 2011)), kwargs.get("emergence_fraction", 0.5),
                     kwargs.get("noise", ph.NOISE_1MIN_G), kwargs.get("cadence_minutes"),
                     kwargs.get("patch_deg", PATCH_DEG))
     entropy = cat.root_entropy(random_state)
-    rows = cat.sample_catalog(entropy, np.arange(n_videos), opts["emergence_fraction"],
-                              opts["years"], opts["span"])
+    rows = _sample(entropy, np.arange(n_videos), opts["emergence_fraction"], opts["years"],
+                   opts["span"])
     path = Path(os.fspath(path))
     s = opts["size"]
     off = pixel_offsets(s, opts["patch_deg"])
@@ -432,7 +451,7 @@ def write_flux_emergence(path, n_videos, *, random_state=None, chunk=1, prefetch
         idx = np.arange(a, min(a + chunk, n_videos))
         sub = {k: v[idx] for k, v in rows.items()}
         return _build(entropy, idx, opts, missing=missing, preprocessed=preprocessed,
-                      quiet_sun=quiet_sun, rows=sub)
+                      quiet_sun=quiet_sun, activity=activity, rows=sub)
 
     with VideoWriter(path, n_frames=opts["n_frames"], n_lat=s, n_lon=s, lat=off,
                      lon=off) as writer:
