@@ -220,7 +220,7 @@ def read_labels_csv(path):
     if duplicated:
         raise _error(f"{path}: videos listed twice: {duplicated[:10]}")
     if "label" in table.columns:
-        bad = ~table["label"].isin([0, 1])
+        bad = ~pd.to_numeric(table["label"], errors="coerce").isin([0, 1])
         if bad.any():
             row = int(bad.to_numpy().argmax())
             raise _error(f"{path}: row {row + 2}: label {table['label'].iloc[row]!r} is not "

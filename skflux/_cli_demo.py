@@ -23,14 +23,14 @@ MARKER = ".skflux-demo"
 # the test of the quick demo): the default finishes in about 10 minutes, quick in about 2.
 CONFIGS = {
     "default": {
-        "n_videos": 600, "frames": 48, "size": 32, "epochs": 12, "patience": 4,
+        "n_videos": 600, "frames": 48, "size": 32, "epochs": 10, "patience": 3,
         "widths": (8, 16, 16, 32), "top": 32, "dense": 32, "lr": 3e-3, "batch_size": 10,
         "seeds": 2, "max_passes": 4, "blocks": 4,
     },
     "quick": {
-        "n_videos": 180, "frames": 24, "size": 16, "epochs": 5, "patience": 3,
-        "widths": (4, 8, 8, 16), "top": 16, "dense": 16, "lr": 3e-3, "batch_size": 10,
-        "seeds": 1, "max_passes": 2, "blocks": 4,
+        "n_videos": 240, "frames": 32, "size": 24, "epochs": 6, "patience": 3,
+        "widths": (8, 16, 16, 32), "top": 32, "dense": 32, "lr": 1e-2, "batch_size": 10,
+        "seeds": 1, "max_passes": 3, "blocks": 4,
     },
 }
 
@@ -210,15 +210,26 @@ def run_demo(args):
         "timing": timing,
         "seconds": steps.times,
     }
-    (run / store.METRICS).write_text(json.dumps(metrics, indent=2, default=_plain))
+    (run / store.METRICS).write_text(json.dumps(_finite(metrics), indent=2, default=_plain))
     report = build_report(run, quiet=quiet)
     steps.done()
     total = time.perf_counter() - steps.t0
     metrics["seconds"]["total"] = round(total, 1)
-    (run / store.METRICS).write_text(json.dumps(metrics, indent=2, default=_plain))
+    (run / store.METRICS).write_text(json.dumps(_finite(metrics), indent=2, default=_plain))
     log.info("done in %.0f s. Report: %s", total, report.resolve())
     print(report.resolve())
     return report
+
+
+def _finite(obj):
+    """NaN and infinities as None, so that metrics.json is strict JSON."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, (float, np.floating)) and not np.isfinite(obj):
+        return None
+    return obj
 
 
 def _plain(obj):
