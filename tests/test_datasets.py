@@ -70,6 +70,8 @@ def test_prefix_and_catalog_consistency(tiny):
     np.testing.assert_array_equal(cat["label"].values, tiny["label"].values)
     np.testing.assert_array_equal(cat["true_label"].values, tiny["true_label"].values)
     np.testing.assert_allclose(cat["peak_flux"].values, tiny["peak_flux"].values)
+    for name in ("nest_flux", "secondary_flux", "small_emergences"):
+        np.testing.assert_allclose(cat[name].values, tiny[name].values)
 
 
 def test_labels_do_not_depend_on_sampling(tiny):
@@ -109,7 +111,8 @@ def test_schema(tiny):
     assert tiny.attrs["cadence_minutes"] == 1350  # 16 frames over 15 days
     assert np.isfinite(tiny.values).all()
     assert tiny["observed"].dtype == bool and tiny["observed"].dims == ("video", "frame")
-    for name in ("peak_flux", "tilt", "separation", "first_longitude", "hale", "cycle"):
+    for name in ("peak_flux", "tilt", "separation", "first_longitude", "hale", "cycle",
+                 "nest_flux", "secondary_flux", "small_emergences"):
         assert tiny[name].dims == ("video",)
     np.testing.assert_allclose(np.diff(tiny["lat"].values), 15.0 / 16)
 
@@ -218,7 +221,8 @@ def test_hale_polarity_order(clean):
 
 
 def test_noise_level_and_disabled_noise():
-    kw = dict(n_frames=16, size=90, quiet_sun=False, missing=False, preprocessed=False)
+    kw = dict(n_frames=16, size=90, quiet_sun=False, activity=False, missing=False,
+              preprocessed=False)
     noisy = make_flux_emergence(1, random_state=5, noise=20.0, **kw).values[0]
     quiet = make_flux_emergence(1, random_state=5, noise=0.0, **kw).values[0]
     diff = noisy - quiet
@@ -257,6 +261,88 @@ def test_latitudes_follow_butterfly():
     early = lat[(year <= 1998) & (cat["cycle"].values == 23)]
     late = lat[(year >= 2005) & (cat["cycle"].values == 23)]
     assert early.mean() > late.mean() + 8
+
+
+# --------------------------------------------------------------------------- surrounding activity
+
+@pytest.fixture(scope="module")
+def nest_pairs():
+    """Emergence videos with their surrounding activity and their BMR-only twins."""
+    kw = dict(n_frames=48, size=32, quiet_sun=False, noise=0.0, missing=False,
+              preprocessed=False, emergence_fraction=1.0)
+    return (make_flux_emergence(40, random_state=21, **kw),
+            make_flux_emergence(40, random_state=21, activity=False, **kw))
+
+
+def test_activity_fractions_in_catalog():
+    cat = make_bmr_catalog(1500, random_state=20)
+    for label in (0, 1):
+        c = cat[cat["true_label"] == label]
+        assert abs((c["nest_flux"] > 0).mean() - ph.NEST_FRACTION) < 0.06
+        assert abs((c["secondary_flux"] > 0).mean() - ph.SECONDARY_FRACTION) < 0.06
+        assert 1.7 < c["small_emergences"].mean() < 2.1  # Poisson(2) capped at 4
+    assert cat["small_emergences"].max() <= ph.SMALL_MAX
+    sec = cat["secondary_flux"].values[cat["secondary_flux"].values > 0]
+    assert sec.min() >= 5e19 and sec.max() <= 3e20  # below the BMR range: not BMRs
+    # nest neighbours are drawn like the pre-existing regions of non-emergence videos
+    ratio = (cat["nest_flux"][cat["nest_flux"] > 0].median()
+             / cat["peak_flux"][cat["true_label"] == 0].median())
+    assert 0.67 < ratio < 1.5
+
+
+def test_activity_leaves_labels_and_bmr_alone(nest_pairs):
+    busy, alone = nest_pairs
+    for name in ("label", "true_label", "emergence_frame", "peak_flux", "first_longitude"):
+        np.testing.assert_array_equal(busy[name].values, alone[name].values)
+    assert (alone["nest_flux"].values == 0).all() and (alone["small_emergences"] == 0).all()
+    quiet = ((busy["nest_flux"] == 0) & (busy["secondary_flux"] == 0)
+             & (busy["small_emergences"] == 0)).values
+    diff = np.abs(np.nan_to_num(busy.values - alone.values)).max(axis=(1, 2, 3))
+    assert (diff[quiet] == 0).all()
+    # nearly every active video shows extra flux (an emergence may start at the end or
+    # behind the limb)
+    assert (diff[~quiet] > 10).mean() >= 0.9
+
+
+def test_emergence_in_a_nest_starts_from_an_occupied_patch(nest_pairs):
+    busy, alone = nest_pairs
+    f_busy, f_alone = _corrected_flux(busy), _corrected_flux(alone)
+    mu = _mu(busy)
+    centre = mu[:, :, mu.shape[2] // 2, mu.shape[3] // 2]
+    ratios = []
+    for i in np.flatnonzero(busy["nest_flux"].values > 0):
+        first, ef = int(np.argmax(centre[i] > 0.3)), int(busy["emergence_frame"].values[i])
+        if ef <= first + 2:
+            continue
+        before = slice(first, ef)
+        assert f_alone[i, before].max() < 0.2 * f_alone[i].max()  # BMR alone: empty patch
+        ratios.append(f_busy[i, before].max() / f_alone[i].max())
+    assert len(ratios) >= 8
+    assert np.median(ratios) > 0.3  # the neighbour is there before the onset
+
+
+def test_activity_makes_disk_entry_flux_ambiguous():
+    """Flux at disk entry relative to the maximum separates the classes of the BMR alone,
+    not those of videos with their surrounding activity."""
+    from sklearn.metrics import roc_auc_score
+
+    kw = dict(n_frames=16, size=16, noise=0.0, missing=False)
+    auc = {}
+    for activity in (False, True):
+        v = make_flux_emergence(150, random_state=22, activity=activity, **kw)
+        a = np.abs(v.values).sum(axis=(2, 3))
+        auc[activity] = roc_auc_score(v["true_label"].values == 0, a[:, 2] / a.max(axis=1))
+    assert auc[False] > 0.97
+    assert auc[True] < 0.96
+
+
+def test_pre_existing_regions_emerged_before_disk_entry_some_still_growing():
+    cat = make_bmr_catalog(800, random_state=23)
+    pre = cat[cat["true_label"] == 0]
+    tau_entry = -90.0 / ph.SYNODIC_DEG_PER_DAY  # patch centre at the east limb
+    assert (pre["tau10"] < tau_entry).all()
+    growing = (pre["t_onset"] + pre["rise_time"] > tau_entry).mean()
+    assert 0.3 < growing < 0.9  # rotating in while still emerging happens, not always
 
 
 # --------------------------------------------------------------------------- crude labels

@@ -145,7 +145,7 @@ def candidates(u, emergence, years, span):
     tau_limb = -90.0 / ph.SYNODIC_DEG_PER_DAY
     age_max = rise * (1.0 - ph.X10) + 0.75 * decay
     tau10 = np.where(emergence, cmd10 / ph.SYNODIC_DEG_PER_DAY,
-                     tau_limb - (0.02 + 0.98 * u[:, 9]) * age_max)
+                     tau_limb - (ph.AGE_FLOOR + (1 - ph.AGE_FLOOR) * u[:, 9]) * age_max)
     dlat = CENTRE_SCATTER_DEG * _normal(u[:, 10])
     dlon = CENTRE_SCATTER_DEG * _normal(u[:, 11])
     n_blocks = _poisson(u[:, 12], ph.MISSING_BLOCK_RATE_PER_DAY * span)
