@@ -130,7 +130,7 @@ sphinx_gallery_conf = {
     "reset_modules": ("matplotlib", "seaborn"),
     "only_warn_on_example_error": False,
     "abort_on_example_error": False,
-    "capture_repr": ("_repr_html_", "__repr__"),
+    "capture_repr": (),  # examples print what they show; no estimator reprs
     "default_thumb_file": None,
     "min_reported_time": 2,
 }

@@ -37,8 +37,8 @@ print({name: v.sizes["video"] for name, v in zip(("train", "benchmark", "test"),
 # block; its seed changes the data order and dropout. We train on the true labels
 # here (in practice: the relabeled ones, see the relabeling example).
 clf = skflux.FluxEmergenceClassifier(
-    lr=1e-2, max_epochs=10, patience=3,
-    module__widths=(8, 8, 16, 16), module__top=16, module__dense=16,
+    lr=3e-2, max_epochs=12, patience=4,
+    module__widths=(8, 16, 16, 32), module__top=32, module__dense=32,
 )
 ens = skflux.MonthBlockEnsemble(clf, cv=skflux.MonthBlockSplit.uncertainty(), n_seeds=2,
                                 random_state=0)
@@ -70,6 +70,6 @@ plt.show()
 report = ensemble_accuracy_report(ens, test, test.true_label.values,
                                   member_proba=member_proba)
 for q, acc in report["accuracy"].items():
-    print(f"accuracy with the {q:.0%} percentile: {acc:.2f}")
+    print(f"accuracy with the {round(100 * q)}th percentile as metric: {acc:.2f}")
 print(f"stable: {report['n_stable']}, unstable: {report['n_unstable']}")
 print(f"unstable share among test videos: {np.mean(~ens.stability(test)):.0%}")

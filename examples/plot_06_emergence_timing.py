@@ -19,6 +19,7 @@ frame is 11.25 hours); the errors illustrate the procedure only.
 # ---------------------------------------
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 import skflux
 from skflux.datasets import make_flux_emergence
@@ -26,16 +27,16 @@ from skflux.plotting import plot_emergence_curves, plot_emergence_frames, plot_t
 from skflux.timing import timing_error_percentiles, timing_errors_days
 
 videos = make_flux_emergence(160, n_frames=32, size=16, random_state=0)
-sets = skflux.month_block_sets(videos)
-train, test = videos[sets.train], videos[sets.test]
+train, bench, test = (videos[idx] for idx in skflux.month_block_sets(videos))
 
 clf = skflux.FluxEmergenceClassifier(
-    lr=1e-2, max_epochs=10, patience=3,
-    module__widths=(8, 8, 16, 16), module__top=16, module__dense=16,
+    lr=3e-2, max_epochs=12, patience=4,
+    module__widths=(8, 16, 16, 32), module__top=32, module__dense=32,
 )
 ens = skflux.MonthBlockEnsemble(clf, cv=skflux.MonthBlockSplit.uncertainty(), n_seeds=1,
                                 random_state=0)
 ens.fit(train, train.true_label.values)
+ens.fit_threshold(bench, bench.true_label.values)
 
 # %%
 # Locate the emergences
@@ -47,7 +48,9 @@ emerging = test[(test.true_label.values == 1) & (ens.predict(test) == 1)]
 print(f"{emerging.sizes['video']} correctly classified test emergences")
 locator = skflux.EmergenceTimeLocator(ens, lower_bound=4).fit()
 result = locator.transform(emerging)
-print(result[["emergence_frame", "true_emergence_frame"]].to_dataframe().head())
+print(pd.DataFrame({"detected frame": result.emergence_frame.values,
+                    "true frame": emerging.emergence_frame.values,
+                    "members' frames": [list(f) for f in result.member_frames.values]}))
 
 # %%
 # Figure 5: the members' probability curves (top) and their gradients (bottom) for
