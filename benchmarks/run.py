@@ -107,16 +107,19 @@ def _cell(text):
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def markdown(payloads, runs=None, *, quick=False):
+def markdown(payloads, runs=None, *, quick=False, collected=False):
     """One Markdown document: the table of every figure, the machines, the script statuses."""
     now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")  # noqa: UP017
+    how = ("from the existing `results/*.json` (each benchmark's own run date is in the table)"
+           if collected else "after running every script")
     lines = [
         "# Benchmark results" + (" (quick smoke run: numbers are not meaningful)" if quick
                                  else ""),
         "",
-        f"Collected by `benchmarks/run.py{' --quick' if quick else ''}` on {now}. Every "
-        "comparison is measured in the same run as the figure it qualifies; rerun a single "
-        "benchmark with `python benchmarks/bench_<name>.py`.",
+        f"Collected by `benchmarks/run.py{' --quick' if quick else ''}"
+        f"{' --collect' if collected else ''}` on {now}, {how}. Every comparison is "
+        "measured in the same run as the figure it qualifies; rerun a single benchmark with "
+        "`python benchmarks/bench_<name>.py`, all of them with `python benchmarks/run.py`.",
         "",
         "| benchmark | figure | value | compared with (same run) | target | pass "
         "| machine | date |",
@@ -202,7 +205,7 @@ def main(argv=None):
             print(f"[run.py] {script.name}: {run['status']} in {run['wall_s']:.1f} s"
                   + (f" ({run['reason']})" if run["reason"] else ""), flush=True)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(markdown(payloads, runs, quick=args.quick))
+    output.write_text(markdown(payloads, runs, quick=args.quick, collected=args.collect))
     print(f"[run.py] {len(payloads)} result file(s) -> {output}")
     failed = [r for r in runs if r["status"] != "ok"]
     for r in failed:
