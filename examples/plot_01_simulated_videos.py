@@ -22,9 +22,8 @@ labels are wrong in a small dataset, and why.
 # ``i``, so we can look for an emergence among the first few videos.
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
-from skflux.datasets import make_flux_emergence
+from skflux.datasets import crude_label_confusion, make_flux_emergence
 from skflux.plotting import plot_video_frames
 
 videos = make_flux_emergence(4, random_state=3)
@@ -48,15 +47,15 @@ plt.show()
 # test-size videos (32 frames of 16 × 16 pixels spanning the same 15 days) the
 # physics is the same, sampled coarsely.
 small = make_flux_emergence(120, n_frames=32, size=16, random_state=0)
-table = pd.crosstab(pd.Series(small.true_label.values, name="true label"),
-                    pd.Series(small.label.values, name="crude label"))
-print(table)
-print(f"crude labels wrong: {float((small.label != small.true_label).mean()):.0%}")
+report = crude_label_confusion(small)
+print(report["confusion"])
+print(f"crude labels wrong: {report['mislabel_rate']:.0%} "
+      f"(non-emergences called emergence: {report['false_emergence_rate']:.0%}, "
+      f"emergences missed: {report['missed_emergence_rate']:.0%})")
 
 # %%
-# Each wrong crude label has a physical reason:
-reasons = pd.Series(small.mislabel_reason.values)
-print(reasons[reasons != ""].value_counts().to_string())
+# Each wrong crude label has a physical reason, recorded in ``mislabel_reason``:
+print(report["reasons"].to_string())
 
 # %%
 # Where were the regions first detected? Crude labels follow the −60° rule exactly;
@@ -65,7 +64,8 @@ fig, ax = plt.subplots(figsize=(6, 3))
 first = small.first_longitude.values
 bins = np.linspace(-90, 90, 37)
 for value, name in ((1, "true emergence"), (0, "true non-emergence")):
-    ax.hist(first[small.true_label.values == value], bins=bins, alpha=0.6, label=name)
+    chosen = (small.true_label.values == value) & np.isfinite(first)
+    ax.hist(first[chosen], bins=bins, alpha=0.6, label=name)
 ax.axvline(-60, color="k", ls="--", label="−60° rule")
 ax.set_xlabel("longitude of first detection (degrees from central meridian)")
 ax.set_ylabel("videos")

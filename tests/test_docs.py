@@ -183,11 +183,20 @@ def test_api_reference_lists_every_public_name():
     assert not missing, f"public names missing from docs/api.rst: {sorted(missing)}"
 
 
+def _resolve(qualname):
+    module, _, name = qualname.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
 def test_api_reference_lists_no_unknown_name():
-    objects = _public_objects()
+    # a name may be documented without being in ``__all__`` (e.g. a helper a module
+    # re-exports explicitly), but it must exist and be public
     unknown = sorted(n for n in _documented_names(API_RST.read_text(encoding="utf-8"))
-                     if n not in objects)
-    assert not unknown, f"docs/api.rst lists names that are not public: {unknown}"
+                     if n.rpartition(".")[2].startswith("_") or _resolve(n) is None)
+    assert not unknown, f"docs/api.rst lists names that do not exist: {unknown}"
 
 
 def test_documented_names_parser():
