@@ -327,17 +327,31 @@ def make_oracle(kind, videos, data_path, sheet_dir):
                          "simulated data (use --oracle console or sheet)")
         return relabel.TruthOracle()
     if kind == "console":
-        return relabel.ConsoleOracle(figure_dir=str(sheet_dir))
+        return relabel.ConsoleOracle(figure_dir=str(sheet_dir), input_func=_ask)
     return relabel.SheetOracle(str(sheet_dir))
 
 
+def _ask(prompt):
+    """``input`` for the console reviewer; end of input means "stop here" (resumable)."""
+    try:
+        return input(prompt)
+    except EOFError:
+        print()
+        return "q"
+
+
 def run_relabel(videos, y, clf, *, oracle, log_path, max_passes=10, stop_ratio=0.5,
-                n_jobs=1, seed=0, quiet=False):
-    """Fit an IterativeRelabeler; returns it, or None when a review is pending."""
+                n_jobs=1, seed=0, quiet=False, bars=True):
+    """Fit an IterativeRelabeler; returns it, or None when a review is pending.
+
+    ``bars=False`` keeps the per-pass lines but drops the progress bars (they would
+    interleave with a reviewer's prompts in the terminal).
+    """
     relabel = library("skflux.relabel")
+    verbose = 0 if quiet else 2 if bars else 1
     rel = relabel.IterativeRelabeler(
         clf, oracle=oracle, review_log=str(log_path), max_passes=max_passes,
-        stop_ratio=stop_ratio, n_jobs=n_jobs, random_state=seed, verbose=0 if quiet else 2)
+        stop_ratio=stop_ratio, n_jobs=n_jobs, random_state=seed, verbose=verbose)
     try:
         rel.fit(videos, y)
     except relabel.ReviewPending as pending:
@@ -431,7 +445,8 @@ def cmd_relabel(args):
     clf = classifier_from_args(args)
     rel = run_relabel(videos, y, clf, oracle=oracle, log_path=log_path,
                       max_passes=args.max_passes, stop_ratio=args.stop_ratio,
-                      n_jobs=args.n_jobs, seed=args.seed, quiet=args.quiet)
+                      n_jobs=args.n_jobs, seed=args.seed, quiet=args.quiet,
+                      bars=args.oracle != "console")
     if rel is None:
         return
     summary = relabel_summary(rel, videos, y_crude)

@@ -23,7 +23,7 @@ MARKER = ".skflux-demo"
 # the test of the quick demo): the default finishes in about 10 minutes, quick in about 2.
 CONFIGS = {
     "default": {
-        "n_videos": 600, "frames": 48, "size": 32, "epochs": 10, "patience": 3,
+        "n_videos": 500, "frames": 48, "size": 32, "epochs": 10, "patience": 3,
         "widths": (8, 16, 16, 32), "top": 32, "dense": 32, "lr": 3e-3, "batch_size": 10,
         "seeds": 2, "max_passes": 4, "blocks": 4,
     },

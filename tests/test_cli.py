@@ -442,3 +442,18 @@ def test_demo_refuses_a_folder_it_did_not_write(tmp_path):
     proc = cli("demo", "--quick", "--out", "mine", cwd=tmp_path)
     assert_failure(proc, "not written by 'skflux demo'")
     assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
+
+
+@pytest.mark.slow
+def test_relabel_console_answers_then_stops_at_end_of_input(work, tmp_path):
+    from skflux.relabel import ReviewLog
+
+    args = ("relabel", str(work / "data.nc"), "--oracle", "console", "--log", "c.db",
+            "--out", "c.nc", "--sheet", "frames", "--max-passes", "1", *TINY_NET)
+    proc = skflux(*args, cwd=tmp_path, input="y\nn\n")  # two answers, then end of input
+    assert proc.returncode == 0, proc.stderr
+    assert "review pending" in proc.stderr and "emergence?" in proc.stdout
+    assert not (tmp_path / "c.nc").exists()
+    assert len(list((tmp_path / "frames").glob("*.png"))) >= 2
+    verdicts = ReviewLog(tmp_path / "c.db").verdicts()
+    assert [v["verdict"] for v in verdicts] == [1, 0]  # both answers kept for the resume
