@@ -13,7 +13,8 @@ SUBCOMMANDS = ("simulate", "ingest", "fit", "relabel", "locate", "report", "demo
 
 
 def skflux(*args, cwd=None, timeout=300, input=None):
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONWARNINGS="ignore")
+    # one torch thread: these runs check behaviour, not speed, and stay light on a shared CPU
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONWARNINGS="ignore", OMP_NUM_THREADS="1")
     return subprocess.run([*SKFLUX, *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=timeout, input=input)
 
