@@ -122,8 +122,12 @@ def write_html_report(out_dir, *, title, figures, metrics=None, notes=(), subtit
         f'<p class="sub">{html.escape(subtitle)} Generated {html.escape(now)}.</p>',
     ]
     if figures or metrics:
-        links = [f'<a href="#{f.key}">{html.escape(f.title.split(" - ")[0])}</a>'
-                 for f in figures]
+        links, seen = [], set()
+        for f in figures:
+            label = f.title.split(" - ")[0]
+            if label not in seen:  # one link per figure number (Figure 6 has two panels)
+                seen.add(label)
+                links.append(f'<a href="#{html.escape(f.key)}">{html.escape(label)}</a>')
         if metrics:
             links.insert(0, '<a href="#metrics">Metrics</a>')
         parts.append("<nav>" + "".join(links) + "</nav>")
