@@ -389,9 +389,20 @@ def test_every_public_estimator_has_a_fitter_or_is_a_splitter():
     assert not missing, f"add a tiny fit for these estimators to FITTERS: {missing}"
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Tiny networks train fastest on one thread (and far faster on a busy machine)."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.mark.parametrize("qualname", [
     pytest.param(q, marks=pytest.mark.slow) if q in NEURAL else q for q in sorted(FITTERS)])
-def test_fitted_attributes_present_after_fit_are_documented(qualname):
+def test_fitted_attributes_present_after_fit_are_documented(qualname, one_torch_thread):
     est = FITTERS[qualname]()
     cls = type(est)
     present = {k for k in vars(est) if k.endswith("_") and not k.startswith("_")
