@@ -1,6 +1,6 @@
 """Sphinx configuration of the skflux documentation.
 
-Build (from the repository root)::
+Build (from the repository root; or ``make -C docs html`` / ``html-offline``)::
 
     .venv/bin/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
