@@ -207,6 +207,23 @@ def test_documented_names_parser():
                                        "skflux.MonthBlockSplit"}
 
 
+# -- docstring sections -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("qualname", sorted(_public_estimators()))
+def test_estimators_document_parameters_and_examples(qualname):
+    cls = _public_estimators()[qualname]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        doc = ClassDoc(cls, config={"show_class_members": False})
+    assert doc["Summary"], f"{qualname}: no summary line"
+    assert "".join(doc["Examples"]).strip(), f"{qualname}: no Examples section (doctest)"
+    params = set(inspect.signature(cls).parameters) - {"kwargs", "args"}
+    documented = {n.strip() for p in doc["Parameters"] for n in p.name.split(",")}
+    missing = sorted(params - documented)
+    assert not missing, f"{qualname}: parameters missing from the docstring: {missing}"
+
+
 # -- fitted attributes -------------------------------------------------------------
 
 
