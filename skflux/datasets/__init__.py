@@ -69,7 +69,9 @@ __doc__ += _physics.__doc__.split("\n", 2)[2]
 
 __all__ = [
     "bard_crude_labels",
+    "crude_label_confusion",
     "crude_labels",
+    "make_bmr_catalog",
     "make_flux_emergence",
     "write_flux_emergence",
 ]

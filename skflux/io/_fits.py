@@ -346,8 +346,8 @@ def find_fits_pairs(directory, pattern="*.fits"):
     ----------
     directory : str or path-like
         Folder holding ``<name>.fits`` cubes and ``<name>.dt.fits`` timestamps.
-    pattern : str, default="*.fits"
-        Glob pattern of the cubes (``.dt.`` files are excluded).
+    pattern : str, optional
+        Glob pattern of the cubes, ``"*.fits"`` by default (``.dt.`` files are excluded).
 
     Returns
     -------
@@ -390,8 +390,8 @@ def read_fits_directory(directory, *, pattern="*.fits", coords=None, verbose=Fal
     ----------
     directory : str or path-like
         Folder of ``<name>.fits`` cubes with ``<name>.dt.fits`` timestamps.
-    pattern : str, default="*.fits"
-        Glob pattern of the cubes.
+    pattern : str, optional
+        Glob pattern of the cubes, ``"*.fits"`` by default.
     coords : mapping or callable, optional
         Per-video coordinates: a mapping from the file stem (the name before
         the first dot) to a dict of coordinates, or a callable taking the

@@ -180,6 +180,12 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
         Months held out for validation (empty if none).
     valid_index_ : ndarray of int
         Indices of the videos used for validation.
+    train_index_ : ndarray of int
+        Indices of the videos used for training.
+    seed_ : int
+        Seed drawn from ``random_state`` for weights, data order and dropout.
+    optimizer_ : torch.optim.Optimizer
+        The optimizer (SGD with Nesterov momentum by default).
     history_ : skorch.History
         Per-epoch losses and accuracies (``clf.history``).
 

@@ -11,7 +11,8 @@ Name                                   What it is
 :class:`ConsoleOracle`                 a person at the terminal (figure file + y/n)
 :class:`SheetOracle`                   review-file round trip (CSV sheet, stop, resume)
 :class:`Oracle`, :class:`Verdict`      the oracle protocol
-:class:`ReviewRequest`, :class:`ReviewItem`  what an oracle is asked
+:class:`ReviewRequest`                 what an oracle is asked
+:class:`ReviewItem`                    one video of a request
 :class:`ReviewPending`                 raised to pause a review; ``fit`` resumes later
 :class:`ReviewLogError`                a corrupt, foreign or mismatched log
 =====================================  ==================================================

@@ -40,7 +40,7 @@ class RelabelPass:
     * **U** ``n_unreviewed`` — new disagreements left for a later pass because of
       ``budget`` (always 0 with the default, which reviews them all).
 
-    ``ratio`` is the paper's R = |E| / (|fp| + |fn| − |E|) = C / B over the
+    ``ratio`` is the paper's ``R = |E| / (|fp| + |fn| − |E|) = C / B`` over the
     reviewed new disagreements; ``relabel_fraction`` = B / (B + C + D) and
     ``real_fraction`` = B / (B + C) are the two bottom panels of Figure 3.
 
@@ -313,10 +313,10 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
        current labels that were **not** examined in an earlier pass;
     4. ask the ``oracle`` about each; the label of every video it says is
        wrong is changed (a real mislabel); the others are model mistakes *E*;
-    5. compute R = |E| / (|fp| + |fn| − |E|) and stop when R ≤ ``stop_ratio``
+    5. compute ``R = |E| / (|fp| + |fn| − |E|)`` and stop when R ≤ ``stop_ratio``
        (the paper repeats while R > 0.5), or after ``max_passes`` passes.
 
-    When the denominator |fp| + |fn| − |E| is 0 no label changed in the pass:
+    When the denominator ``|fp| + |fn| − |E|`` is 0 no label changed in the pass:
     R is ``inf`` (all reviewed disagreements were model mistakes) or ``nan``
     (no new disagreement at all), and the fit stops, because another pass would
     train the same models on the same labels (the seeds do not change between
