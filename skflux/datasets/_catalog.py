@@ -397,6 +397,8 @@ def sample_context(entropy, indices, rows, span):
         for key, v in values.items():
             out[f"ctx_{key}"][:, slot] = np.where(active, v, out[f"ctx_{key}"][:, slot])
 
+    # uniforms: 0 nest?, 3-4 neighbour place, 7-11 and 13 new flux, 12 count of
+    # sub-BMR emergences, 14... 7 per sub-BMR emergence (1, 2, 5, 6 unused)
     # nest neighbour: an older region drawn like the pre-existing regions of the
     # catalogue (same flux, age and detection selection), beside the tracked BMR
     nest = u[:, 0] < ph.NEST_FRACTION
