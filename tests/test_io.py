@@ -335,3 +335,19 @@ def test_open_missing_coords(videos, tmp_path):
     ds.to_netcdf(path)
     with pytest.raises(ValueError, match=r"(?s)m.nc: .*missing coordinates: 'time', 'label'"):
         open_videos(path)
+
+
+def test_writer_attrs_complete_a_video_without_them(tmp_path):
+    from skflux.io import VideoWriter, open_videos, to_netcdf
+    from skflux.io._examples import tiny_videos
+
+    v = tiny_videos(n=2).copy()
+    v.attrs.pop("instrument")
+    with pytest.raises(ValueError, match="instrument"):
+        to_netcdf(v, tmp_path / "a.nc")
+    with VideoWriter(tmp_path / "b.nc", n_frames=v.sizes["frame"], n_lat=v.sizes["lat"],
+                     n_lon=v.sizes["lon"], attrs={"instrument": "MDI"}, complevel=0) as w:
+        w.write(v)
+    assert open_videos(tmp_path / "b.nc").attrs["instrument"] == "MDI"
+    with pytest.raises(ValueError, match="complevel"):
+        VideoWriter(tmp_path / "c.nc", n_frames=2, n_lat=2, n_lon=2, complevel=12)

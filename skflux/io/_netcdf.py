@@ -133,6 +133,9 @@ class VideoWriter:
         ``cadence_minutes`` defaults to 96 and ``units`` to ``"G"``.
     lat, lon : array-like, optional
         Patch offsets in degrees. Default: those of the first video written.
+    complevel : int, default=1
+        zlib level (0 = no compression). Instrument noise at the 0.2 G packing
+        step barely compresses, so higher levels cost CPU time for little gain.
 
     Attributes
     ----------
@@ -167,7 +170,11 @@ class VideoWriter:
     3
     """
 
-    def __init__(self, path, *, n_frames, n_lat, n_lon, attrs=None, lat=None, lon=None):
+    def __init__(self, path, *, n_frames, n_lat, n_lon, attrs=None, lat=None, lon=None,
+                 complevel=1):
+        if not isinstance(complevel, (int, np.integer)) or not 0 <= complevel <= 9:
+            raise ValueError(f"complevel must be an integer 0-9; got {complevel!r}")
+        self.complevel = int(complevel)
         for name, n in (("n_frames", n_frames), ("n_lat", n_lat), ("n_lon", n_lon)):
             if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
                 raise ValueError(f"{name} must be a positive integer; got {n!r}")
@@ -245,7 +252,7 @@ class VideoWriter:
         v.setncattr("long_name", f"frame index on the {attrs['cadence_minutes']}-minute grid")
 
         f = nc.createVariable(
-            FIELD_VAR, "i2", DIMS, zlib=True, complevel=4, shuffle=True,
+            FIELD_VAR, "i2", DIMS, zlib=self.complevel > 0, complevel=self.complevel, shuffle=True,
             chunksizes=(1, self.n_frames, self.n_lat, self.n_lon), fill_value=_FILL_INT16,
         )
         f.set_auto_maskandscale(False)  # packing is done here, explicitly
@@ -314,6 +321,8 @@ class VideoWriter:
         if self._nc is None:
             self.open()
         video = _as_video_batch(video)
+        if self.attrs:  # the writer's attributes complete the video's own
+            video = video.assign_attrs({**video.attrs, **self.attrs})
         try:
             validate_videos(video)
         except VideoSchemaError as exc:
