@@ -38,7 +38,7 @@ def machine():
         "python": sys.version.split()[0],
         "torch": torch_version,
         "platform": platform.platform(),
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
 
 
