@@ -146,6 +146,10 @@ def markdown(payloads, runs=None, *, quick=False, collected=False):
         lines.append("| (no results) | | | | | | | |")
     lines += ["", f"Targets met: {n_pass}; missed: {n_fail}.", "", "Machines:", ""]
     lines += [f"- {key}: {text}" for text, key in machines.items()] or ["- (none)"]
+    notes = [(p["benchmark"], (p.get("extra") or {}).get("note")) for p in payloads]
+    notes = [(name, note) for name, note in notes if note]
+    if notes:
+        lines += ["", "Notes:", ""] + [f"- {name}: {note}" for name, note in notes]
     if runs:
         lines += ["", "Scripts run:", "", "| script | status | wall time |", "|---|---|---|"]
         for run in runs:
