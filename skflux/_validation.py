@@ -120,6 +120,11 @@ def _torch_int_dtypes():
     return (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
 
 
+def calendar_month(times):
+    """Calendar month (1–12) of datetime64 values (array or scalar)."""
+    return np.asarray(times).astype("datetime64[M]").astype(int) % 12 + 1
+
+
 def months_of(X=None, groups=None, *, n=None):
     """Calendar month (1–12) of every video.
 
@@ -160,7 +165,7 @@ def months_of(X=None, groups=None, *, n=None):
     if g.ndim != 1:
         raise ValueError(f"{source} must be 1-D (one month per video); got shape {g.shape}")
     if np.issubdtype(g.dtype, np.datetime64):
-        months = g.astype("datetime64[M]").astype(int) % 12 + 1
+        months = calendar_month(g)
     elif g.dtype == object and g.size and hasattr(g[0], "month"):
         months = np.array([d.month for d in g])
     else:

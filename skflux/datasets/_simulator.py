@@ -9,6 +9,7 @@ from threadpoolctl import threadpool_limits
 
 from .. import __version__
 from .._schema import CADENCE_MINUTES, DIMS, N_FRAMES, OBSERVED, PATCH_SIZE, PIXEL_DEG, UNITS
+from .._validation import calendar_month
 from . import _catalog as cat
 from . import _physics as ph
 from ._render import emergence_frame, pixel_offsets, preprocess, render_video
@@ -217,7 +218,7 @@ def _build(entropy, indices, opts, *, missing, preprocessed, quiet_sun, activity
         "lat": off,
         "lon": off,
         "time": ("video", time),
-        "month": ("video", (time.astype("datetime64[M]").astype(int) % 12 + 1)),
+        "month": ("video", calendar_month(time)),
         "year": ("video", time.astype("datetime64[Y]").astype(int) + 1970),
         "label": ("video", rows["label"].astype(np.int64)),
         "bmr_id": ("video", np.array([_bmr_id(entropy, i) for i in indices], dtype=object)),

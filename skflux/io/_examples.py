@@ -3,6 +3,7 @@
 import numpy as np
 
 from .._schema import CADENCE_MINUTES, DIMS, OBSERVED, PIXEL_DEG, UNITS
+from .._validation import calendar_month
 
 
 def tiny_videos(n=2, n_frames=8, size=6, *, seed=0, missing=()):
@@ -39,7 +40,7 @@ def tiny_videos(n=2, n_frames=8, size=6, *, seed=0, missing=()):
             "lat": offsets,
             "lon": offsets,
             "time": ("video", time.astype("datetime64[ns]")),
-            "month": ("video", time.astype("datetime64[M]").astype(int) % 12 + 1),
+            "month": ("video", calendar_month(time)),
             "year": ("video", time.astype("datetime64[Y]").astype(int) + 1970),
             "label": ("video", np.arange(n) % 2),
             "bmr_id": ("video", [f"BMR{i:04d}" for i in range(n)]),

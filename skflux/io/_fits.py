@@ -22,6 +22,7 @@ from .._schema import (
     UNITS,
     VIDEO_DIM,
 )
+from .._validation import calendar_month
 
 __all__ = ["find_fits_pairs", "frames_to_video", "read_fits_directory", "read_fits_video"]
 
@@ -207,7 +208,7 @@ def frames_to_video(frames, times, *, source="frames", lat=None, lon=None, **coo
     if "time" in coords:
         coords["time"] = _parse_time(coords["time"], source)
         tt = coords["time"]
-        coords.setdefault("month", int(tt.astype("datetime64[M]").astype(int) % 12 + 1))
+        coords.setdefault("month", int(calendar_month(tt)))
         coords.setdefault("year", int(tt.astype("datetime64[Y]").astype(int) + 1970))
     video_coords = {name: (VIDEO_DIM, [value]) for name, value in coords.items()}
     return xr.DataArray(

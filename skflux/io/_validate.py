@@ -13,7 +13,7 @@ from .._schema import (
     UNITS,
     VIDEO_DIM,
 )
-from .._validation import _is_dataarray, video_name
+from .._validation import _is_dataarray, calendar_month, video_name
 
 __all__ = ["VideoSchemaError", "validate_videos"]
 
@@ -171,7 +171,7 @@ def validate_videos(da, *, require_truth=False):
         else:
             t = None
         for name, lo, hi, from_time in (
-            ("month", 1, 12, lambda t: t.astype("datetime64[M]").astype(int) % 12 + 1),
+            ("month", 1, 12, calendar_month),
             ("year", None, None, lambda t: t.astype("datetime64[Y]").astype(int) + 1970),
         ):
             if name not in da.coords:
