@@ -38,13 +38,7 @@ def _toy(n=N, seed=0):
     return X, y
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: the tiny networks gain nothing from more on a shared machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

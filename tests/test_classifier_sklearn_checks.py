@@ -8,20 +8,12 @@ parameters, pickling, predictions), not the network.
 """
 
 import pytest
-import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from torch import nn
 
 from skflux import FluxEmergenceClassifier
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: tiny networks gain nothing from more on a shared machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 

@@ -406,15 +406,6 @@ def test_every_public_estimator_has_a_fitter_or_is_a_splitter():
     assert not missing, f"add a tiny fit for these estimators to FITTERS: {missing}"
 
 
-@pytest.fixture
-def one_torch_thread():
-    """Tiny networks train fastest on one thread (and far faster on a busy machine)."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.mark.parametrize("qualname", [

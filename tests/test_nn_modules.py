@@ -21,13 +21,7 @@ TINY_VGG = dict(widths=(4, 4, 8, 8), top=8, dense=8)
 TINY_3D = dict(widths=(2, 4, 4, 8, 8), dense=8)
 FULL = (1, N_FRAMES, PATCH_SIZE, PATCH_SIZE)
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One torch thread: tiny networks gain nothing from more on a shared machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 

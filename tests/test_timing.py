@@ -23,13 +23,7 @@ T, S, LB = 16, 16, 4  # frames, pixels, lower bound of the tiny videos
 
 
 # ----------------------------------------------------------------------------- fixtures
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny tensors: thread synchronization would dominate on a shared 2-core machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _randomize_bn(module, gen):
