@@ -20,7 +20,10 @@
    per member at the batch size used for the others), the speed-ups of
    ``fast`` (targets: >= 10x the authors' procedure, >= 3x batched naive), and
    the largest curve difference between the methods (target <= 1e-4) with the
-   fraction of members x videos whose emergence frame agrees.
+   fraction of members x videos whose emergence frame agrees. Also the FLOP
+   ratio of the authors' procedure to the fast path (the speed-up fast reaches
+   if both run at the same FLOP/s): exact curves need the network after the
+   first convolution once per distinct cut-off, which bounds the speed-up.
 2. Timing accuracy on the simulator: an ensemble trained with a reduced
    configuration (``--q-videos`` videos of ``--q-frames`` frames of
    ``--q-size`` pixels, the uncertainty ensemble's month blocks 1-8 x
@@ -140,6 +143,17 @@ def bench_speed(args, rows, extra):
     f_naive = emergence_frames_from_curves(naive, lower_bound)
     agree = float(np.mean(f_fast == f_naive))
     spread = float(np.median(np.ptp(naive, axis=-1)))
+    # arithmetic: FLOP of the authors' procedure (every cut-off, whole network)
+    # over FLOP of the fast path (first convolution once per frame, then the
+    # network after it once per distinct cut-off); the speed-up fast can reach
+    # when both run at the same FLOP/s
+    from skflux.nn import count_flops
+
+    net = ens.estimators_[0].module_
+    f_full = count_flops(net, (1, n_frames, size, size), device=args.device)
+    f_conv1 = count_flops(net.conv1, (1, n_frames, size, size), device=args.device)
+    f_rest = f_full - f_conv1
+    flop_bound = n_frames * f_full / (f_conv1 + float(np.mean(distinct)) * f_rest)
     r_auth = times["authors"] / times["fast"]
     r_naive = times["naive"] / times["fast"]
     cfg = f"{n_members} members, {n_frames}x{size}x{size}"
@@ -156,6 +170,10 @@ def bench_speed(args, rows, extra):
         {"figure": "speed-up of fast over the authors' procedure", "value": r_auth,
          "unit": "x", "compared_with": "authors' procedure, same run", "target": ">= 10",
          "passed": bool(r_auth >= 10)},
+        {"figure": "FLOP ratio authors' procedure / fast (the speed-up at equal FLOP/s)",
+         "value": flop_bound, "unit": "x",
+         "compared_with": f"{f_full / 1e9:.3f} GFLOP per forward, of which the network after "
+                          f"conv1 {f_rest / 1e9:.3f}", "target": "", "passed": None},
         {"figure": "speed-up of fast over batched naive", "value": r_naive, "unit": "x",
          "compared_with": "naive, same run", "target": ">= 3", "passed": bool(r_naive >= 3)},
         {"figure": "max |fast - naive| probability", "value": diff_fn, "unit": "",
@@ -175,6 +193,11 @@ def bench_speed(args, rows, extra):
         "lower_bound": lower_bound, "batch_size": args.batch_size, "device": args.device,
         "seconds_per_video": times, "distinct_cutoffs": distinct, "authors_videos": n_authors,
         "weights": "random (He-scaled normal), untrained",
+        "gflop": {"forward": f_full / 1e9, "conv1": f_conv1 / 1e9, "after_conv1": f_rest / 1e9},
+        "flop_ratio_authors_over_fast": flop_bound,
+        "gflops_per_s": {"authors": n_frames * n_members * f_full / 1e9 / times["authors"],
+                         "fast": n_members * (f_conv1 + float(np.mean(distinct)) * f_rest)
+                         / 1e9 / times["fast"]},
     }
 
 

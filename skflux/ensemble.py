@@ -8,8 +8,6 @@ inferences whose threshold lies inside the members' 25th–75th percentile range
 as unstable.
 """
 
-import inspect
-import sys
 import warnings
 
 import numpy as np
@@ -20,8 +18,9 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._schema import VIDEO_DIM
-from ._validation import _is_dataarray, _is_tensor, check_videos
+from ._members import fit_member as _fit_member
+from ._members import seed_mode as _seed_mode
+from ._validation import check_videos
 from .metrics import stable_mask
 from .model_selection import MonthBlockSplit
 
@@ -29,93 +28,6 @@ __all__ = ["MonthBlockEnsemble", "precision_recall_threshold"]
 
 
 # --------------------------------------------------------------------------- helpers
-def _take(X, idx):
-    """Rows ``idx`` of X (videos), keeping DataArrays lazy and tensors tensors."""
-    idx = np.asarray(idx, dtype=np.intp)
-    if _is_dataarray(X):
-        dim = VIDEO_DIM if VIDEO_DIM in X.dims else X.dims[0]
-        return X.isel({dim: idx})
-    if _is_tensor(X):
-        import torch
-
-        return X[torch.as_tensor(idx)]
-    from sklearn.utils import _safe_indexing
-
-    return _safe_indexing(X, idx)
-
-
-def _is_skorch_net(est):
-    skorch = sys.modules.get("skorch")
-    return skorch is not None and isinstance(est, skorch.NeuralNet)
-
-
-def _validation_mode(est):
-    """How a member is told about its validation block.
-
-    ``"fit_kwargs"``: ``fit`` accepts ``X_valid``/``y_valid``;
-    ``"train_split"``: a skorch net, validated through ``predefined_split``;
-    ``"none"``: any other classifier, which trains on the training part only.
-    """
-    try:
-        params = inspect.signature(est.fit).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        params = {}
-    if "X_valid" in params and "y_valid" in params:
-        return "fit_kwargs"
-    if _is_skorch_net(est) and "train_split" in est.get_params(deep=False):
-        return "train_split"
-    return "none"
-
-
-def _seed_mode(est):
-    if "random_state" in est.get_params(deep=False):
-        return "random_state"
-    if _is_skorch_net(est):
-        return "torch.manual_seed"
-    return "none"
-
-
-def _fit_member(est, X, y, train, val, seed, fit_params):
-    """Fit one member on ``train``, validating on ``val`` where it can."""
-    mode = _validation_mode(est)
-    seed_mode = _seed_mode(est)
-    if seed_mode == "random_state":
-        est.set_params(random_state=int(seed))
-    X_tr, y_tr = _take(X, train), y[train]
-    X_va, y_va = _take(X, val), y[val]
-
-    def fit():
-        if mode == "fit_kwargs":
-            est.fit(X_tr, y_tr, X_valid=X_va, y_valid=y_va, **fit_params)
-        elif mode == "train_split":
-            from skorch.helper import predefined_split
-
-            # the validation block replaces any internal split (e.g. the skflux
-            # classifier's ``valid_months``) for this fit only
-            original = {"train_split": est.train_split}
-            if "valid_months" in est.get_params(deep=False):
-                original["valid_months"] = est.valid_months
-                est.valid_months = None
-            est.train_split = predefined_split(est.get_dataset(X_va, y_va))
-            try:
-                est.fit(X_tr, y_tr, **fit_params)
-            finally:
-                for key, value in original.items():  # keep no validation data alive
-                    setattr(est, key, value)
-        else:
-            est.fit(X_tr, y_tr, **fit_params)
-
-    if seed_mode == "torch.manual_seed":
-        import torch
-
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(seed))
-            fit()
-    else:
-        fit()
-    return est, mode, seed_mode
-
-
 def _is_torch_member(m):
     """Whether ``m`` is a fitted FluxEmergenceClassifier-like net (module_ + field_limit)."""
     return (

@@ -586,6 +586,13 @@ def test_with_a_tiny_flux_emergence_classifier():
     # the fold models got distinct seeds through the skorch random_state parameter
     assert len({m.random_state for m in rel.estimators_}) == 5
     assert rel.verified_.sum() == ((rel.oof_proba_ >= 0.5) != da.label.values)[in_cv].sum()
+    # as in the paper, each fold model is validated on the block it leaves out
+    # (the skorch net's validation set; its early stopping would use it)
+    for model, (_, block) in zip(rel.estimators_, rel.folds_):
+        last = model.history[-1]
+        assert "valid_acc" in last
+        assert sum(b["valid_batch_size"] for b in last["batches"] if "valid_batch_size" in b) \
+            == block.size
 
 
 def test_parallel_fold_models_give_the_same_result(videos):

@@ -1,6 +1,5 @@
 """IterativeRelabeler: the paper's human-in-the-loop relabeling passes as a meta-estimator."""
 
-import inspect
 import math
 import numbers
 import time
@@ -13,7 +12,10 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import _is_dataarray, _is_tensor, months_of
+from .._members import fit_member
+from .._members import proba1 as _proba1
+from .._members import take as _take
+from .._validation import _is_dataarray, months_of
 from ._oracles import ReviewRequest, Verdict, _as_label, check_oracle
 from ._review_log import ReviewLog, ReviewLogError, dataset_fingerprint, labels_sha
 
@@ -226,20 +228,6 @@ def pass_statistics(pass_index, oof_proba, labels, verified, reviewed, verdicts,
 
 
 # --------------------------------------------------------------------------- helpers
-def _take(X, idx):
-    """Videos ``idx`` of ``X`` (numpy, torch, xarray, or anything sklearn can index)."""
-    idx = np.asarray(idx, dtype=int)
-    if _is_dataarray(X):
-        return X.isel(video=idx)
-    if _is_tensor(X):
-        import torch
-
-        return X[torch.as_tensor(idx)]
-    from sklearn.utils import _safe_indexing
-
-    return _safe_indexing(X, idx)
-
-
 def _n_samples(X):
     if hasattr(X, "shape") and len(X.shape):
         return int(X.shape[0])
@@ -249,42 +237,9 @@ def _n_samples(X):
         raise TypeError(f"X must be a collection of videos; got {type(X).__name__}") from None
 
 
-def _set_seed(est, seed):
-    params = est.get_params(deep=True)
-    keys = {k: int(seed) for k in params if k == "random_state" or k.endswith("__random_state")}
-    if keys:
-        est.set_params(**keys)
-    return est
-
-
-def _proba1(est, X):
-    """Probability of class 1 from a fitted classifier."""
-    if not hasattr(est, "predict_proba"):
-        raise TypeError(
-            f"the estimator {type(est).__name__} has no predict_proba; the relabeler needs "
-            "probabilities")
-    P = np.asarray(est.predict_proba(X), dtype=float)
-    if P.ndim == 1:
-        return P
-    classes = list(getattr(est, "classes_", [0, 1]))
-    if 1 not in classes:
-        return np.zeros(P.shape[0])
-    return P[:, classes.index(1)]
-
-
-def _accepts_groups(estimator):
-    try:
-        return "groups" in inspect.signature(estimator.fit).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def _fit_member(estimator, X, y, train, test, seed, groups, fit_params):
-    est = _set_seed(clone(estimator), seed)
-    params = dict(fit_params)
-    if groups is not None and "groups" not in params and _accepts_groups(est):
-        params["groups"] = np.asarray(groups)[train]
-    est.fit(_take(X, train), y[train], **params)
+    """Fit a clone on ``train``, validated on its block ``test``; return it and its P(1)."""
+    est, _, _ = fit_member(clone(estimator), X, y, train, test, seed, fit_params, groups)
     return est, _proba1(est, _take(X, test))
 
 
@@ -306,7 +261,12 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     1. train one model per cross-validation split (by default the five
        two-month blocks of months 1–10, :class:`~skflux.model_selection.MonthBlockSplit`)
-       on the current labels;
+       on the current labels, validated on the block it leaves out ("until
+       validation accuracy reaches maximum": a skorch net, e.g.
+       :class:`~skflux.FluxEmergenceClassifier`, gets the block as its
+       validation set, so its early stopping and best-weight restore use it; a
+       ``fit`` taking ``X_valid``/``y_valid`` gets it there; any other
+       classifier trains on the training blocks only);
     2. predict every video of the validation blocks with the model that did not
        train on it (out of fold; median over ``n_seeds`` realizations);
     3. collect the false positives *fp* and false negatives *fn* against the
