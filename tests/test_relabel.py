@@ -183,8 +183,9 @@ def test_budget_and_confidence_priority(videos):
     for p in rel.passes_:
         shown = [(i, lab, pr) for q, i, lab, pr in oracle.shown if q == p.pass_index]
         assert len(shown) <= 7
-        conf = [pr if lab == 1 else 1 - pr for _, lab, pr in shown]
-        assert conf == sorted(conf)  # least confident in the current label first
+        for c in (0, 1):  # within a label: least confident in it first
+            conf = [pr if lab == 1 else 1 - pr for _, lab, pr in shown if lab == c]
+            assert conf == sorted(conf)
         if p.n_unreviewed:
             assert len(shown) == 7
     assert rel.passes_[0].n_unreviewed > 0
@@ -193,6 +194,22 @@ def test_budget_and_confidence_priority(videos):
     frac = _relabeler(Recorder(truth), budget=0.5, max_passes=1).fit(videos)
     p = frac.passes_[0]
     assert len(p.reviewed) == math.ceil(0.5 * (len(p.reviewed) + p.n_unreviewed))
+
+
+def test_confidence_order_uses_per_class_thresholds(videos):
+    """First pass: the order is t_k - P(k) with t_k the mean self-confidence of label k."""
+    oracle = Recorder(videos.true_label.values)
+    rel = _relabeler(oracle, priority="confidence", max_passes=1).fit(videos)
+    labels = videos.label.values
+    in_cv = videos.month.values <= 10
+    conf = np.where(labels == 1, rel.oof_proba_, 1 - rel.oof_proba_)
+    t = [conf[in_cv & (labels == k)].mean() for k in (0, 1)]
+    shown = [i for _, i, _, _ in oracle.shown]
+    score = np.array([t[labels[i]] - conf[i] for i in shown])
+    assert len(shown) > 5 and set(labels[shown]) == {0, 1}
+    assert np.all(np.diff(score) <= 1e-12)
+    # not the plain self-confidence order here (the per-class shift matters)
+    assert shown != [i for i in sorted(shown, key=lambda i: conf[i])]
 
 
 def test_confidence_finds_mislabels_first(videos):

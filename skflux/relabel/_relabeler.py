@@ -237,6 +237,26 @@ def _n_samples(X):
         raise TypeError(f"X must be a collection of videos; got {type(X).__name__}") from None
 
 
+def _confidence_scores(oof, labels, in_cv):
+    """How likely each video's current label is wrong (higher: review first).
+
+    Confident learning's per-class thresholds (Northcutt, Jiang & Chuang 2021,
+    JAIR 70, 1373): ``t_k`` is the mean out-of-fold probability of class ``k``
+    over the validation-block videos currently labelled ``k``; the score of a
+    video labelled ``k`` is ``t_k - P(k)``, i.e. how far its self-confidence
+    falls below what is typical for its label. A model trained on labels
+    whose errors are one-sided (most crude mistakes are false "emergence")
+    is less sure of the noisy class, and the per-class threshold corrects for
+    that; within a class the order is that of the self-confidence.
+    """
+    self_conf = np.where(labels == 1, oof, 1.0 - oof)
+    typical = np.zeros(2)
+    for k in (0, 1):
+        sel = in_cv & (labels == k) & np.isfinite(oof)
+        typical[k] = self_conf[sel].mean() if sel.any() else 0.5
+    return typical[labels] - self_conf
+
+
 def _fit_member(estimator, X, y, train, test, seed, groups, fit_params):
     """Fit a clone on ``train``, validated on its block ``test``; return it and its P(1)."""
     est, _, _ = fit_member(clone(estimator), X, y, train, test, seed, fit_params, groups)
@@ -308,9 +328,10 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         an existing log, ``fit`` resumes (see :class:`ReviewLog`).
     priority : {None, "confidence"} or callable, default=None
         Review order of the new disagreements. None: video order (the paper).
-        "confidence": the most likely mislabels first, i.e. ascending
-        out-of-fold probability of the current label (cleanlab's
-        self-confidence). A callable ``priority(proba, labels) -> scores`` gets
+        "confidence": the most likely mislabels first: by how far the
+        out-of-fold probability of the current label (its self-confidence)
+        falls below the mean self-confidence of the videos with that label
+        (confident learning's per-class thresholds, as in cleanlab). A callable ``priority(proba, labels) -> scores`` gets
         the probabilities and current labels of the candidates and returns
         scores; higher is reviewed first.
     budget : int, float or None, default=None
@@ -533,8 +554,7 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         new = np.flatnonzero(in_cv & (pred.astype(int) != labels) & ~verified)
         if self.priority is not None and new.size:
             if self.priority == "confidence":
-                self_conf = np.where(labels[new] == 1, oof[new], 1.0 - oof[new])
-                score = -self_conf
+                score = _confidence_scores(oof, labels, in_cv)[new]
             else:
                 score = np.asarray(self.priority(oof[new], labels[new]), dtype=float)
                 if score.shape != new.shape:
