@@ -331,9 +331,10 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         "confidence": the most likely mislabels first: by how far the
         out-of-fold probability of the current label (its self-confidence)
         falls below the mean self-confidence of the videos with that label
-        (confident learning's per-class thresholds, as in cleanlab). A callable ``priority(proba, labels) -> scores`` gets
-        the probabilities and current labels of the candidates and returns
-        scores; higher is reviewed first.
+        (confident learning's per-class thresholds, as in cleanlab). A
+        callable ``priority(proba, labels) -> scores`` gets the probabilities
+        and current labels of the candidates and returns scores; higher is
+        reviewed first.
     budget : int, float or None, default=None
         Most videos reviewed per pass (a float in (0, 1] is a fraction of the
         pass's new disagreements). None reviews all (the paper). Unreviewed
