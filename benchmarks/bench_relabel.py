@@ -28,9 +28,10 @@ Models (``--model``):
   augmentation), videos in memory as a float32 array. As in the paper each fold
   model is trained "until validation accuracy reaches maximum": at most
   ``--epochs`` (default 20) epochs, early stopping with patience 5 on the accuracy
-  of its held-out block against the current labels, best weights restored. About
-  1.6 s per epoch per fold model at 1,200 videos of 32 x 32 x 32 on 2 quiet CPU
-  cores: the three runs take about 30-40 minutes.
+  of its held-out block against the current labels, best weights restored. In
+  the recorded result (1,200 videos of 32 x 32 x 32, the 2-core box, part of the
+  time shared with a test run) the three runs took 601 s, 966 s and 1,045 s; each
+  run's seconds are kept in the result file.
 * ``features``: per-video features of the unsigned-flux, strong-field,
   off-disk and peak-field curves (8 time bins each, plus the growth of the
   normalized flux curve) computed once, then standard scaling and logistic
@@ -44,7 +45,7 @@ same 15 days, 28'' pixels instead of 10''), seed ``--seed``.
 ``--retable results/relabel.json`` rebuilds the table of a saved run from the
 runs it recorded (after a change to how the table is computed; nothing refitted).
 
-Run: ``python benchmarks/bench_relabel.py`` (full, CNN: 30-40 minutes) or
+Run: ``python benchmarks/bench_relabel.py`` (full, CNN: 35-45 minutes) or
 ``--quick`` (150 videos of 16 x 16 x 16, at most 3 passes: a smoke run).
 """
 
@@ -59,10 +60,8 @@ from skflux.relabel import IterativeRelabeler, TruthOracle
 
 
 def _simulate(n, frames, size, seed):
-    try:
-        from skflux.datasets import make_flux_emergence
-    except ImportError:  # the public export may not exist yet
-        from skflux.datasets._simulator import make_flux_emergence
+    from skflux.datasets import make_flux_emergence
+
     return make_flux_emergence(n, random_state=seed, n_frames=frames, size=size)
 
 
