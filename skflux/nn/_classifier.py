@@ -90,6 +90,12 @@ class _Batches:
                 yield xb, yb
 
 
+def _logit_to_proba(logits):
+    """Columns P(non-emergence), P(emergence) from logits of shape (batch,)."""
+    p = torch.sigmoid(logits.reshape(-1))
+    return torch.stack((1 - p, p), dim=1)
+
+
 class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
     """Video CNN classifying flux emergence (1) vs non-emergence (0).
 
@@ -118,6 +124,10 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
         instance is used as is. The module takes scaled videos and returns
         logits of shape ``(batch,)``.
     criterion : torch loss class, default=torch.nn.BCEWithLogitsLoss
+        Any loss of (logits, labels); probabilities are the sigmoid of the
+        logit whatever the loss. For crude labels that are often wrong,
+        :class:`skflux.nn.GeneralizedCrossEntropyLoss` (``criterion__q``) is
+        robust to label noise.
     optimizer : torch optimizer class, default=torch.optim.SGD
         Momentum 0.9 and Nesterov are set through ``optimizer__momentum`` and
         ``optimizer__nesterov``.
@@ -387,6 +397,13 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
         if not hasattr(self, "n_frames_in_") and hasattr(self.module_, "n_frames"):
             self.n_frames_in_ = int(self.module_.n_frames)
         return self
+
+    def _get_predict_nonlinearity(self):
+        # every skflux module returns one logit per video, whatever the criterion
+        # (skorch infers the sigmoid from BCEWithLogitsLoss only)
+        if isinstance(self.predict_nonlinearity, str) and self.predict_nonlinearity == "auto":
+            return _logit_to_proba
+        return super()._get_predict_nonlinearity()
 
     def get_dataset(self, X, y=None):
         """A :class:`~skflux.nn.VideoDataset` over raw videos (and labels)."""
