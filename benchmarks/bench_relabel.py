@@ -33,8 +33,10 @@ Models (``--model``):
   labels' noise rate: a third of the non-emergence videos carry the label
   emergence, so the network's probability for them settles near 1/3 and the
   spread around it hides mislabels above 0.5 from the first pass. q = 0.3 was
-  chosen among 0.2-0.5 on another simulated set (seed 1, first pass only), not
-  on the benchmark's data. As in the paper each fold
+  chosen among 0.2-0.5 by the first pass's corrections on another simulated set
+  (seed 1; ``bench_relabel_first_pass.py``, results/relabel_first_pass.md), not
+  on this benchmark's data (on which only ad-hoc first passes with q = 0.4 and
+  0.7 had been looked at before). As in the paper each fold
   model is trained "until validation accuracy reaches maximum": at most
   ``--epochs`` (default 20) epochs, early stopping with patience 5 on the accuracy
   of its held-out block against the current labels, best weights restored. In
