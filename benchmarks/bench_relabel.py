@@ -136,6 +136,9 @@ def _summary(name, rel, crude, truth, in_cv, seconds, reasons=None):
         "per_pass": [(len(p.reviewed), p.n_mislabels, p.n_model_mistakes, p.n_unreviewed,
                       None if not np.isfinite(p.ratio) else round(p.ratio, 3))
                      for p in rel.passes_],
+        # per pass, in the order the reviewer saw them: 1 = label changed, 0 = model mistake
+        "review_outcomes": [[int(i in set(p.relabeled)) for i in p.reviewed]
+                            for p in rel.passes_],
         "seconds": seconds,
     }
 
@@ -143,13 +146,19 @@ def _summary(name, rel, crude, truth, in_cv, seconds, reasons=None):
 def effort_at(run, corrected, n_train_val):
     """Fraction verified when ``run`` has corrected ``corrected`` mislabels.
 
-    The run's effort curve (cumulative videos verified against cumulative
-    mislabels corrected; with the truth as oracle every label change corrects
-    a crude mislabel) is known at the end of each pass and taken as linear in
-    between, i.e. as if the reviews inside a pass found mislabels at an even
-    rate (for a ranked review, whose first reviews find more, this
-    overstates its effort). None if the run never gets there.
+    The run's effort curve: cumulative videos verified against cumulative
+    mislabels corrected (with the truth as oracle every label change corrects a
+    crude mislabel). Exact, review by review, when the run recorded
+    ``review_outcomes``; otherwise (results saved before they were recorded)
+    known at the end of each pass and taken as linear in between, i.e. as if the
+    reviews inside a pass found mislabels at an even rate (for a ranked review,
+    whose first reviews find more, this overstates its effort). None if the run
+    never gets there.
     """
+    if run.get("review_outcomes") is not None:
+        found = np.cumsum([o for outcomes in run["review_outcomes"] for o in outcomes])
+        reached = np.flatnonzero(found >= corrected)
+        return None if reached.size == 0 else (int(reached[0]) + 1) / n_train_val
     r0 = m0 = 0
     for n_reviewed, n_mislabels, *_ in run["per_pass"]:
         r1, m1 = r0 + n_reviewed, m0 + n_mislabels
