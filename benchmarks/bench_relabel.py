@@ -40,9 +40,9 @@ Models (``--model``):
   model is trained "until validation accuracy reaches maximum": at most
   ``--epochs`` (default 20) epochs, early stopping with patience 5 on the accuracy
   of its held-out block against the current labels, best weights restored. In
-  the recorded result (1,200 videos of 32 x 32 x 32, the 2-core box, part of the
-  time shared with a test run) the three runs took 601 s, 966 s and 1,045 s; each
-  run's seconds are kept in the result file.
+  the recorded result (1,200 videos of 32 x 32 x 32, the 2-core box, otherwise idle)
+  the four runs took 178 s, 940 s, 1,250 s and 178 s, about 45 minutes with the
+  test-accuracy fits; each run's seconds are kept in the result file.
 * ``features``: per-video features of the unsigned-flux, strong-field,
   off-disk and peak-field curves (8 time bins each, plus the growth of the
   normalized flux curve) computed once, then standard scaling and logistic
@@ -56,7 +56,7 @@ same 15 days, 28'' pixels instead of 10''), seed ``--seed``.
 ``--retable results/relabel.json`` rebuilds the table of a saved run from the
 runs it recorded (after a change to how the table is computed; nothing refitted).
 
-Run: ``python benchmarks/bench_relabel.py`` (full, CNN: 35-45 minutes) or
+Run: ``python benchmarks/bench_relabel.py`` (full, CNN: about 45 minutes) or
 ``--quick`` (150 videos of 16 x 16 x 16, at most 3 passes: a smoke run).
 """
 
