@@ -41,9 +41,10 @@ class GeneralizedCrossEntropyLoss(torch.nn.Module):
     q : float, default=0.3
         Robustness, in (0, 1]. Small ``q`` trains like cross-entropy; large
         ``q`` ignores noisy labels better but learns more slowly (the paper
-        proposing the loss uses 0.7 on image benchmarks; on the skflux
-        simulator's crude labels 0.3 worked better, see
-        ``benchmarks/bench_relabel.py``).
+        proposing the loss uses 0.7 on image benchmarks). On the skflux
+        simulator's crude labels, first relabeling passes with q from 0.2 to
+        0.5 caught about as many mislabels as each other
+        (``benchmarks/bench_relabel_first_pass.py``).
     reduction : {"mean", "sum", "none"}, default="mean"
 
     References
