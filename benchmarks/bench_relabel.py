@@ -39,10 +39,10 @@ Models (``--model``):
   (``bench_relabel_first_pass.py``, results/relabel_first_pass.md) gives 154
   (cross-entropy), 157, 155, 145 and 160 (q = 0.2 to 0.5) of 187 mislabels
   corrected: the catch is not monotonic in q, and no q in 0.2-0.5 is clearly
-  best. As in the paper each fold
-  model is trained "until validation accuracy reaches maximum": at most
-  ``--epochs`` (default 20) epochs, early stopping with patience 5 on the accuracy
-  of its held-out block against the current labels, best weights restored. In
+  best. As in the paper each fold model is trained "until validation accuracy
+  reaches maximum": at most ``--epochs`` (default 20) epochs, early stopping with
+  patience 5 on the accuracy of its held-out block against the current labels,
+  best weights restored. In
   the recorded result (1,200 videos of 32 x 32 x 32, the 2-core box, otherwise idle)
   the four runs took 178 s, 940 s, 1,250 s and 178 s, about 45 minutes with the
   test-accuracy fits; each run's seconds are kept in the result file.
@@ -140,7 +140,7 @@ def _summary(name, rel, crude, truth, in_cv, seconds, reasons=None):
                       None if not np.isfinite(p.ratio) else round(p.ratio, 3))
                      for p in rel.passes_],
         # per pass, in the order the reviewer saw them: 1 = label changed, 0 = model mistake
-        "review_outcomes": [[int(i in set(p.relabeled)) for i in p.reviewed]
+        "review_outcomes": [np.isin(p.reviewed, p.relabeled).astype(int).tolist()
                             for p in rel.passes_],
         "seconds": seconds,
     }
@@ -173,7 +173,8 @@ def effort_at(run, corrected, n_train_val):
 
 
 def table_rows(runs, acc, budget, n_train_val):
-    """The result table from the three runs and the test accuracies."""
+    """The result table from the runs (paper, R -> 0, confidence, then any
+    other-loss runs) and the test accuracies."""
     paper, to_zero, conf, *other_loss = runs
     conf_effort = effort_at(conf, paper["corrected"], n_train_val)
     zero_effort = effort_at(to_zero, conf["corrected"], n_train_val)

@@ -6,7 +6,7 @@ crude mislabels the default corrects is then the first pass's catch. This script
 measures that catch for binary cross-entropy and for
 :class:`skflux.nn.GeneralizedCrossEntropyLoss` with several ``q``, side by side on
 one simulated set (default seed 1, i.e. *not* the data of ``bench_relabel.py``, so
-that ``q`` can be chosen here and judged there).
+that a loss can be compared here without looking at the benchmark's data).
 
 The CNN and data are those of ``bench_relabel.py`` (VGG 8-16-32-32, dense 64,
 lr 1e-2, batch 16, <= 20 epochs with early stopping on each fold's held-out block;

@@ -95,3 +95,22 @@ def test_quick_run_of_every_benchmark(tmp_path):
     text = out.read_text()
     for script in scripts:
         assert f"| {script.name} | ok |" in text, text
+
+
+def test_relabel_effort_exact_from_review_order_else_interpolated(monkeypatch):
+    """bench_relabel.effort_at: review by review when the order was recorded."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    spec = importlib.util.spec_from_file_location(
+        "_bench_relabel", ROOT / "benchmarks" / "bench_relabel.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    run = {"per_pass": [(4, 2, 2, 0, 1.0), (2, 2, 0, 0, 0.0)],
+           "review_outcomes": [[1, 1, 0, 0], [1, 1]]}
+    # ranked reviews found both first-pass mislabels in the first 2 of 4 reviews
+    assert bench.effort_at(run, 2, 10) == pytest.approx(0.2)
+    assert bench.effort_at(run, 3, 10) == pytest.approx(0.5)
+    assert bench.effort_at(run, 5, 10) is None
+    del run["review_outcomes"]
+    # without the order: linear inside each pass (2 mislabels over 4 reviews)
+    assert bench.effort_at(run, 1, 10) == pytest.approx(0.2)
+    assert bench.effort_at(run, 2, 10) == pytest.approx(0.4)
