@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,3 +115,46 @@ def test_relabel_effort_exact_from_review_order_else_interpolated(monkeypatch):
     # without the order: linear inside each pass (2 mislabels over 4 reviews)
     assert bench.effort_at(run, 1, 10) == pytest.approx(0.2)
     assert bench.effort_at(run, 2, 10) == pytest.approx(0.4)
+
+
+def test_relabel_clean_label_catch_counts_crude_mislabels_a_clean_model_flags(monkeypatch):
+    """bench_relabel.clean_label_catch: fold models fit on the truth, judged on crude labels."""
+    from sklearn.linear_model import LogisticRegression
+
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    spec = importlib.util.spec_from_file_location(
+        "_bench_relabel", ROOT / "benchmarks" / "bench_relabel.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rng = np.random.default_rng(0)
+    n = 240
+    months = np.arange(n) % 12 + 1
+    truth = rng.integers(0, 2, n)
+    # the first feature separates the truth except for the videos in `hidden`,
+    # which look like the other class: a clean model cannot flag their mislabels
+    hidden = np.zeros(n, bool)
+    hidden[:40] = True
+    X = np.column_stack([np.where(hidden, 1 - truth, truth) + 0.1 * rng.normal(size=n),
+                         rng.normal(size=n)])
+    crude = truth.copy()
+    flip = np.zeros(n, bool)
+    flip[20:60] = True  # 20 hidden, 20 visible mislabels
+    crude[flip] = 1 - crude[flip]
+    reasons = np.where(flip, np.where(hidden, "hidden", "visible"), "")
+    in_cv = months <= 10
+    out = bench.clean_label_catch(LogisticRegression(), X, crude, truth, months, in_cv,
+                                  0, None, reasons)
+    wrong = flip & in_cv
+    assert out["mislabels"] == int(wrong.sum())
+    assert out["caught_by_reason"]["visible"] == [int((wrong & ~hidden).sum())] * 2
+    assert out["caught_by_reason"]["hidden"] == [int((wrong & hidden).sum()), 0]
+    assert out["caught"] == int((wrong & ~hidden).sum())
+    run = {"run": "r", "corrected": 3, "fraction_corrected": 0.5, "fraction_verified": 0.2,
+           "passes": 1, "per_pass": [(6, 3, 3, 0, 1.0)], "reviews_per_correction": 2.0,
+           "labels_broken": 0}
+    acc = {"crude": 0.5, "true": 0.9, "paper": 0.8, "r": 0.8}
+    without = bench.table_rows([run, run, run], acc, 5, 30)
+    with_catch = bench.table_rows([run, run, run], acc, 5, 30, out)
+    assert len(with_catch) == len(without) + 1
+    [row] = [r for r in with_catch if "true labels" in r["figure"]]
+    assert row["value"] == pytest.approx(out["caught"] / out["mislabels"])
