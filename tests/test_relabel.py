@@ -638,3 +638,108 @@ def test_video_ids_stay_unique_with_repeated_bmr_ids(videos, tmp_path):
     _relabeler(oracle, max_passes=1, review_log=log).fit(dup)
     ids = ReviewLog(log).to_frame()["video_id"]
     assert ids.is_unique and all(":" in s for s in ids)
+
+
+def test_budget_pass_without_relabel_goes_on_with_the_same_models(videos, monkeypatch):
+    """A pass that spent its budget on model mistakes leaves the rest for the next one."""
+    calls = _fits(monkeypatch)
+    oracle = Recorder(None, answer=lambda item: Verdict(item.index, item.label))
+    rel = _relabeler(oracle, budget=5, max_passes=3).fit(videos)
+    first = rel.passes_[0]
+    assert first.n_mislabels == 0 and first.n_unreviewed > 0
+    # not stopped while disagreements were left: every pass reviewed 5 new videos
+    assert rel.n_passes_ == 3 and "max_passes" in rel.stop_reason_
+    shown = [i for _, i, _, _ in oracle.shown]
+    assert len(shown) == len(set(shown)) == 15
+    # the labels never changed, so the fold models were trained once
+    assert len(calls) == 5
+    np.testing.assert_array_equal(rel.labels_, videos.label.values)
+    # and when no disagreement is left unreviewed, a pass without relabel stops
+    total = first.n_model_mistakes + first.n_unreviewed
+    all_seen = _relabeler(Recorder(None, answer=lambda item: Verdict(item.index, item.label)),
+                          budget=total).fit(videos)
+    assert all_seen.n_passes_ == 1 and "no label changed" in all_seen.stop_reason_
+
+
+def test_stale_review_sheet_is_refused(videos, tmp_path):
+    sheet_dir = tmp_path / "sheets"
+    with pytest.raises(ReviewPending) as info:
+        _relabeler(SheetOracle(sheet_dir, figures=False), max_passes=1,
+                   review_log=tmp_path / "log.sqlite").fit(videos)
+    text = info.value.path.read_text().splitlines()
+    header = text[0].split(",")
+    row = text[1].split(",")
+    row[header.index("video_id")] = "a-video-of-another-run"
+    row[header.index("verdict")] = "1"
+    info.value.path.write_text("\n".join([text[0], ",".join(row)] + text[2:]) + "\n")
+    with pytest.raises(ValueError, match="video_id 'a-video-of-another-run'.*another dataset"):
+        _relabeler(SheetOracle(sheet_dir, figures=False), max_passes=1,
+                   review_log=tmp_path / "log.sqlite").fit(videos)
+    row = text[1].split(",")
+    row[header.index("current_label")] = str(1 - int(row[header.index("current_label")]))
+    row[header.index("verdict")] = "1"
+    info.value.path.write_text("\n".join([text[0], ",".join(row)] + text[2:]) + "\n")
+    with pytest.raises(ValueError, match="current_label"):
+        _relabeler(SheetOracle(sheet_dir, figures=False), max_passes=1,
+                   review_log=tmp_path / "log.sqlite").fit(videos)
+
+
+def test_resume_with_another_estimator_is_refused(videos, tmp_path):
+    path = tmp_path / "log.sqlite"
+    _relabeler(TruthOracle(), max_passes=1, review_log=path).fit(videos)
+    before = path.read_bytes()
+    with pytest.raises(ReviewLogError, match="estimator_params"):
+        IterativeRelabeler(feature_model(C=10.0), oracle=TruthOracle(), max_passes=1,
+                           random_state=0, review_log=path).fit(videos)
+    assert path.read_bytes() == before
+    # runtime settings are not part of the model: resuming with them is fine
+    slow = feature_model(C=0.05)
+    slow.set_params(verbose=False)
+    again = IterativeRelabeler(slow, oracle=TruthOracle(), max_passes=1, random_state=0,
+                               review_log=path, n_jobs=1).fit(videos)
+    assert again.n_passes_ == 1
+
+
+def test_damaged_log_without_version_is_refused(videos, tmp_path):
+    import sqlite3
+
+    path = tmp_path / "log.sqlite"
+    _relabeler(TruthOracle(), max_passes=1, review_log=path).fit(videos)
+    with sqlite3.connect(path) as con:
+        con.execute("DELETE FROM meta WHERE key='version'")
+    con.close()
+    before = path.read_bytes()
+    with pytest.raises(ReviewLogError, match="damaged.*version"):
+        _relabeler(TruthOracle(), max_passes=1, review_log=path).fit(videos)
+    assert path.read_bytes() == before
+
+
+def _unpicklable_model():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    return make_pipeline(FunctionTransformer(lambda X: feature_model()[0].func(X)),
+                         LogisticRegression(C=0.05))
+
+
+def test_unpicklable_models_are_logged_without_models(videos, tmp_path, monkeypatch):
+    truth = videos.true_label.values
+    path = tmp_path / "log.sqlite"
+    kw = dict(oracle=TruthOracle(truth), stop_ratio=0.0, max_passes=2, random_state=0)
+    ref = IterativeRelabeler(_unpicklable_model(), **kw).fit(videos)
+    with pytest.warns(RuntimeWarning, match="cannot be pickled"):
+        logged = IterativeRelabeler(_unpicklable_model(), review_log=path, **kw).fit(videos)
+    np.testing.assert_array_equal(logged.labels_, ref.labels_)
+    calls = _fits(monkeypatch)
+    again = IterativeRelabeler(_unpicklable_model(), review_log=path, **kw).fit(videos)
+    assert len(calls) == 5  # the last pass's models are retrained for predict
+    np.testing.assert_array_equal(again.labels_, ref.labels_)
+    np.testing.assert_allclose(again.predict_proba(videos), ref.predict_proba(videos))
+
+
+def test_pause_without_log_warns_that_verdicts_are_lost(videos):
+    def pause(request):
+        raise ReviewPending("a person went for coffee")
+
+    with pytest.warns(RuntimeWarning, match="not kept"), pytest.raises(ReviewPending):
+        _relabeler(CallbackOracle(pause), max_passes=1).fit(videos)

@@ -447,6 +447,25 @@ _SHEET_COLUMNS = ("video", "video_id", "bmr_id", "pass", "current_label", "proba
                   "verdict", "emergence_frame", "note", "figure")
 
 
+def _check_sheet_row(path, line, row, item):
+    """Refuse a sheet row written for another video, label or run (a stale sheet)."""
+    for column, expected in (("video_id", item.video_id), ("current_label", item.label)):
+        found = (row.get(column) or "").strip()
+        if column == "current_label":
+            try:
+                same = not found or int(float(found)) == expected
+            except ValueError:
+                same = False
+        else:
+            same = not found or found == str(expected)
+        if not same:
+            raise ValueError(
+                f"review sheet {path}, line {line}: video {item.index} has {column} "
+                f"{found!r}, but this review asks about {column} {str(expected)!r}; the "
+                "sheet was written for another dataset or run. Move it away (or use another "
+                "directory) and fit again.")
+
+
 class SheetOracle(Oracle):
     """Review-file round trip: write a sheet to fill, stop, resume when it is filled.
 
@@ -524,6 +543,7 @@ class SheetOracle(Oracle):
         for item in request:
             if item.index in existing:
                 line, row = existing[item.index]
+                _check_sheet_row(path, line, row, item)
                 text = (row.get("verdict") or "").strip()
                 if not text:
                     pending.append(item)

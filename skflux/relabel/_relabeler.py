@@ -1,8 +1,12 @@
 """IterativeRelabeler: the paper's human-in-the-loop relabeling passes as a meta-estimator."""
 
+import hashlib
+import json
 import math
 import numbers
+import re
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -16,7 +20,7 @@ from .._members import fit_member
 from .._members import proba1 as _proba1
 from .._members import take as _take
 from .._validation import _is_dataarray, months_of
-from ._oracles import ReviewRequest, Verdict, _as_label, check_oracle
+from ._oracles import ReviewPending, ReviewRequest, Verdict, _as_label, check_oracle
 from ._review_log import ReviewLog, ReviewLogError, dataset_fingerprint, labels_sha
 
 __all__ = ["IterativeRelabeler", "RelabelPass"]
@@ -106,7 +110,7 @@ class RelabelPass:
 
     @property
     def relabel_fraction(self):
-        """B / (B + C + D): how much of the not-yet-verified data needed a new label."""
+        """B / (B + C + D): share of the block (A aside) that needed a new label."""
         return _frac(self.n_mislabels,
                      self.n_mislabels + self.n_model_mistakes + self.n_agreements)
 
@@ -273,6 +277,42 @@ def _video_ids(X, n):
     return [str(i) for i in range(n)], None
 
 
+# estimator parameters that do not change which models are trained
+_RUNTIME_PARAMS = {"device", "verbose", "n_jobs", "num_workers"}
+
+
+def _describe(value):
+    """A JSON-able description of a parameter value, stable across processes."""
+    if hasattr(value, "get_params") and not isinstance(value, type):
+        params = value.get_params(deep=False)
+        return [type(value).__qualname__,
+                {k: _describe(v) for k, v in sorted(params.items())
+                 if k not in _RUNTIME_PARAMS and not k.startswith("_")
+                 and not k.endswith("__verbose")}]
+    if isinstance(value, type) or (callable(value) and hasattr(value, "__qualname__")):
+        return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
+    if isinstance(value, np.ndarray):
+        return ["ndarray", list(value.shape), str(value.dtype),
+                hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()]
+    if isinstance(value, (list, tuple)):
+        return [_describe(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted(json.dumps(_describe(v), sort_keys=True) for v in value)
+    if isinstance(value, dict):
+        return {str(k): _describe(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
+
+
+def estimator_signature(estimator):
+    """Short hash of an estimator's class and parameters (runtime ones excepted).
+
+    Two estimators with equal parameters (``device``, ``verbose``, ``n_jobs`` and
+    ``num_workers`` aside) get the same signature in any process, so a review
+    log can refuse to resume with another model.
+    """
+    text = json.dumps(_describe(estimator), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
 # --------------------------------------------------------------------------- estimator
 class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Refine crude labels pass by pass with out-of-fold models and a reviewer.
@@ -300,7 +340,10 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     R is ``inf`` (all reviewed disagreements were model mistakes) or ``nan``
     (no new disagreement at all), and the fit stops, because another pass would
     train the same models on the same labels (the seeds do not change between
-    passes) and find nothing new.
+    passes) and find nothing new. The one exception is a pass that left
+    disagreements unreviewed because its ``budget`` was spent: the next pass
+    reviews the next ones, with the same models (not retrained, as the labels
+    did not change).
 
     Videos outside every validation block (by default months 11–12, the test
     set) are never predicted out of fold, never sent to the oracle, and keep
@@ -340,8 +383,9 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         pass's new disagreements). None reviews all (the paper). Unreviewed
         disagreements stay candidates for later passes. R is then computed over
         the reviewed videos, and a pass that left disagreements unreviewed does
-        not stop on R (a truncated, ranked sample under-estimates R); it stops
-        when it changes no label, or at ``max_passes``.
+        not stop on R (a truncated, ranked sample under-estimates R); the
+        passes go on until one reviews every disagreement left and changes no
+        label, finds none, or ``max_passes`` is reached.
     threshold : float, default=0.5
         Probability at or above which a model says "emergence".
     n_jobs : int, default=None
@@ -510,12 +554,14 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return folds, fold_of, months
 
     def _config(self, n_folds):
+        """The settings that decide which videos are shown (kept in the review log)."""
         prio = self.priority
         if callable(prio):
             prio = getattr(prio, "__qualname__", repr(prio))
         rs = self.random_state if isinstance(self.random_state, numbers.Integral) else None
         return {
-            "estimator": type(self.estimator).__name__, "n_splits": n_folds,
+            "estimator": type(self.estimator).__name__,
+            "estimator_params": estimator_signature(self.estimator), "n_splits": n_folds,
             "n_seeds": int(self.n_seeds), "threshold": float(self.threshold),
             "priority": prio, "budget": self.budget, "random_state": rs,
         }
@@ -627,7 +673,7 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def _stop_reason(self, rec):
         if rec.n_mislabels + rec.n_model_mistakes + rec.n_unreviewed == 0:
             return "no new disagreements"
-        if rec.n_mislabels == 0:
+        if rec.n_mislabels == 0 and rec.n_unreviewed == 0:
             return "no label changed (R undefined: all reviewed disagreements were model mistakes)"
         if rec.n_unreviewed == 0 and rec.ratio <= self.stop_ratio:
             return f"R = {rec.ratio:.3g} <= stop_ratio = {self.stop_ratio}"
@@ -665,8 +711,9 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         ReviewLogError
             When ``review_log`` is corrupt, foreign or from another dataset.
         ReviewPending
-            Raised by the oracle to pause; every verdict given is kept and the
-            next ``fit`` call resumes.
+            Raised by the oracle to pause. With a ``review_log`` every verdict
+            given is kept and the next ``fit`` call resumes; without one a
+            ``RuntimeWarning`` says the verdicts are not kept.
         """
         self._check_params()
         if not hasattr(self.estimator, "predict_proba"):
@@ -687,6 +734,14 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 base_seed = log.seed
             self._run(X, y, groups, folds, fold_of, block_months, ids, bmr_ids, oracle, log,
                       base_seed, fit_params)
+        except ReviewPending:
+            if log is None:
+                warnings.warn(
+                    "the review was paused without a review_log: the verdicts given in this "
+                    "fit are not kept (a review sheet keeps its filled rows), and the next fit "
+                    "starts over; pass review_log=PATH to resume where the review stopped",
+                    RuntimeWarning, stacklevel=2)
+            raise
         finally:
             if log is not None:
                 log.close()
@@ -721,10 +776,14 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 if oof.shape[0] != n:
                     raise ReviewLogError(f"review log {log.path}: pass {p} has {oof.shape[0]} "
                                          f"probabilities for {n} videos")
+            elif passes and passes[-1].n_mislabels == 0:
+                # the last pass changed no label (it stopped short at the budget): the
+                # same labels and seeds would train the same models, so reuse them
+                pass
             else:
                 models, oof = self._train(X, labels, folds, seeds, groups, fit_params, p)
-                if log is not None:
-                    log.save_trained(p, labels_sha(labels), oof, models)
+            if stored is None and log is not None:
+                log.save_trained(p, labels_sha(labels), oof, models)
             seconds = time.perf_counter() - t0
             queue = self._queue(oof, labels, verified, fold_of)
             done = logged.get(p, {})

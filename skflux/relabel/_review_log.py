@@ -33,6 +33,7 @@ import json
 import os
 import pickle
 import sqlite3
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -204,8 +205,16 @@ class ReviewLog:
                         f"(format marker {marker!r}, expected {FORMAT_MARKER!r}); refusing "
                         "to use or overwrite it. Pass another path."
                     )
-                version = int(con.execute(
-                    "SELECT value FROM meta WHERE key='version'").fetchone()[0])
+                row = con.execute("SELECT value FROM meta WHERE key='version'").fetchone()
+                try:
+                    version = int(row[0])
+                except (TypeError, ValueError):
+                    con.close()
+                    raise ReviewLogError(
+                        f"{self.path} is a damaged skflux review log: its format version is "
+                        f"missing or not a number ({None if row is None else row[0]!r}); "
+                        "refusing to use or overwrite it."
+                    ) from None
                 if version > FORMAT_VERSION:
                     con.close()
                     raise ReviewLogError(
@@ -373,7 +382,13 @@ class ReviewLog:
         con = self._require_open()
         blob = None
         if models is not None and self.store_models:
-            blob = pickle.dumps(models, protocol=pickle.HIGHEST_PROTOCOL)
+            try:
+                blob = pickle.dumps(models, protocol=pickle.HIGHEST_PROTOCOL)
+            except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                warnings.warn(
+                    f"review log {self.path}: the fold models of pass {pass_index} cannot be "
+                    f"pickled ({exc}); only their probabilities are stored, and a resumed "
+                    "fit retrains the last pass's models", RuntimeWarning, stacklevel=3)
         oof = np.ascontiguousarray(oof_proba, dtype="<f8").tobytes()
         with con:
             con.execute("BEGIN")
