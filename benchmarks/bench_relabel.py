@@ -42,10 +42,18 @@ Models (``--model``):
   best. As in the paper each fold model is trained "until validation accuracy
   reaches maximum": at most ``--epochs`` (default 20) epochs, early stopping with
   patience 5 on the accuracy of its held-out block against the current labels,
-  best weights restored. In
-  the recorded result (1,200 videos of 32 x 32 x 32, the 2-core box, otherwise idle)
-  the four runs took 178 s, 940 s, 1,250 s and 178 s, about 45 minutes with the
-  test-accuracy fits; each run's seconds are kept in the result file.
+  best weights restored. On the 2-core box, otherwise idle, the four runs take
+  about 180 s, 940 s, 1,250 s and 170 s (1,200 videos of 32 x 32 x 32), the
+  clean-label catch about 150 s: about 50 minutes with the test-accuracy fits.
+  The recorded result repeats the previous recorded run's passes exactly (the
+  runs are deterministic) and adds the clean-label catch and the review order;
+  its first run shared the cores with other fits for part of its 790 s. Each
+  run's seconds are kept in the result file.
+
+Also measured: the clean-label catch (:func:`clean_label_catch`), the crude
+mislabels that the same model's out-of-fold predictions disagree with when its
+fold models are trained on the *true* labels: what one pass could catch if the
+crude labels' own mistakes did not teach the model.
 * ``features``: per-video features of the unsigned-flux, strong-field,
   off-disk and peak-field curves (8 time bins each, plus the growth of the
   normalized flux curve) computed once, then standard scaling and logistic
@@ -59,7 +67,7 @@ same 15 days, 28'' pixels instead of 10''), seed ``--seed``.
 ``--retable results/relabel.json`` rebuilds the table of a saved run from the
 runs it recorded (after a change to how the table is computed; nothing refitted).
 
-Run: ``python benchmarks/bench_relabel.py`` (full, CNN: about 45 minutes) or
+Run: ``python benchmarks/bench_relabel.py`` (full, CNN: about 50 minutes) or
 ``--quick`` (150 videos of 16 x 16 x 16, at most 3 passes: a smoke run).
 """
 
