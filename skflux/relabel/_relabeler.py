@@ -313,6 +313,7 @@ def estimator_signature(estimator):
     text = json.dumps(_describe(estimator), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
+
 # --------------------------------------------------------------------------- estimator
 class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Refine crude labels pass by pass with out-of-fold models and a reviewer.
