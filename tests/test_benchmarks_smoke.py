@@ -98,13 +98,19 @@ def test_quick_run_of_every_benchmark(tmp_path):
         assert f"| {script.name} | ok |" in text, text
 
 
-def test_relabel_effort_exact_from_review_order_else_interpolated(monkeypatch):
-    """bench_relabel.effort_at: review by review when the order was recorded."""
+def _bench_relabel(monkeypatch):
+    """benchmarks/bench_relabel.py as a module (its folder on the path for _common)."""
     monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
     spec = importlib.util.spec_from_file_location(
         "_bench_relabel", ROOT / "benchmarks" / "bench_relabel.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def test_relabel_effort_exact_from_review_order_else_interpolated(monkeypatch):
+    """bench_relabel.effort_at: review by review when the order was recorded."""
+    bench = _bench_relabel(monkeypatch)
     run = {"per_pass": [(4, 2, 2, 0, 1.0), (2, 2, 0, 0, 0.0)],
            "review_outcomes": [[1, 1, 0, 0], [1, 1]]}
     # ranked reviews found both first-pass mislabels in the first 2 of 4 reviews
@@ -121,11 +127,7 @@ def test_relabel_clean_label_catch_counts_crude_mislabels_a_clean_model_flags(mo
     """bench_relabel.clean_label_catch: fold models fit on the truth, judged on crude labels."""
     from sklearn.linear_model import LogisticRegression
 
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
-    spec = importlib.util.spec_from_file_location(
-        "_bench_relabel", ROOT / "benchmarks" / "bench_relabel.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _bench_relabel(monkeypatch)
     rng = np.random.default_rng(0)
     n = 240
     months = np.arange(n) % 12 + 1
