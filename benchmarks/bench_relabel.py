@@ -49,20 +49,25 @@ Models (``--model``):
   runs are deterministic) and adds the clean-label catch and the review order;
   its first run shared the cores with other fits for part of its 790 s. Each
   run's seconds are kept in the result file.
+* ``features``: per-video features of the unsigned-flux, strong-field,
+  off-disk and peak-field curves (8 time bins each, plus the growth of the
+  normalized flux curve) computed once, then standard scaling and logistic
+  regression. About 20 s on 2 CPU cores; a weaker model than the CNN (test
+  accuracy 0.917 with true labels against the CNN's ~0.98), kept as a fast check
+  (results/relabel_features.md).
 
 Also measured: the clean-label catch (:func:`clean_label_catch`), the crude
 mislabels that the same model's out-of-fold predictions disagree with when its
 fold models are trained on the *true* labels: what one pass could catch if the
 crude labels' own mistakes did not teach the model.
-* ``features``: per-video features of the unsigned-flux, strong-field,
-  off-disk and peak-field curves (8 time bins each, plus the growth of the
-  normalized flux curve) computed once, then standard scaling and logistic
-  regression. A few minutes on 2 CPU cores; a weaker model than the CNN (test
-  accuracy 0.917 with true labels against the CNN's ~0.98), kept as a fast check.
 
 Data: ``--n-videos`` (default 1,200) videos of ``--frames`` x ``--size`` x
 ``--size`` (default 32 x 32 x 32, i.e. 96 x 225/32 = 675-minute cadence over the
 same 15 days, 28'' pixels instead of 10''), seed ``--seed``.
+
+``bench_relabel_seeds.py`` repeats the paper default and the confidence mode on
+other simulated sets (seeds 1 and 2), so that a difference of a few reviews can be
+told from the luck of one data set.
 
 ``--retable results/relabel.json`` rebuilds the table of a saved run from the
 runs it recorded (after a change to how the table is computed; nothing refitted).
