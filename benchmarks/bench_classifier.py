@@ -93,7 +93,8 @@ def plain_loop(X, y, *, device, seed, batch_size=10, lr=1e-4, field_limit=1000.0
     from skflux.nn import VideoVGG, four_versions
 
     torch.manual_seed(seed)
-    model = VideoVGG(n_frames=X.shape[1], in_size=X.shape[2:]).to(device).train()
+    model = VideoVGG(n_frames=X.shape[1], in_size=X.shape[2:],
+                     field_limit=field_limit).to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, nesterov=True)
     loss_fn = torch.nn.BCEWithLogitsLoss()
     g = torch.Generator().manual_seed(seed)
@@ -107,7 +108,7 @@ def plain_loop(X, y, *, device, seed, batch_size=10, lr=1e-4, field_limit=1000.0
         yb = y[idx].to(device)
         for v in four_versions(xb):
             opt.zero_grad()
-            loss = loss_fn(model(torch.clamp(v, -field_limit, field_limit) / field_limit), yb)
+            loss = loss_fn(model(v), yb)  # Gauss in: the module clips and scales
             loss.backward()
             opt.step()
             n_samples += v.shape[0]
@@ -150,11 +151,11 @@ def forward_gflops(module, X, device, batch_size=10, reps=3):
     """Achieved GFLOP/s and videos/s of the eval forward pass on in-memory batches."""
     import torch
 
-    from skflux.nn import count_flops, scale_field
+    from skflux.nn import count_flops
 
     flops_per_video = count_flops(module, (1, *X.shape[1:]), device=device)
     module.eval()
-    xb = scale_field(X[:batch_size].to(device), 1000.0)
+    xb = X[:batch_size].to(device)  # Gauss: the module clips and scales (its first layer)
     with torch.no_grad():
         module(xb)  # warm-up
         best = np.inf

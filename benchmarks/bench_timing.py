@@ -94,9 +94,9 @@ def _timed(fn):
 
 def bench_speed(args, rows, extra):
     from skflux import EmergenceTimeLocator
-    from skflux._masking import unique_cutoffs
     from skflux.datasets import make_flux_emergence
     from skflux.timing import emergence_frames_from_curves
+    from skflux.timing._masking import unique_cutoffs
 
     n_frames, size = (32, 32) if args.quick else (N_FRAMES, PATCH_SIZE)
     n_members = 2 if args.quick else args.members

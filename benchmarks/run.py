@@ -167,8 +167,8 @@ def build_parser():
     parser.add_argument("--only", action="append", default=[], metavar="NAME",
                         help="run only scripts whose name contains NAME (repeatable)")
     parser.add_argument("--timeout", type=float, default=None,
-                        help="seconds allowed per script (default: 600 with --quick, "
-                             "none otherwise)")
+                        help="seconds allowed per script; 0 for no limit (default: 600 with "
+                             "--quick, none otherwise)")
     parser.add_argument("--collect", action="store_true",
                         help="run nothing; rebuild the table from the existing JSON files")
     parser.add_argument("--output", type=Path, default=None,
@@ -189,6 +189,8 @@ def main(argv=None):
         return 2
     output = args.output or (RESULTS / "RESULTS_quick.md" if args.quick else HERE / "RESULTS.md")
     timeout = args.timeout if args.timeout is not None else (600.0 if args.quick else None)
+    if timeout is not None and timeout <= 0:
+        timeout = None  # --timeout 0: no limit (a loaded machine must not fail a smoke run)
     runs = []
     if args.collect:
         payloads = load_results(args.quick)

@@ -56,8 +56,11 @@ plt.show()
 # %%
 # Predict the test months
 # -----------------------
-# ``predict_proba`` returns one row per video (non-emergence, emergence);
-# ``predict`` applies the classifier's ``threshold``.
+# ``predict_proba`` returns one row per video, its columns in the order of
+# ``clf.classes_`` (here ``[0, 1]``: non-emergence, emergence); ``predict`` applies
+# the classifier's ``threshold`` to the probability of ``clf.pos_label_``. Labels
+# may be any two values, e.g. ``"emergence"``/``"non-emergence"``: ``predict``
+# then returns those strings.
 proba = clf.predict_proba(test)[:, 1]
 pred = clf.predict(test)
 print(f"accuracy against the crude labels: {np.mean(pred == test.label.values):.2f}")
@@ -79,6 +82,19 @@ ax.set_ylabel("test videos")
 ax.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
+
+# %%
+# Save and load
+# -------------
+# ``save`` writes a model directory (a JSON config and the weights as tensors, no
+# pickle); ``load`` rebuilds the fitted classifier, in this or another process.
+import tempfile
+
+with tempfile.TemporaryDirectory() as tmp:
+    clf.save(f"{tmp}/classifier")
+    again = skflux.FluxEmergenceClassifier.load(f"{tmp}/classifier")
+print("same probabilities after load:",
+      np.array_equal(again.predict_proba(test)[:, 1], proba))
 
 # %%
 # The same estimator works on a lazy DataArray opened from NetCDF

@@ -19,7 +19,7 @@ _LAZY = {
 }
 _SUBMODULES = (
     "io", "preprocessing", "datasets", "model_selection", "nn", "ensemble",
-    "relabel", "timing", "metrics", "plotting", "cli",
+    "relabel", "timing", "metrics", "plotting", "report", "cli",
 )
 
 __all__ = sorted(_LAZY) + list(_SUBMODULES)

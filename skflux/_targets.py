@@ -123,9 +123,10 @@ def check_binary_target(y, *, pos_label=None, n_samples=None, X=None, classes=No
         classes = np.asarray(classes)
         unknown = ~np.isin(y, classes)
         if unknown.any():
+            bad = y[np.flatnonzero(unknown)[0]]
+            bad = bad.item() if hasattr(bad, "item") else bad
             raise ValueError(_first_bad(
-                unknown, X, f"label {y[np.flatnonzero(unknown)[0]]!r} is not one of the "
-                f"classes seen in fit {classes.tolist()}"))
+                unknown, X, f"label {bad!r} is not one of the classes {classes.tolist()}"))
     else:
         classes = present
     if classes.size > 2:

@@ -28,7 +28,9 @@ def _is_tensor(X):
 def video_name(X, i):
     """Human-readable name of video ``i`` of ``X`` for error messages."""
     if _is_dataarray(X) and "bmr_id" in X.coords:
-        return f"video {i} (bmr_id={X['bmr_id'].values[i].item()!r})"
+        value = X["bmr_id"].values[i]
+        value = value.item() if hasattr(value, "item") else value
+        return f"video {i} (bmr_id={value!r})"
     return f"video {i}"
 
 
@@ -51,7 +53,8 @@ def check_videos(X, *, name="X", allow_nan=False, n_frames=None):
     Returns
     -------
     X : same type as input
-        Unchanged (numpy inputs of non-float dtype are converted to float32).
+        Unchanged (numpy inputs of non-float dtype are converted to float32;
+        object arrays of numbers to float64).
 
     Raises
     ------
@@ -87,7 +90,14 @@ def check_videos(X, *, name="X", allow_nan=False, n_frames=None):
             X = np.asarray(X)
         except Exception as exc:  # ragged lists and the like
             raise TypeError(f"{name} could not be converted to an array: {exc}") from exc
-        if X.dtype == object or not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
+        if X.dtype == object:  # numbers in an object array (e.g. from pandas) are fine
+            try:
+                X = X.astype(np.float64)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(
+                    f"{name} must hold real numbers (Gauss); its object array holds a value "
+                    f"that is not one: {exc}") from exc
+        if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
             raise TypeError(f"{name} must hold real numbers (Gauss); got dtype {X.dtype}")
         if not np.issubdtype(X.dtype, np.floating):
             X = X.astype(np.float32)

@@ -8,33 +8,55 @@ inferences whose threshold lies inside the members' 25th–75th percentile range
 as unstable.
 """
 
+import shutil
+import tempfile
 import warnings
+from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.metrics import precision_recall_curve
 from sklearn.model_selection import check_cv
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import get_tags
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._members import fit_member as _fit_member
-from ._members import seed_mode as _seed_mode
-from ._validation import check_videos
+from ._ensemble_members import (
+    draw_base_seed,
+    fit_member,
+    is_torch_member,
+    member_seeds,
+    seed_mode,
+    take,
+)
+from ._targets import check_binary_target, decode
+from ._validation import _is_dataarray, _is_tensor, check_videos, months_of
 from .metrics import stable_mask
 from .model_selection import MonthBlockSplit
 
 __all__ = ["MonthBlockEnsemble", "precision_recall_threshold"]
 
+#: ``format`` of the ``config.json`` written by :meth:`MonthBlockEnsemble.save`.
+FORMAT = "skflux-month-block-ensemble"
+#: Its version (1 was the command line's own layout, before the public ``save``).
+FORMAT_VERSION = 2
+
 
 # --------------------------------------------------------------------------- helpers
-def _is_torch_member(m):
-    """Whether ``m`` is a fitted FluxEmergenceClassifier-like net (module_ + field_limit)."""
-    return (
-        hasattr(m, "module_")
-        and hasattr(m, "field_limit")
-        and callable(getattr(m.module_, "forward", None))
-    )
+def _is_feature_matrix(X):
+    """Whether ``X`` is plain tabular data (validated as scikit-learn does), not videos."""
+    if _is_dataarray(X) or _is_tensor(X):
+        return False
+    shape = getattr(X, "shape", None)
+    return shape is None or len(shape) < 3
+
+
+def _n_samples(X):
+    if hasattr(X, "shape") and len(X.shape):
+        return int(X.shape[0])
+    return len(X)
 
 
 def precision_recall_threshold(y_true, score, *, pos_label=1):
@@ -137,30 +159,45 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
     * else (any other scikit-learn classifier) the member fits on the training
       part only and the validation block is unused.
 
-    A video's probability is the median of the members' probabilities; it is
-    classified positive when the median is ``>= threshold_``.
+    A video's probability of ``pos_label_`` is the median of the members'
+    probabilities; it is classified positive when the median is ``>= threshold_``.
+    Members are trained on the codes 1 (positive class) / 0, so any two labels
+    work (``0``/``1``, bools, ``-1``/``1``, ``"non-emergence"``/``"emergence"``).
 
     Parameters
     ----------
     estimator : classifier
-        Binary classifier with ``predict_proba`` (e.g.
+        Binary classifier with ``fit`` and ``predict_proba`` (e.g.
         :class:`skflux.FluxEmergenceClassifier`, or any scikit-learn classifier).
-    cv : cross-validator or iterable of (train, validation), optional
+    cv : cross-validator, int or iterable of (train, validation), optional
         Splits of the training data; default :class:`~skflux.MonthBlockSplit`
         ``()`` (five blocks of months 1–10). Use
         :meth:`MonthBlockSplit.uncertainty() <skflux.MonthBlockSplit.uncertainty>`
         for the uncertainty ensemble with months 9–10 as benchmark set.
     n_seeds : int, default 2
         Random realizations per split.
-    threshold : float, default 0.5
-        Initial decision threshold on the median probability; replaced by
-        :meth:`fit_threshold` (the paper finds 0.6). To set it by hand after
-        fitting, assign ``threshold_``.
+    threshold : float in [0, 1] or "benchmark", default 0.5
+        Decision threshold on the median probability. ``"benchmark"``: ``fit``
+        holds out the videos of ``benchmark_months``, trains the members on the
+        rest and sets ``threshold_`` where precision equals recall of the median
+        on the held-out videos (:func:`precision_recall_threshold`; the paper
+        finds 0.6). If those videos lack a class, ``threshold_`` is 0.5 with a
+        ``UserWarning``. :meth:`fit_threshold` sets it from any benchmark set
+        after fitting; to set it by hand, assign ``threshold_``.
+    benchmark_months : sequence of int, optional
+        Months (1–12) of the benchmark videos for ``threshold="benchmark"``.
+        Default: the months 1–10 in no block of a :class:`~skflux.MonthBlockSplit`
+        ``cv`` (9 and 10 for :meth:`~skflux.MonthBlockSplit.uncertainty`).
+    pos_label : int, bool, str or None, default None
+        The positive class (emergence). None: ``"emergence"`` when the labels
+        are strings holding it, else the larger label (``classes_[1]``).
     n_jobs : int, optional
         Members fitted in parallel (joblib semantics; None means 1 unless in a
         :func:`joblib.parallel_config` context).
     random_state : int, RandomState or None
-        Draws the members' seeds.
+        Draws the base seed ``b``; the member of split ``k`` and seed ``s`` gets
+        the seed :class:`numpy.random.SeedSequence` ``([b, k, s])`` (the scheme
+        :class:`~skflux.relabel.IterativeRelabeler` shares).
     batch_size : int, optional
         Videos per inference batch for neural-network members; default the
         first member's ``batch_size`` (or 10).
@@ -170,17 +207,27 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     estimators_ : list of estimators
-        The fitted members, split-major (split 0 seed 0, split 0 seed 1, ...).
+        The fitted members, split-major (split 0 seed 0, split 0 seed 1, ...),
+        trained on the labels coded 1 (``pos_label_``) / 0.
     splits_ : list of tuple of ndarray
-        ``(train, validation)`` indices into the training data, one per member.
+        ``(train, validation)`` indices into the training data, one per member
+        (not kept by :meth:`save`).
     member_info_ : pandas.DataFrame
         One row per member: ``split``, ``seed_index``, ``seed``, ``n_train``,
         ``n_valid``, ``validation`` (how the validation block was used) and
         ``seeded_by``.
     threshold_ : float
         Decision threshold on the median probability.
+    threshold_info_ : dict
+        Where ``threshold_`` comes from: ``"source"`` (text), ``"months"``
+        (benchmark months, empty when none) and ``"n_benchmark"`` (videos).
     classes_ : ndarray of shape (2,)
-        Class labels; ``classes_[1]`` is the positive class (emergence).
+        Class labels, sorted.
+    pos_label_ : object
+        The positive class (emergence), one of ``classes_``.
+    metadata_ : dict
+        Only on an ensemble read by :meth:`load`: the ``metadata`` given to
+        :meth:`save`.
     n_features_in_ : int
         Only set when the training data are 2-D features.
 
@@ -190,48 +237,86 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
     >>> from sklearn.linear_model import LogisticRegression
     >>> from skflux import MonthBlockEnsemble, MonthBlockSplit
     >>> rng = np.random.default_rng(0)
-    >>> months = np.repeat(np.arange(1, 9), 10)
-    >>> y = np.tile([0, 1], 40)
-    >>> X = rng.normal(size=(80, 3)) + y[:, None]
+    >>> months = np.repeat(np.arange(1, 11), 10)
+    >>> y = np.tile(["non-emergence", "emergence"], 50)
+    >>> X = rng.normal(size=(100, 3)) + (y == "emergence")[:, None]
     >>> ens = MonthBlockEnsemble(LogisticRegression(), cv=MonthBlockSplit.uncertainty(),
-    ...                          random_state=0).fit(X, y, groups=months)
+    ...                          threshold="benchmark", random_state=0)
+    >>> ens = ens.fit(X, y, groups=months)
     >>> len(ens.estimators_), ens.predict_proba_members(X).shape
-    (8, (8, 80))
-    >>> ens.predict(X[:4]).tolist()
-    [0, 1, 0, 1]
+    (8, (8, 100))
+    >>> ens.threshold_info_["months"], ens.threshold_info_["n_benchmark"]
+    ([9, 10], 20)
+    >>> ens.predict(X[:2]).tolist()
+    ['non-emergence', 'emergence']
     """
 
-    def __init__(self, estimator, cv=None, n_seeds=2, threshold=0.5, n_jobs=None,
-                 random_state=None, batch_size=None, verbose=0):
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit", "predict_proba"])],
+        "cv": ["cv_object"],
+        "n_seeds": [Interval(Integral, 1, None, closed="left")],
+        "threshold": [Interval(Real, 0, 1, closed="both"), StrOptions({"benchmark"})],
+        "benchmark_months": ["array-like", None],
+        "pos_label": [Real, str, "boolean", None],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, estimator, cv=None, n_seeds=2, threshold=0.5, benchmark_months=None,
+                 pos_label=None, n_jobs=None, random_state=None, batch_size=None, verbose=0):
         self.estimator = estimator
         self.cv = cv
         self.n_seeds = n_seeds
         self.threshold = threshold
+        self.benchmark_months = benchmark_months
+        self.pos_label = pos_label
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.batch_size = batch_size
         self.verbose = verbose
 
-    # ------------------------------------------------------------------ fit
-    def _check_params(self):
-        if not hasattr(self.estimator, "fit") or not hasattr(self.estimator, "predict_proba"):
-            raise TypeError(
-                f"estimator must be a classifier with fit and predict_proba; got "
-                f"{type(self.estimator).__name__}"
-            )
-        if isinstance(self.n_seeds, bool) or not isinstance(self.n_seeds, (int, np.integer)) \
-                or self.n_seeds < 1:
-            raise ValueError(f"n_seeds must be a positive integer; got {self.n_seeds!r}")
-        try:
-            t = float(self.threshold)
-        except (TypeError, ValueError):
-            raise TypeError(f"threshold must be a number; got {self.threshold!r}") from None
-        if not 0.0 <= t <= 1.0:
-            raise ValueError(f"threshold must lie in [0, 1]; got {self.threshold!r}")
-        return t
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # binary: emergence or not
+        base = get_tags(self.estimator).input_tags  # the members decide
+        tags.input_tags.sparse, tags.input_tags.allow_nan = base.sparse, base.allow_nan
+        return tags
 
+    # ------------------------------------------------------------------ fit
+    def _check_X(self, X, reset):
+        if _is_feature_matrix(X):
+            return validate_data(self, X, reset=reset, accept_sparse="csr", dtype=None,
+                                 ensure_all_finite=False)
+        if reset and hasattr(self, "n_features_in_"):
+            del self.n_features_in_
+        return X
+
+    def _benchmark_videos(self, X, groups, n, cv):
+        """Positions of the benchmark videos and their months (``threshold="benchmark"``)."""
+        months = self.benchmark_months
+        if months is None:
+            if not isinstance(cv, MonthBlockSplit):
+                raise ValueError(
+                    "threshold='benchmark' needs benchmark_months when cv is not a "
+                    f"MonthBlockSplit (cv={cv!r}); e.g. benchmark_months=[9, 10]")
+            months = sorted(set(range(1, 11)) - set(cv.months_used))
+            if not months:
+                raise ValueError(
+                    f"threshold='benchmark': the blocks of cv={cv!r} cover months 1-10, so no "
+                    "month is left for the benchmark; use cv=MonthBlockSplit.uncertainty() "
+                    "(benchmark months 9-10) or pass benchmark_months")
+        months = sorted({int(m) for m in np.ravel(months)})
+        bad = [m for m in months if not 1 <= m <= 12]
+        if not months or bad:
+            raise ValueError(f"benchmark_months must be calendar months 1-12; got "
+                             f"{self.benchmark_months!r}")
+        return np.flatnonzero(np.isin(months_of(X, groups, n=n), months)), months
+
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, groups=None, **fit_params):
-        """Fit one member per split × seed.
+        """Fit one member per split × seed (and, with ``threshold="benchmark"``, the threshold).
 
         Parameters
         ----------
@@ -239,10 +324,12 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
             Training videos (or features, for generic classifiers). A lazy
             DataArray stays lazy: members read their own subsets.
         y : array-like of shape (n_videos,)
-            Binary labels.
+            Labels: any two classes.
         groups : array-like of int or datetime64, optional
-            Month or datetime of each video, for month-block splitters; by
-            default taken from X's ``month``/``time`` coordinate.
+            Month or datetime of each video, for month-block splitters and the
+            benchmark months; by default taken from X's ``month``/``time``
+            coordinate. Passed on (restricted to its training videos) to a
+            member whose ``fit`` takes ``groups``.
         **fit_params : dict
             Passed to every member's ``fit``.
 
@@ -253,39 +340,57 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            If ``y`` is not binary or its length differs from ``X``'s, or the
-            splitter fails (e.g. a month block without videos).
+            If ``y`` is not binary or its length differs from ``X``'s, the
+            splitter fails (e.g. a month block without videos), or the benchmark
+            months leave a split without training or validation videos.
+        """
+        X = self._check_X(X, reset=True)
+        n = _n_samples(X)
+        target = check_binary_target(y, pos_label=self.pos_label, n_samples=n, X=X)
+        y01 = target.encoded
+        cv = MonthBlockSplit() if self.cv is None else check_cv(self.cv, y01, classifier=True)
+        splits = [(np.asarray(tr, dtype=int), np.asarray(va, dtype=int))
+                  for tr, va in cv.split(X, y01, groups)]
+        if not splits:
+            raise ValueError(f"cv={cv!r} produced no splits")
+        bench, months = np.array([], dtype=int), []
+        if isinstance(self.threshold, str):  # "benchmark": hold its videos out of every split
+            bench, months = self._benchmark_videos(X, groups, n, cv)
+            splits = [(np.setdiff1d(tr, bench), np.setdiff1d(va, bench)) for tr, va in splits]
+            for k, (tr, va) in enumerate(splits):
+                if tr.size == 0 or va.size == 0:
+                    raise ValueError(
+                        f"split {k} of cv has no {'training' if tr.size == 0 else 'validation'}"
+                        f" videos outside the benchmark months {months}")
+        self._fit_splits(X, y01, splits, draw_base_seed(self.random_state), groups, fit_params,
+                         classes=target.classes, pos_label=target.pos_label)
+        if isinstance(self.threshold, str):
+            self._set_benchmark_threshold(take(X, bench), y01[bench], months)
+        return self
+
+    def _fit_splits(self, X, y01, splits, base_seed, groups=None, fit_params=None, *,
+                    classes, pos_label):
+        """Fit ``n_seeds`` members per ``(train, validation)`` split on 0/1 labels.
+
+        The step shared with :class:`~skflux.relabel.IterativeRelabeler`, which
+        gives its own splits and base seed (kept in its review log). Sets every
+        fitted attribute; ``threshold_`` is the ``threshold`` parameter (0.5
+        for ``"benchmark"``, which :meth:`fit` then sets).
         """
         import pandas as pd
         from tqdm.auto import tqdm
 
-        threshold = self._check_params()
-        y = np.asarray(y)
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-D (one label per video); got shape {y.shape}")
-        if len(X) != y.shape[0]:
-            raise ValueError(f"X holds {len(X)} videos but y holds {y.shape[0]} labels")
-        classes = np.unique(y)
-        if classes.size != 2:
-            raise ValueError(
-                f"MonthBlockEnsemble is a binary classifier; y holds classes {classes.tolist()}"
-            )
-        cv = MonthBlockSplit() if self.cv is None else check_cv(self.cv, y, classifier=True)
-        splits = [(np.asarray(tr), np.asarray(va)) for tr, va in cv.split(X, y, groups)]
-        if not splits:
-            raise ValueError("cv produced no splits")
-        rng = check_random_state(self.random_state)
-        seeds = rng.randint(np.iinfo(np.int32).max, size=(len(splits), self.n_seeds))
-        if self.n_seeds > 1 and _seed_mode(self.estimator) == "none":
+        seeds = member_seeds(base_seed, len(splits), self.n_seeds)
+        if self.n_seeds > 1 and seed_mode(self.estimator) == "none":
             warnings.warn(
                 f"{type(self.estimator).__name__} has no random_state parameter: the "
                 f"{self.n_seeds} members of each split will be identical",
-                UserWarning, stacklevel=2,
+                UserWarning, stacklevel=3,
             )
         jobs = [(k, j) for k in range(len(splits)) for j in range(self.n_seeds)]
         results = Parallel(n_jobs=self.n_jobs, return_as="generator")(
-            delayed(_fit_member)(clone(self.estimator), X, y, splits[k][0], splits[k][1],
-                                 seeds[k, j], fit_params)
+            delayed(fit_member)(clone(self.estimator), X, y01, splits[k][0], splits[k][1],
+                                seeds[k][j], fit_params or {}, groups)
             for k, j in jobs
         )
         results = list(tqdm(results, total=len(jobs), desc="fitting members",
@@ -295,26 +400,44 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
         self.member_info_ = pd.DataFrame({
             "split": [k for k, _ in jobs],
             "seed_index": [j for _, j in jobs],
-            "seed": [int(seeds[k, j]) for k, j in jobs],
+            "seed": [seeds[k][j] for k, j in jobs],
             "n_train": [splits[k][0].size for k, _ in jobs],
             "n_valid": [splits[k][1].size for k, _ in jobs],
             "validation": [r[1] for r in results],
             "seeded_by": [r[2] for r in results],
         })
-        self.classes_ = classes
-        self.threshold_ = threshold
-        if getattr(X, "ndim", None) == 2:
-            self.n_features_in_ = X.shape[1]
+        self.classes_, self.pos_label_ = np.asarray(classes), pos_label
+        self.threshold_ = 0.5 if isinstance(self.threshold, str) else float(self.threshold)
+        self.threshold_info_ = {"source": "the threshold parameter", "months": [],
+                                "n_benchmark": 0}
         return self
+
+    def _set_benchmark_threshold(self, X_bench, y01_bench, months):
+        n_bench = int(y01_bench.size)
+        self.threshold_info_ = {"source": "", "months": list(months), "n_benchmark": n_bench}
+        if np.unique(y01_bench).size < 2:
+            warnings.warn(
+                f"the benchmark months {months} hold {n_bench} videos of "
+                f"{np.unique(y01_bench).size} class(es): no precision-recall crossing; "
+                "threshold_ left at 0.5", UserWarning, stacklevel=3)
+            self.threshold_info_["source"] = (
+                f"default 0.5 (benchmark months {months} lack a class)")
+            return
+        med = np.median(self.predict_proba_members(X_bench), axis=0)
+        self.threshold_ = precision_recall_threshold(y01_bench, med, pos_label=1)
+        self.threshold_info_["source"] = (
+            f"precision = recall on {n_bench} benchmark videos (months "
+            f"{', '.join(map(str, months))})")
 
     # ------------------------------------------------------------------ inference
     def predict_proba_members(self, X):
         """Probability of the positive class from every member.
 
-        Neural-network members (fitted skflux classifiers: ``module_`` and
-        ``field_limit``) share one pass over the videos: each batch is read
-        and scaled once and fed to every member's module (eval mode, no
-        gradients). Other members use their own ``predict_proba``.
+        Neural-network members (fitted skorch nets such as
+        :class:`skflux.FluxEmergenceClassifier`) share one pass over the videos:
+        each batch is read once and given, in Gauss, to every member's
+        ``module_`` (eval mode, no gradients; the module clips and scales it
+        itself). Other members use their own ``predict_proba``.
 
         Parameters
         ----------
@@ -326,49 +449,93 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_members, n_videos)
         """
         check_is_fitted(self, "estimators_")
-        members = self.estimators_
-        if all(_is_torch_member(m) for m in members) and getattr(X, "ndim", None) == 4:
-            return self._proba_torch(X)
-        pos = self.classes_[1]
+        X = self._check_X(X, reset=False)
+        return self._member_proba(self.estimators_, X)
+
+    def _member_proba(self, members, X):
+        if all(is_torch_member(m) for m in members) and getattr(X, "ndim", None) == 4:
+            return self._proba_torch(members, X)
         out = []
         for m in members:
-            cols = np.flatnonzero(np.asarray(m.classes_) == pos)
+            cols = np.flatnonzero(np.asarray(m.classes_) == 1)
             if cols.size != 1:
-                raise ValueError(
-                    f"a member's classes_ {list(m.classes_)} lack the positive class {pos!r}"
-                )
+                raise ValueError(f"a member's classes_ {list(m.classes_)} lack the positive "
+                                 "code 1 (members are trained on 1 = positive, 0 = other)")
             out.append(np.asarray(m.predict_proba(X))[:, cols[0]])
         return np.stack(out).astype(float)
 
-    def _proba_torch(self, X):
+    def _proba_torch(self, members, X):
         import torch
         from tqdm.auto import tqdm
 
-        from .nn._data import iter_video_batches, scale_field
+        from .nn._data import iter_video_batches
 
         X = check_videos(X, allow_nan=True)  # finiteness is checked per video while reading
-        members = self.estimators_
         batch_size = self.batch_size or getattr(members[0], "batch_size", None) or 10
         devices = [torch.device(getattr(m, "device", "cpu") or "cpu") for m in members]
         for m in members:
             m.module_.eval()
-        n = len(X)
-        out = np.empty((len(members), n), dtype=float)
+        out = np.empty((len(members), len(X)), dtype=float)
         start = 0
-        n_batches = -(-n // batch_size)
         with torch.no_grad():
-            for xb in tqdm(iter_video_batches(X, batch_size), total=n_batches,
+            for xb in tqdm(iter_video_batches(X, batch_size), total=-(-len(X) // batch_size),
                            desc="ensemble inference", disable=not self.verbose):
-                scaled = {}  # (device, field_limit) -> scaled batch: read and scale once
+                on_device = {}  # device -> the batch there: read and moved once
                 stop = start + xb.shape[0]
                 for i, (m, dev) in enumerate(zip(members, devices)):
-                    key = (str(dev), float(m.field_limit))
-                    if key not in scaled:
-                        scaled[key] = scale_field(xb.to(dev), m.field_limit)
-                    logits = m.module_(scaled[key])
+                    if str(dev) not in on_device:
+                        on_device[str(dev)] = xb.to(dev)
+                    logits = m.module_(on_device[str(dev)])
                     out[i, start:stop] = torch.sigmoid(logits.float()).cpu().numpy()
                 start = stop
         return out
+
+    def out_of_fold_proba(self, X):
+        """Out-of-fold probability of the positive class for the training videos.
+
+        Each video of a validation block is predicted by the members of that
+        split only (the median over its seeds), which never trained on it.
+
+        Parameters
+        ----------
+        X : array-like, torch.Tensor or xarray.DataArray
+            The training data given to :meth:`fit` (same videos, same order).
+
+        Returns
+        -------
+        proba : ndarray of shape (n_videos,)
+            NaN for videos in no validation block (e.g. benchmark or test months).
+
+        Raises
+        ------
+        ValueError
+            If ``X`` is shorter than the training data or a video is in two
+            validation blocks (e.g. a repeated k-fold ``cv``).
+        """
+        check_is_fitted(self, "splits_")
+        X = self._check_X(X, reset=False)
+        n = _n_samples(X)
+        out = np.full(n, np.nan)
+        done = np.zeros(n, bool)
+        members = np.asarray(self.member_info_["split"])
+        for k in np.unique(members):
+            idx = np.flatnonzero(members == k)
+            val = self.splits_[idx[0]][1]
+            if val.size and val.max() >= n:
+                raise ValueError(f"X holds {n} videos; split {k} validates on video "
+                                 f"{int(val.max())}: pass the training data")
+            if done[val].any():
+                raise ValueError(f"video {int(val[done[val]][0])} is in two validation blocks "
+                                 "(split {k} and an earlier one): no single out-of-fold model")
+            done[val] = True
+            if val.size:
+                proba = self._member_proba([self.estimators_[i] for i in idx], take(X, val))
+                out[val] = np.median(proba, axis=0)
+        return out
+
+    def _proba_columns(self, med):
+        pos_first = self.classes_[0] == self.pos_label_
+        return np.column_stack([med, 1.0 - med] if pos_first else [1.0 - med, med])
 
     def predict_proba(self, X):
         """Class probabilities from the members' median.
@@ -381,10 +548,11 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
         Returns
         -------
         proba : ndarray of shape (n_videos, 2)
-            ``[1 - median, median]``, columns ordered as ``classes_``.
+            Columns ordered as ``classes_``: the median probability of
+            ``pos_label_`` and one minus it.
         """
         med = np.median(self.predict_proba_members(X), axis=0)
-        return np.column_stack([1.0 - med, med])
+        return self._proba_columns(med)
 
     def quantile(self, X, q):
         """Quantile(s) of the members' positive-class probabilities.
@@ -403,7 +571,7 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
         return np.quantile(self.predict_proba_members(X), q, axis=0)
 
     def predict(self, X):
-        """Class labels: positive where the median probability is ``>= threshold_``.
+        """Class labels: ``pos_label_`` where the median probability is ``>= threshold_``.
 
         Parameters
         ----------
@@ -413,16 +581,18 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
         Returns
         -------
         y_pred : ndarray of shape (n_videos,)
+            Labels from ``classes_``.
         """
         check_is_fitted(self, "threshold_")
         med = np.median(self.predict_proba_members(X), axis=0)
-        return self.classes_[(med >= self.threshold_).astype(int)]
+        return decode((med >= self.threshold_).astype(int), self.classes_, self.pos_label_)
 
     def fit_threshold(self, X, y):
         """Set ``threshold_`` where precision and recall cross on a benchmark set.
 
         The score is the members' median probability; the intersection is
-        defined in :func:`precision_recall_threshold`.
+        defined in :func:`precision_recall_threshold`. ``threshold="benchmark"``
+        does this within :meth:`fit`.
 
         Parameters
         ----------
@@ -430,15 +600,20 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
             Benchmark videos (never used to train the members, e.g. months
             9–10 for :meth:`MonthBlockSplit.uncertainty`).
         y : array-like of shape (n_videos,)
-            Their labels.
+            Their labels, from ``classes_``.
 
         Returns
         -------
         self : MonthBlockEnsemble
         """
         check_is_fitted(self, "estimators_")
+        y01 = check_binary_target(y, pos_label=self.pos_label_, n_samples=_n_samples(X), X=X,
+                                  classes=self.classes_).encoded
         med = np.median(self.predict_proba_members(X), axis=0)
-        self.threshold_ = precision_recall_threshold(y, med, pos_label=self.classes_[1])
+        self.threshold_ = precision_recall_threshold(y01, med, pos_label=1)
+        self.threshold_info_ = {
+            "source": f"precision = recall on {y01.size} benchmark videos (fit_threshold)",
+            "months": [], "n_benchmark": int(y01.size)}
         return self
 
     def stability(self, X, band=(0.25, 0.75)):
@@ -459,3 +634,170 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "threshold_")
         return stable_mask(self.predict_proba_members(X), self.threshold_, band)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path, *, metadata=None, overwrite=False):
+        """Write the fitted ensemble to a directory (JSON and tensors, no pickle).
+
+        Layout (format ``"skflux-month-block-ensemble"``, version 2)::
+
+            path/config.json   ensemble parameters, threshold_ and threshold_info_,
+                               classes_, pos_label_, the cv's month blocks,
+                               member_info_ and metadata
+            path/member_00/    one directory per member, written by
+            path/member_01/    FluxEmergenceClassifier.save (config.json, weights.pt)
+            ...
+
+        The directory is written under a temporary name beside ``path`` and
+        renamed into place when complete, so a crash never leaves a half-written
+        model under the final name. :meth:`load` reads it back.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The model directory to create.
+        metadata : dict, optional
+            JSON-able information to keep with the model (data set, command
+            line...); :meth:`load` returns it as ``metadata_``.
+        overwrite : bool, default False
+            Replace an existing skflux ensemble directory at ``path``. Without
+            it an existing ``path`` is refused; with it, anything else than an
+            skflux ensemble directory is still refused.
+
+        Returns
+        -------
+        path : pathlib.Path
+
+        Raises
+        ------
+        TypeError
+            If a member is not a :class:`~skflux.FluxEmergenceClassifier` (other
+            estimators cannot be saved without pickle), or ``metadata`` is not
+            JSON-able.
+        FileExistsError
+            If ``path`` exists (see ``overwrite``).
+        """
+        from ._jsonutil import json_default
+        from ._model_dir import read_config, write_config
+        from .nn import FluxEmergenceClassifier
+
+        check_is_fitted(self, "estimators_")
+        for i, member in enumerate(self.estimators_):
+            if not isinstance(member, FluxEmergenceClassifier):
+                raise TypeError(
+                    f"member {i} is a {type(member).__module__}.{type(member).__qualname__}; "
+                    "MonthBlockEnsemble.save writes FluxEmergenceClassifier members only "
+                    "(others would need pickle, which skflux never reads back)")
+        path = Path(path)
+        if path.exists():
+            if not overwrite:
+                raise FileExistsError(f"{path} exists; pass overwrite=True to replace it, or "
+                                      "choose another path")
+            read_config(path, FORMAT, FORMAT_VERSION)  # refuses anything but an ensemble
+        import json
+
+        try:
+            json.dumps(metadata, default=json_default)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"metadata must be JSON-able: {exc}") from None
+        cv = self.cv
+        cv_config = ({"blocks": [[int(m) for m in b] for b in cv.blocks],
+                      "exclude": None if cv.exclude is None else [int(m) for m in cv.exclude]}
+                     if isinstance(cv, MonthBlockSplit) else
+                     None if cv is None else {"repr": repr(cv)})
+        params = {k: getattr(self, k) for k in ("n_seeds", "threshold", "benchmark_months",
+                                                 "pos_label", "batch_size")}
+        params["random_state"] = (int(self.random_state)
+                                  if isinstance(self.random_state, Integral) else None)
+        names = [f"member_{i:02d}" for i in range(len(self.estimators_))]
+        payload = {
+            "params": params, "cv": cv_config, "threshold_": float(self.threshold_),
+            "threshold_info": getattr(self, "threshold_info_", {}),
+            "classes": list(self.classes_), "pos_label": self.pos_label_,
+            "members": names,
+            "member_info": self.member_info_.to_dict(orient="records"),
+            "metadata": metadata or {},
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+        try:
+            for name, member in zip(names, self.estimators_):
+                member.save(tmp / name)
+            write_config(tmp, FORMAT, FORMAT_VERSION, payload)
+            if path.exists():  # overwrite=True and an ensemble directory: swap it out
+                old = path.with_name(f".{path.name}.old-{tmp.name.rsplit('-', 1)[-1]}")
+                path.rename(old)
+                tmp.rename(path)
+                shutil.rmtree(old)
+            else:
+                tmp.rename(path)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp)
+        return path
+
+    @classmethod
+    def load(cls, path, *, device=None):
+        """Read an ensemble written by :meth:`save` (weights with ``weights_only=True``).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The model directory.
+        device : str or torch.device, optional
+            Where the members run (default: the device they were saved from).
+
+        Returns
+        -------
+        ensemble : MonthBlockEnsemble
+            Fitted: ``estimators_``, ``member_info_``, ``threshold_``,
+            ``threshold_info_``, ``classes_``, ``pos_label_`` and ``metadata_``
+            (``splits_`` are not kept: they index the training data).
+
+        Raises
+        ------
+        skflux._model_dir.ModelDirectoryError (a ValueError)
+            If the directory or a file in it is missing, corrupt, of another
+            format or of a newer version; the message names the file.
+        """
+        import pandas as pd
+
+        from ._model_dir import CONFIG, ModelDirectoryError, read_config
+        from .nn import FluxEmergenceClassifier
+
+        path = Path(path)
+        config = read_config(path, FORMAT, FORMAT_VERSION, required=(
+            "params", "threshold_", "classes", "pos_label", "members", "member_info"))
+        where = path / CONFIG
+        if config["format_version"] < 2:
+            raise ModelDirectoryError(
+                f"{where}: format version {config['format_version']} (the command line's "
+                "layout before MonthBlockEnsemble.save); refit and save the model again")
+        names = config["members"]
+        if (not isinstance(names, list) or not names
+                or names != [f"member_{i:02d}" for i in range(len(names))]):
+            raise ModelDirectoryError(f"{where}: corrupt model config (members {names!r})")
+        members = [FluxEmergenceClassifier.load(path / name, device=device) for name in names]
+        params = dict(config["params"])
+        cv = config.get("cv")
+        try:
+            params["cv"] = (MonthBlockSplit(blocks=tuple(map(tuple, cv["blocks"])),
+                                            exclude=cv["exclude"])
+                            if isinstance(cv, dict) and "blocks" in cv else None)
+            ens = cls(clone(members[0]), **params)
+            ens._validate_params()
+            classes = np.asarray(config["classes"])
+            pos_label = config["pos_label"]
+            if classes.shape != (2,) or pos_label not in classes.tolist():
+                raise ValueError(f"classes {config['classes']!r}, pos_label {pos_label!r}")
+            threshold = float(config["threshold_"])
+            info = pd.DataFrame.from_records(config["member_info"])
+            if len(info) != len(members):
+                raise ValueError(f"{len(info)} member_info rows for {len(members)} members")
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ModelDirectoryError(f"{where}: corrupt model config ({exc})") from exc
+        ens.estimators_, ens.member_info_ = members, info
+        ens.classes_, ens.pos_label_, ens.threshold_ = classes, pos_label, threshold
+        ens.threshold_info_ = dict(config.get("threshold_info") or {})
+        ens.metadata_ = dict(config.get("metadata") or {})
+        return ens

@@ -6,11 +6,19 @@ outside the members' 25th–75th percentile range (the classification would not
 change if another percentile in that range were used), *unstable* otherwise.
 They report the accuracy obtained with the median (83 %), the 25th (79 %) and
 the 75th percentile (71 %) as classification metric.
+
+Every figure ``skflux demo`` and :func:`skflux.report.build_report` quote is
+computed here: :func:`accuracy_summary` (test accuracy), :func:`relabeling_summary`
+(what a relabeling run corrected) and :func:`timed_emergences` (which videos
+the timing errors are measured on).
 """
 
 import numpy as np
 
-__all__ = ["ensemble_accuracy_report", "quantile_accuracy", "stable_mask"]
+__all__ = [
+    "accuracy_summary", "ensemble_accuracy_report", "quantile_accuracy", "relabeling_summary",
+    "stable_mask", "timed_emergences",
+]
 
 
 def _check_member_proba(member_proba):
@@ -188,3 +196,135 @@ def ensemble_accuracy_report(ensemble, X, y, *, quantiles=(0.25, 0.5, 0.75), ban
         "accuracy_unstable": float(correct[~stable].mean()) if (~stable).any() else float("nan"),
         "outcomes": outcomes,
     }
+
+
+def _by_key(accuracy):
+    """Quantile -> accuracy with text keys (``"0.5"``), as stored in JSON."""
+    return {str(k): float(v) for k, v in accuracy.items()}
+
+
+def accuracy_summary(member_proba, threshold, *, y_true=None, y_labels=None, pos_label=1):
+    """Test-set accuracy of an ensemble, against the truth and against the labels.
+
+    Parameters
+    ----------
+    member_proba : array-like of shape (n_members, n_videos)
+        Probability of the positive class from each ensemble member.
+    threshold : float
+        Decision threshold on the members' quantile.
+    y_true : array-like of shape (n_videos,), optional
+        True labels (simulated data).
+    y_labels : array-like of shape (n_videos,), optional
+        The (crude) labels the data came with.
+    pos_label : int or str, default 1
+        The positive class ("emergence") in ``y_true`` and ``y_labels``.
+
+    Returns
+    -------
+    summary : dict
+        ``n_videos``; with ``y_true``: ``accuracy_vs_truth`` (``{"0.25"|"0.5"|"0.75":
+        accuracy}``), ``majority_class_accuracy``, ``n_stable``, ``n_unstable``,
+        ``accuracy_stable``, ``accuracy_unstable``; with ``y_labels``:
+        ``accuracy_vs_crude_labels``; with both: ``crude_label_accuracy_vs_truth``.
+
+    Examples
+    --------
+    >>> from skflux.metrics import accuracy_summary
+    >>> P = [[0.1, 0.5, 0.9, 0.7], [0.2, 0.7, 0.95, 0.4], [0.3, 0.8, 0.99, 0.3]]
+    >>> s = accuracy_summary(P, 0.6, y_true=[0, 1, 1, 0], y_labels=[0, 0, 1, 0])
+    >>> s["accuracy_vs_truth"]["0.5"], s["accuracy_vs_crude_labels"]["0.5"]
+    (1.0, 0.75)
+    >>> s["crude_label_accuracy_vs_truth"], s["majority_class_accuracy"]
+    (0.75, 0.5)
+    """
+    P = _check_member_proba(member_proba)
+    out = {"n_videos": int(P.shape[1])}
+    report = {}
+    for key, y in (("truth", y_true), ("labels", y_labels)):
+        if y is not None:
+            truth = _binary_truth(y, P.shape[1], pos_label).astype(int)
+            report[key] = ensemble_accuracy_report(None, None, truth, member_proba=P,
+                                                   threshold=threshold)
+    if "truth" in report:
+        r = report["truth"]
+        truth = _binary_truth(y_true, P.shape[1], pos_label)
+        out["accuracy_vs_truth"] = _by_key(r["accuracy"])
+        out["majority_class_accuracy"] = float(max(truth.mean(), 1 - truth.mean()))
+        out.update({k: r[k] for k in ("n_stable", "n_unstable", "accuracy_stable",
+                                      "accuracy_unstable")})
+    if "labels" in report:
+        out["accuracy_vs_crude_labels"] = _by_key(report["labels"]["accuracy"])
+    if "truth" in report and "labels" in report:
+        out["crude_label_accuracy_vs_truth"] = float(np.mean(
+            _binary_truth(y_labels, P.shape[1], pos_label)
+            == _binary_truth(y_true, P.shape[1], pos_label)))
+    return out
+
+
+def relabeling_summary(relabeler, y_crude, y_true=None):
+    """What a fitted :class:`~skflux.IterativeRelabeler` verified and corrected.
+
+    Parameters
+    ----------
+    relabeler : IterativeRelabeler
+        Fitted (``labels_``, ``verified_``, ``fold_of_``, ``n_passes_``,
+        ``stop_reason_``).
+    y_crude : array-like of shape (n_videos,)
+        The labels before relabeling.
+    y_true : array-like of shape (n_videos,), optional
+        True labels (simulated data).
+
+    Returns
+    -------
+    summary : dict
+        ``passes``, ``stop_reason``, ``n_videos_in_blocks`` (videos in a
+        validation block), ``fraction_verified`` (of those), ``labels_changed``;
+        with ``y_true``: ``crude_mislabels`` and ``mislabels_left`` in the blocks,
+        ``fraction_corrected`` (NaN when there was nothing to correct).
+    """
+    labels = np.asarray(relabeler.labels_)
+    y_crude = np.asarray(y_crude)
+    in_cv = np.asarray(relabeler.fold_of_) >= 0
+    verified = np.asarray(relabeler.verified_, dtype=bool)
+    summary = {
+        "passes": int(relabeler.n_passes_),
+        "stop_reason": str(relabeler.stop_reason_),
+        "n_videos_in_blocks": int(in_cv.sum()),
+        "fraction_verified": float(verified[in_cv].mean()) if in_cv.any() else 0.0,
+        "labels_changed": int((labels != y_crude).sum()),
+    }
+    if y_true is not None:
+        truth = np.asarray(y_true)
+        before = int(((y_crude != truth) & in_cv).sum())
+        after = int(((labels != truth) & in_cv).sum())
+        summary.update(crude_mislabels=before, mislabels_left=after,
+                       fraction_corrected=float(1 - after / before) if before else float("nan"))
+    return summary
+
+
+def timed_emergences(y_true, median_proba, threshold, true_frame, *, pos_label=1):
+    """Which videos timing errors are measured on: true emergences classified as such.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_videos,)
+    median_proba : array-like of shape (n_videos,)
+        The ensemble's median probability.
+    threshold : float
+    true_frame : array-like of shape (n_videos,)
+        True emergence frame (negative: none).
+    pos_label : int or str, default 1
+
+    Returns
+    -------
+    mask : ndarray of bool, shape (n_videos,)
+
+    Examples
+    --------
+    >>> from skflux.metrics import timed_emergences
+    >>> timed_emergences([1, 1, 0], [0.9, 0.3, 0.9], 0.6, [10, 12, -1])
+    array([ True, False, False])
+    """
+    median = np.asarray(median_proba, dtype=float)
+    truth = _binary_truth(y_true, median.shape[0], pos_label)
+    return truth & (median >= _check_threshold(threshold)) & (np.asarray(true_frame) >= 0)

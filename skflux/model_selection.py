@@ -71,6 +71,13 @@ class MonthBlockSplit(BaseCrossValidator):
         and leaves the four blocks of the uncertainty ensemble. A block left
         empty by the exclusion is dropped. Months that no block covers are
         excluded in any case.
+    skip_single_class : bool, default=False
+        What to do, when ``y`` is given to :meth:`split`, with a block whose
+        videos all belong to one class (its validation scores, e.g. ROC AUC
+        or the precision, are undefined: GridSearchCV would report NaN).
+        False: keep the split and warn, naming the block and the missing
+        class. True: skip the split (with a warning naming it);
+        :meth:`get_n_splits` given the same ``y`` counts the splits kept.
 
     Notes
     -----
@@ -78,7 +85,8 @@ class MonthBlockSplit(BaseCrossValidator):
     outside 1–12, or when the month of each video cannot be determined. A
     ``UserWarning`` is emitted when a block holds fewer than half as many
     videos as the median block, since its model then trains on much more and
-    validates on much less data than the others.
+    validates on much less data than the others, and when (``y`` given) a
+    block holds only one class (see ``skip_single_class``).
 
     :func:`~sklearn.model_selection.cross_val_predict` requires every sample to
     be in exactly one validation block. Select the train+validation months
@@ -106,9 +114,10 @@ class MonthBlockSplit(BaseCrossValidator):
     4
     """
 
-    def __init__(self, blocks=DEFAULT_BLOCKS, exclude=None):
+    def __init__(self, blocks=DEFAULT_BLOCKS, exclude=None, skip_single_class=False):
         self.blocks = blocks
         self.exclude = exclude
+        self.skip_single_class = skip_single_class
 
     @classmethod
     def uncertainty(cls):
@@ -125,6 +134,9 @@ class MonthBlockSplit(BaseCrossValidator):
 
     def _blocks(self):
         """Validated blocks after exclusion, as a tuple of tuples."""
+        if not isinstance(self.skip_single_class, (bool, np.bool_)):
+            raise TypeError(
+                f"skip_single_class must be True or False; got {self.skip_single_class!r}")
         blocks = self.blocks
         if isinstance(blocks, (str, bytes)) or not np.iterable(blocks):
             raise TypeError(f"blocks must be a sequence of month sequences; got {blocks!r}")
@@ -157,14 +169,41 @@ class MonthBlockSplit(BaseCrossValidator):
 
         Parameters
         ----------
-        X, y, groups : object
-            Ignored, present for API compatibility.
+        X, y, groups : object, optional
+            Only used with ``skip_single_class=True`` and ``y`` given: then the
+            blocks holding a single class of ``y`` are not counted.
 
         Returns
         -------
         n_splits : int
         """
-        return len(self._blocks())
+        blocks = self._blocks()
+        if not self.skip_single_class or y is None:
+            return len(blocks)
+        block = self.block_of(X, y, groups)
+        return len(blocks) - len(self._single_class_blocks(block, y, blocks))
+
+    def _single_class_blocks(self, block, y, blocks):
+        """``{block index: message}`` of the blocks whose videos hold one class of ``y``."""
+        y = np.asarray(getattr(y, "values", y))
+        if y.ndim != 1 or y.shape[0] != block.shape[0]:
+            return {}  # not one label per video: nothing to say about classes
+        classes = np.unique(y[block >= 0])
+        out = {}
+        for k in range(len(blocks)):
+            present = np.unique(y[block == k])
+            if present.size == 1 and classes.size > 1:
+                missing = [c.item() if hasattr(c, "item") else c
+                           for c in classes if c != present[0]]
+                only = present[0].item() if hasattr(present[0], "item") else present[0]
+                out[k] = (
+                    f"month block {k} (months {list(blocks[k])}) holds only class {only!r} "
+                    f"({int((block == k).sum())} videos): class {missing[0]!r} is missing"
+                    f"{'' if len(missing) == 1 else f' (and {missing[1:]})'}, so scores such "
+                    "as ROC AUC or precision on this block are undefined (GridSearchCV "
+                    "reports NaN)"
+                )
+        return out
 
     def block_of(self, X=None, y=None, groups=None):
         """Index of the block of each video, ``-1`` for months in no block.
@@ -197,8 +236,9 @@ class MonthBlockSplit(BaseCrossValidator):
         X : array-like or xarray.DataArray, optional
             Videos (only its length and, when ``groups`` is None, its
             ``month``/``time`` coordinate are used).
-        y : object
-            Ignored.
+        y : array-like, optional
+            Labels; when given, a block holding a single class is named in a
+            warning (and skipped with ``skip_single_class=True``).
         groups : array-like of int or datetime64, optional
             Month (1–12) or datetime of each video.
 
@@ -234,7 +274,16 @@ class MonthBlockSplit(BaseCrossValidator):
                 f"less than {SMALL_BLOCK_FRACTION:.0%} of the median block ({median:g} videos)",
                 UserWarning, stacklevel=2,
             )
+        single = {} if y is None else self._single_class_blocks(block, y, blocks)
+        for message in single.values():
+            action = ("skipped (skip_single_class=True)" if self.skip_single_class else
+                      "pass skip_single_class=True to skip it, or choose other blocks")
+            warnings.warn(f"{message}; {action}", UserWarning, stacklevel=2)
+        if self.skip_single_class and len(single) == len(blocks):
+            raise ValueError("every month block holds a single class of y; no split is left")
         for k in range(len(blocks)):
+            if self.skip_single_class and k in single:
+                continue
             val = np.flatnonzero(block == k)
             train = np.flatnonzero((block >= 0) & (block != k))
             yield train, val

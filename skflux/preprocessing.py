@@ -15,7 +15,10 @@ DataArrays stay lazy, one video per chunk):
 
 Which frames are observed: on a DataArray, its ``observed`` coordinate; on a
 numpy array, the frames that are not entirely NaN (unobserved frames must be
-NaN, as :func:`skflux.io.read_fits_video` leaves them).
+NaN, as :func:`skflux.io.read_fits_video` leaves them). A 2-D numpy array
+``(video, frame)`` is a batch of single-pixel videos (e.g. flux curves), and
+comes back 2-D. Parameters are checked by scikit-learn's parameter validation
+(``InvalidParameterError``, a ``ValueError``) in ``fit`` and ``transform``.
 """
 
 import numbers
@@ -24,9 +27,11 @@ import numpy as np
 from scipy import ndimage
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import Pipeline
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._schema import FRAME_DIM, N_FRAMES, OBSERVED, VIDEO_DIM
-from ._validation import _is_dataarray, check_videos, video_name
+from ._validation import _is_dataarray, _is_tensor, check_videos, video_name
 
 __all__ = ["FillGaps", "MaskOffLimb", "PadFrames", "make_preprocessor", "off_limb_mask"]
 
@@ -183,11 +188,6 @@ def _lengths(observed):
 # ----------------------------------------------------------------------- plumbing
 
 
-def _check_bool(name, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False; got {value!r}")
-
-
 def _namer(X):
     if _is_dataarray(X):
         return lambda i: video_name(X, i)
@@ -213,12 +213,37 @@ def _observed(X, values=None):
 
 
 def _check_X(X):
+    """``(videos, flat)``: 4-D videos, and whether X was 2-D ``(video, frame)``.
+
+    DataArrays and torch tensors are checked by :func:`check_videos`; any
+    other input by scikit-learn's :func:`~sklearn.utils.check_array` first
+    (array-likes, object arrays of numbers; sparse, complex and string input
+    refused). A 2-D array is a batch of single-pixel videos (one value per
+    frame, e.g. flux curves): it is transformed as videos of 1 x 1-pixel
+    frames, and :func:`_restore` gives the result back in 2-D.
+    """
+    flat = False
+    if not _is_dataarray(X) and not _is_tensor(X):
+        X = check_array(X, dtype="numeric", ensure_all_finite="allow-nan", allow_nd=True,
+                        input_name="X")
+        if X.ndim == 2:
+            flat = True
+            X = X[:, :, None, None]
+        elif X.ndim != 4:
+            raise ValueError(
+                f"X must be 4-D (video, frame, lat, lon), or 2-D (video, frame) for "
+                f"single-pixel videos; got {X.ndim}-D input of shape {X.shape}")
     X = check_videos(X, allow_nan=True)
     if not _is_dataarray(X) and not isinstance(X, np.ndarray):  # torch tensors
         X = np.asarray(X)
     if not np.issubdtype(X.dtype, np.floating):
         X = X.astype(np.float32)
-    return X
+    return X, flat
+
+
+def _restore(Xt, flat):
+    """The transformed videos in the input's layout (2-D input: 2-D output)."""
+    return Xt[:, :, 0, 0] if flat else Xt
 
 
 def _is_lazy(X):
@@ -242,7 +267,14 @@ def _map_videos(X, kernel, observed=None, n_frames=None):
 
 
 class _VideoTransformer(TransformerMixin, BaseEstimator):
-    """Common behaviour: stateless, numpy or DataArray in, same type out."""
+    """Common behaviour: stateless, numpy or DataArray in, same type out.
+
+    Parameters are checked against ``_parameter_constraints`` (scikit-learn's
+    parameter validation) by ``fit`` and by ``transform``: the transformers
+    are stateless, so ``transform`` works without ``fit``.
+    """
+
+    _parameter_constraints = {"copy": ["boolean"]}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -250,16 +282,14 @@ class _VideoTransformer(TransformerMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         return tags
 
-    def _check_params(self):
-        """Validate the parameters (overridden)."""
-
     def fit(self, X, y=None):
         """Check parameters and input; nothing is learned.
 
         Parameters
         ----------
-        X : ndarray of shape (n_videos, n_frames, n_lat, n_lon) or xarray.DataArray
-            Videos.
+        X : ndarray of shape (n_videos, n_frames, n_lat, n_lon) or (n_videos, n_frames), \
+                or xarray.DataArray
+            Videos (a 2-D array: single-pixel videos).
         y : None
             Ignored.
 
@@ -267,8 +297,9 @@ class _VideoTransformer(TransformerMixin, BaseEstimator):
         -------
         self : object
         """
-        self._check_params()
-        _check_X(X)
+        self._validate_params()
+        X, _ = _check_X(X)
+        self.n_features_in_ = int(X.shape[1])
         return self
 
 
@@ -296,6 +327,14 @@ class FillGaps(_VideoTransformer):
         Whether to fill a copy. False fills an in-memory input in place
         (its observed frames are unchanged either way).
 
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Frames per video of the ``X`` given to :meth:`fit` (informational:
+        the transformer is stateless and :meth:`transform` takes videos of
+        any length).
+
     Examples
     --------
     >>> import numpy as np
@@ -309,16 +348,15 @@ class FillGaps(_VideoTransformer):
     def __init__(self, copy=True):
         self.copy = copy
 
-    def _check_params(self):
-        _check_bool("copy", self.copy)
-
     def transform(self, X):
         """Fill the gaps.
 
         Parameters
         ----------
-        X : ndarray of shape (n_videos, n_frames, n_lat, n_lon) or xarray.DataArray
-            Videos with unobserved frames (NaN on numpy input).
+        X : ndarray of shape (n_videos, n_frames, n_lat, n_lon) or (n_videos, n_frames), \
+                or xarray.DataArray
+            Videos with unobserved frames (NaN on numpy input); a 2-D array
+            holds single-pixel videos.
 
         Returns
         -------
@@ -333,8 +371,8 @@ class FillGaps(_VideoTransformer):
         TypeError
             If X is not numeric.
         """
-        self._check_params()
-        X = _check_X(X)
+        self._validate_params()
+        X, flat = _check_X(X)
         names = _namer(X)
         if _is_lazy(X):
             observed = _observed(X)
@@ -344,7 +382,7 @@ class FillGaps(_VideoTransformer):
         from_coord = _is_dataarray(X) and OBSERVED in X.coords
         observed = _observed(X, values)
         out = _fill_gaps_block(values, observed, 0, names, copy=self.copy, check=from_coord)
-        return X.copy(data=out) if _is_dataarray(X) else out
+        return X.copy(data=out) if _is_dataarray(X) else _restore(out, flat)
 
 
 class MaskOffLimb(_VideoTransformer):
@@ -364,6 +402,14 @@ class MaskOffLimb(_VideoTransformer):
     copy : bool, default=True
         Whether to work on a copy. False modifies an in-memory input in place.
 
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Frames per video of the ``X`` given to :meth:`fit` (informational:
+        the transformer is stateless and :meth:`transform` takes videos of
+        any length).
+
     Examples
     --------
     >>> import numpy as np
@@ -373,27 +419,27 @@ class MaskOffLimb(_VideoTransformer):
     array([-1., -1.,  2., -1.])
     """
 
+    _parameter_constraints = {
+        **_VideoTransformer._parameter_constraints,
+        "fill_value": [Interval(numbers.Real, None, None, closed="neither")],  # finite
+    }
+
     def __init__(self, fill_value=0.0, copy=True):
         self.fill_value = fill_value
         self.copy = copy
-
-    def _check_params(self):
-        _check_bool("copy", self.copy)
-        v = self.fill_value
-        if not isinstance(v, numbers.Real) or isinstance(v, bool) or not np.isfinite(v):
-            raise ValueError(f"fill_value must be a finite number of Gauss; got {v!r}")
 
     def transform(self, X):
         """Set off-disk pixels to ``fill_value``.
 
         Parameters
         ----------
-        X : ndarray of shape (n_videos, n_frames, n_lat, n_lon) or xarray.DataArray
-            Videos.
+        X : ndarray of shape (n_videos, n_frames, n_lat, n_lon) or (n_videos, n_frames), \
+                or xarray.DataArray
+            Videos (a 2-D array: single-pixel videos).
 
         Returns
         -------
-        Xt : same type as X
+        Xt : same type and shape as X
             Without NaN. A DataArray keeps its coordinates.
 
         Raises
@@ -403,8 +449,8 @@ class MaskOffLimb(_VideoTransformer):
         TypeError
             If X is not numeric.
         """
-        self._check_params()
-        X = _check_X(X)
+        self._validate_params()
+        X, flat = _check_X(X)
         fill = float(self.fill_value)
         if _is_lazy(X):
             data = X.data
@@ -413,7 +459,7 @@ class MaskOffLimb(_VideoTransformer):
             return X.copy(data=data.map_blocks(_mask_block, fill, dtype=X.dtype))
         values = np.asarray(X.values if _is_dataarray(X) else X)
         out = _mask_block(values, fill, copy=self.copy)
-        return X.copy(data=out) if _is_dataarray(X) else out
+        return X.copy(data=out) if _is_dataarray(X) else _restore(out, flat)
 
 
 class PadFrames(_VideoTransformer):
@@ -447,6 +493,14 @@ class PadFrames(_VideoTransformer):
         Whether to return a new array when the input already has
         ``n_frames`` frames. False pads an in-memory input in place then.
 
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Frames per video of the ``X`` given to :meth:`fit` (informational:
+        the transformer is stateless and :meth:`transform` takes videos of
+        any length).
+
     Examples
     --------
     >>> import numpy as np
@@ -458,32 +512,33 @@ class PadFrames(_VideoTransformer):
     array([0., 1., 0., 0.])
     """
 
+    _parameter_constraints = {
+        **_VideoTransformer._parameter_constraints,
+        "n_frames": [Interval(numbers.Integral, 1, None, closed="left")],
+        "mode": [StrOptions({"edge", "zero"})],
+        "crop": ["boolean"],
+    }
+
     def __init__(self, n_frames=N_FRAMES, mode="edge", crop=False, copy=True):
         self.n_frames = n_frames
         self.mode = mode
         self.crop = crop
         self.copy = copy
 
-    def _check_params(self):
-        n = self.n_frames
-        if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"n_frames must be a positive integer; got {n!r}")
-        if self.mode not in ("edge", "zero"):
-            raise ValueError(f"mode must be 'edge' or 'zero'; got {self.mode!r}")
-        _check_bool("crop", self.crop)
-        _check_bool("copy", self.copy)
-
     def transform(self, X):
         """Pad (or, with ``crop=True``, cut) every video to ``n_frames`` frames.
 
         Parameters
         ----------
-        X : ndarray of shape (n_videos, n_frames_in, n_lat, n_lon) or xarray.DataArray
-            Videos (unobserved frames NaN on numpy input).
+        X : ndarray of shape (n_videos, n_frames_in, n_lat, n_lon) or (n_videos, n_frames_in), \
+                or xarray.DataArray
+            Videos (unobserved frames NaN on numpy input; a 2-D array holds
+            single-pixel videos).
 
         Returns
         -------
-        Xt : ndarray of shape (n_videos, n_frames, n_lat, n_lon) or xarray.DataArray
+        Xt : ndarray of shape (n_videos, n_frames, n_lat, n_lon) or (n_videos, n_frames), \
+                or xarray.DataArray
             A DataArray keeps its coordinates, with ``observed`` padded with
             False.
 
@@ -494,8 +549,8 @@ class PadFrames(_VideoTransformer):
             False (naming the videos), if a video has no observed frame, or
             if a DataArray has other coordinates along ``frame``.
         """
-        self._check_params()
-        X = _check_X(X)
+        self._validate_params()
+        X, flat = _check_X(X)
         names = _namer(X)
         n_out = int(self.n_frames)
         lazy = _is_lazy(X)
@@ -508,16 +563,19 @@ class PadFrames(_VideoTransformer):
         long = np.flatnonzero(length > n_out)
         if long.size and not self.crop:
             shown = ", ".join(f"{names(int(i))} ({int(length[i])} frames)" for i in long[:5])
+            need = int(length.max())
             raise ValueError(
                 f"{long.size} video(s) are observed beyond {n_out} frames: {shown}"
-                f"{' ...' if long.size > 5 else ''}; pass crop=True to keep only the first "
-                f"{n_out} frames"
+                f"{' ...' if long.size > 5 else ''}. Keep every frame with a longer output "
+                f"(n_frames={need}; on the command line: skflux ingest --frames {need}), "
+                f"or, in Python, cut them with PadFrames(crop=True) (make_preprocessor("
+                f"crop=True)) to keep only the first {n_out} frames"
             )
         new_obs = np.zeros((observed.shape[0], n_out), dtype=bool)
         k = min(observed.shape[1], n_out)
         new_obs[:, :k] = observed[:, :k]
         if not _is_dataarray(X):
-            return _pad_block(values, observed, n_out, self.mode, copy=self.copy)
+            return _restore(_pad_block(values, observed, n_out, self.mode, copy=self.copy), flat)
         others = [n for n, c in X.coords.items()
                   if FRAME_DIM in c.dims and n not in (FRAME_DIM, OBSERVED)]
         if others:

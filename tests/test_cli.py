@@ -37,6 +37,16 @@ def cli(*args, cwd):
     return subprocess.CompletedProcess(args, status, out.getvalue(), err.getvalue())
 
 
+def assert_usage_error(proc, *fragments):
+    """Exit status 2, the usage line, and a message naming the option; no traceback."""
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "usage:" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "error: argument" in last, proc.stderr
+    for fragment in fragments:
+        assert fragment in last, (fragment, last)
+
+
 def assert_failure(proc, *fragments):
     """Exit status 1, one line on stderr naming the problem, no traceback."""
     assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
@@ -85,6 +95,10 @@ def test_version():
     ("fit", "data.nc"),                                   # missing MODEL_DIR
     ("fit", "data.nc", "m", "--param", "not-a-pair"),
     ("locate", "data.nc", "model"),                       # missing OUT.nc
+    ("fit", "data.nc", "m", "--lr", "nan"),               # 21.8: checked when parsed
+    ("fit", "data.nc", "m", "--module", "resnet"),
+    ("relabel", "data.nc", "--oracle", "truth", "--log", "r.db", "--device", "nonsense"),
+    ("simulate", "no/such/folder/out.nc", "--n-videos", "2"),  # output in a missing folder
 ])
 def test_usage_errors_exit_2(args, tmp_path):
     proc = skflux(*args, cwd=tmp_path)
@@ -103,7 +117,6 @@ def test_common_options_before_or_after_subcommand(tmp_path):
 # --------------------------------------------------------------------------- bad paths
 
 @pytest.mark.parametrize("args,fragment", [
-    (("simulate", "no/such/folder/out.nc", "--n-videos", "2"), "does not exist"),
     (("ingest", "no-such-dir", "out.nc"), "no-such-dir"),
     (("fit", "missing.nc", "model"), "missing.nc"),
     (("relabel", "missing.nc", "--oracle", "truth", "--log", "r.db"), "missing.nc"),
@@ -189,16 +202,14 @@ def test_simulate_is_deterministic(work, tmp_path):
 
 
 @pytest.mark.slow
-def test_fit_saves_members_and_config(model):
-    import json
+def test_fit_saves_an_ensemble_the_library_loads(model):
+    from skflux import MonthBlockEnsemble
 
-    config = json.loads((model / "config.json").read_text())
-    assert config["format"] == "skflux-month-block-ensemble"
-    assert len(config["members"]) == 4
-    assert 0.0 <= config["threshold"] <= 1.0
-    assert config["training"]["benchmark_months"] == [9, 10]
-    for member in config["members"]:
-        assert (model / member["file"]).is_file()
+    ens = MonthBlockEnsemble.load(model)
+    assert len(ens.estimators_) == 4
+    assert 0.0 <= ens.threshold_ <= 1.0
+    assert list(ens.threshold_info_["months"]) == [9, 10]  # threshold="benchmark"
+    assert ens.metadata_["training"]["label_coord"] == "label"
 
 
 def test_fit_refuses_existing_model_dir(work, model):
@@ -245,9 +256,12 @@ def test_relabel_truth_writes_a_copy_and_resumes(work):
     assert (new["label"].values[changed] == old["true_label"].values[changed]).all()
     record = json.loads((work / "new.json").read_text())
     assert record["summary"]["passes"] == len(record["passes"]) >= 1
-    # a second run resumes from the log and gives the same labels
+    # a second run resumes from the log and gives the same labels (replacing its outputs
+    # only when told to)
     first = new["label"].values.copy()
     proc = cli(*args, cwd=work)
+    assert_failure(proc, "new.nc", "already exists", "--overwrite")
+    proc = cli(*args, "--overwrite", cwd=work)
     assert proc.returncode == 0, proc.stderr
     assert "resuming" in proc.stderr
     assert (open_videos(work / "new.nc")["label"].values == first).all()
@@ -256,7 +270,7 @@ def test_relabel_truth_writes_a_copy_and_resumes(work):
 def test_relabel_refuses_in_place_and_foreign_log(work):
     proc = cli("relabel", "data.nc", "--oracle", "truth", "--log", "r.db", "--out",
                "data.nc", cwd=work)
-    assert_failure(proc, "refusing")
+    assert_usage_error(proc, "--out", "data.nc")
     (work / "foreign.db").write_bytes(b"this is not a review log at all")
     proc = cli("relabel", "data.nc", "--oracle", "truth", "--log", "foreign.db",
                "--out", "x.nc", *TINY_NET, cwd=work)
@@ -275,7 +289,7 @@ def test_relabel_sheet_round_trip(work, tmp_path):
     args = ("relabel", str(data), "--oracle", "sheet", "--log", "sheet.db", "--out", "s.nc",
             "--sheet", "sheets", "--max-passes", "1", *TINY_NET)
     proc = cli(*args, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 3, proc.stderr  # waiting for the reviewer
     assert "review pending" in proc.stderr
     assert not (tmp_path / "s.nc").exists()
     sheet_path = tmp_path / "sheets" / "review_pass1.csv"
@@ -329,9 +343,10 @@ def test_bad_model_dir_exit_1(work, model, tmp_path):
     assert_failure(proc, "not a model directory")
     broken = tmp_path / "broken"
     shutil.copytree(model, broken)
-    (broken / "member_01.pt").write_bytes(b"not torch weights")
+    weights = sorted(broken.rglob("*.pt"))[1]
+    weights.write_bytes(b"not torch weights")
     proc = cli("locate", str(work / "data.nc"), "broken", "o.nc", cwd=tmp_path)
-    assert_failure(proc, "member_01.pt")
+    assert_failure(proc, weights.name)
     (broken / "config.json").write_text("{not json")
     proc = cli("locate", str(work / "data.nc"), "broken", "o.nc", cwd=tmp_path)
     assert_failure(proc, "corrupt")
@@ -412,6 +427,7 @@ def test_ingest_bad_fits_exit_1(tmp_path):
 # --------------------------------------------------------------------------- demo
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_demo_quick_writes_a_report_with_its_figures(tmp_path):
     import json
     import re
@@ -436,6 +452,11 @@ def test_demo_quick_writes_a_report_with_its_figures(tmp_path):
     # the ensemble learned something: better than always answering the majority class
     assert test["accuracy_vs_truth"]["0.5"] > test["majority_class_accuracy"]
     assert metrics["relabel"]["fraction_corrected"] > 0
+    # the manifest lists exactly the files the demo wrote (what a rerun may remove)
+    manifest = json.loads((tmp_path / "demo" / ".skflux-demo").read_text())
+    written = {p.relative_to(tmp_path / "demo").as_posix()
+               for p in (tmp_path / "demo").rglob("*") if p.is_file()} - {".skflux-demo"}
+    assert set(manifest["files"]) == written
 
 
 def test_demo_refuses_a_folder_it_did_not_write(tmp_path):
@@ -453,9 +474,267 @@ def test_relabel_console_answers_then_stops_at_end_of_input(work, tmp_path):
     args = ("relabel", str(work / "data.nc"), "--oracle", "console", "--log", "c.db",
             "--out", "c.nc", "--sheet", "frames", "--max-passes", "1", *TINY_NET)
     proc = skflux(*args, cwd=tmp_path, input="y\nn\n")  # two answers, then end of input
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 3, proc.stderr
     assert "review pending" in proc.stderr and "emergence?" in proc.stdout
     assert not (tmp_path / "c.nc").exists()
     assert len(list((tmp_path / "frames").glob("*.png"))) >= 2
     verdicts = ReviewLog(tmp_path / "c.db").verdicts()
     assert [v["verdict"] for v in verdicts] == [1, 0]  # both answers kept for the resume
+
+
+# --------------------------------------------------------------------------- issue 21: safety
+# In-process runs with the training replaced by a recorder: these tests check what the
+# command does around the library (paths, exit statuses), and that it stops before training.
+
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory, tiny_videos):
+    """A data file of 12 tiny simulated videos (with true labels)."""
+    from skflux.io import to_netcdf
+
+    path = tmp_path_factory.mktemp("small") / "data.nc"
+    to_netcdf(tiny_videos.isel(video=slice(0, 12)), path)
+    return path
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Replace IterativeRelabeler.fit and MonthBlockEnsemble.fit; returns the list of calls.
+
+    The fake relabeler keeps the labels, verifies nothing and records no pass.
+    """
+    import numpy as np
+
+    from skflux import IterativeRelabeler, MonthBlockEnsemble
+
+    calls = []
+
+    def fake_relabel(self, X, y, **kw):
+        calls.append("relabel")
+        y = np.asarray(y)
+        self.labels_, self.verified_ = y.copy(), np.zeros(y.size, bool)
+        self.fold_of_, self.passes_ = np.zeros(y.size, int), []
+        self.n_passes_, self.stop_reason_ = 0, "fake"
+        return self
+
+    def fake_ensemble(self, X, y, **kw):
+        calls.append("ensemble")
+        raise RuntimeError("training reached")
+
+    monkeypatch.setattr(IterativeRelabeler, "fit", fake_relabel)
+    monkeypatch.setattr(MonthBlockEnsemble, "fit", fake_ensemble)
+    return calls
+
+
+def _snapshot(folder):
+    return {p.relative_to(folder).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if p.is_file()}
+
+
+RELABEL = ("relabel", "data.nc", "--oracle", "truth", "--log", "review.db")
+
+
+@pytest.mark.parametrize("extra,exists,status,fragments", [
+    (("--out", "mine.nc"), ["mine.nc"], 1, ("mine.nc", "already exists", "--overwrite")),
+    (("--out", "review.db"), ["review.db"], 2, ("--out", "review.db", "--log")),
+    (("--out", "review.db", "--overwrite"), ["review.db"], 2, ("--out", "--log")),
+    (("--out", "x.nc", "--passes-json", "data.nc"), [], 2, ("--passes-json", "DATA.nc")),
+    (("--out", "x.nc", "--passes-json", "review.db"), ["review.db"], 2, ("--passes-json",)),
+    (("--out", "new.json"), [], 2, ("--passes-json", "new.json", "--out")),
+    (("--out", "x.nc", "--passes-json", "x.nc", "--overwrite"), [], 2, ("--passes-json",)),
+])
+def test_relabel_never_writes_over_its_inputs_or_outputs(small_data, tmp_path, no_training,
+                                                         extra, exists, status, fragments):
+    """21.1: refused before any training, every file left as it was."""
+    import shutil
+
+    shutil.copy(small_data, tmp_path / "data.nc")
+    for name in exists:
+        (tmp_path / name).write_bytes(b"precious " + name.encode())
+    before = _snapshot(tmp_path)
+    proc = cli(*RELABEL, *extra, cwd=tmp_path)
+    if status == 2:
+        assert_usage_error(proc, *fragments)
+    else:
+        assert_failure(proc, *fragments)
+    assert no_training == []
+    assert _snapshot(tmp_path) == before
+
+
+def test_relabel_overwrite_replaces_only_its_outputs(small_data, tmp_path, no_training):
+    import shutil
+
+    shutil.copy(small_data, tmp_path / "data.nc")
+    for name in ("new.nc", "new.json", "review.db"):
+        (tmp_path / name).write_bytes(b"old")
+    before = _snapshot(tmp_path)
+    proc = cli(*RELABEL, "--out", "new.nc", "--overwrite", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    after = _snapshot(tmp_path)
+    assert {k for k in before if after.get(k) != before[k]} == {"new.nc", "new.json"}
+    assert not [p for p in after if "partial" in p]  # no temporary file left behind
+
+
+POOL = ("data.nc", "a.nc", "b.nc", "a.json", "b.json", "review.db", "notes.txt")
+
+
+@pytest.mark.slow
+def test_property_no_existing_file_modified_without_overwrite(small_data, no_training):
+    """For random output options and existing files, nothing existing changes without
+    --overwrite; DATA.nc and the review log never change; exit 0, 1 or 2 only."""
+    import shutil
+    import tempfile
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=40, deadline=None)
+    @given(out=st.sampled_from((None, "a.nc", "b.nc", "a.json", "review.db", "data.nc")),
+           passes=st.sampled_from((None, "a.json", "b.json", "missing/x.json", "a.nc",
+                                   "review.db", "data.nc")),
+           log=st.sampled_from(("review.db", "r2.db", "a.nc", "data.nc")),
+           existing=st.sets(st.sampled_from(POOL[1:])), overwrite=st.booleans())
+    def check(out, passes, log, existing, overwrite):
+        with tempfile.TemporaryDirectory() as d:
+            d = Path(d)
+            shutil.copy(small_data, d / "data.nc")
+            for name in existing:
+                (d / name).write_bytes(f"user file {name}".encode())
+            args = ["relabel", "data.nc", "--oracle", "truth", "--log", log]
+            args += ["--out", out] if out else []
+            args += ["--passes-json", passes] if passes else []
+            args += ["--overwrite"] if overwrite else []
+            before = _snapshot(d)
+            proc = cli(*args, cwd=d)
+            after = _snapshot(d)
+            assert proc.returncode in (0, 1, 2), proc.stderr
+            changed = {k for k in before if after.get(k) != before[k]}
+            if not overwrite:
+                assert not changed, (args, changed, proc.stderr)
+            assert "data.nc" not in changed and log not in changed, (args, proc.stderr)
+            if proc.returncode == 0:
+                written = {out or "data.relabeled.nc"}
+                written.add(passes or str(Path(out or "data.relabeled.nc").with_suffix(".json")))
+                assert changed <= written and written <= set(after)
+
+    check()
+
+
+def test_demo_rerun_removes_only_its_own_files(tmp_path):
+    """21.2: a previous demo's files go, the user's files stay."""
+    from skflux.cli._manifest import MANIFEST, Manifest
+    from skflux.report import RUN_LAYOUT
+
+    folder = tmp_path / "demo"
+    first = Manifest(folder, RUN_LAYOUT)
+    first.prepare()
+    (folder / "data.nc").write_bytes(b"demo")
+    (folder / "report").mkdir()
+    (folder / "report" / "index.html").write_text("demo")
+    (folder / "review.db-lock").write_text("demo")  # any file the demo made
+    first.record()
+    (folder / "notes.txt").write_text("mine")
+    (folder / "mine").mkdir()
+    (folder / "mine" / "thesis.tex").write_text("mine")
+    Manifest(folder, RUN_LAYOUT).prepare()
+    left = {p.relative_to(folder).as_posix() for p in folder.rglob("*")}
+    assert left == {MANIFEST, "notes.txt", "mine", "mine/thesis.tex"}
+
+
+def test_demo_refuses_user_files_where_it_writes(tmp_path):
+    from skflux.cli._manifest import Manifest
+    from skflux.report import RUN_LAYOUT
+
+    folder = tmp_path / "demo"
+    first = Manifest(folder, RUN_LAYOUT)
+    first.prepare()
+    (folder / "data.nc").write_bytes(b"demo")
+    first.record()
+    (folder / "report").mkdir()
+    (folder / "report" / "mine.txt").write_text("mine")  # the user's, in the demo's way
+    before = _snapshot(folder)
+    proc = cli("demo", "--quick", "--out", "demo", cwd=tmp_path)
+    assert_failure(proc, "report/mine.txt", "not written by 'skflux demo'")
+    assert _snapshot(folder) == before
+
+
+def test_demo_refuses_a_folder_without_manifest(tmp_path):
+    folder = tmp_path / "old"
+    folder.mkdir()
+    (folder / ".skflux-demo").write_text("written by 'skflux demo'; rerunning replaces it\n")
+    (folder / "notes.txt").write_text("mine")
+    proc = cli("demo", "--quick", "--out", "old", cwd=tmp_path)
+    assert_failure(proc, ".skflux-demo", "not a manifest")
+    assert (folder / "notes.txt").read_text() == "mine"
+
+
+def test_review_pending_exits_3(small_data, tmp_path, monkeypatch):
+    """21.7: a run waiting for the reviewer has its own documented status."""
+    from skflux import IterativeRelabeler
+    from skflux.relabel import ReviewPending
+
+    def pending(self, X, y, **kw):
+        raise ReviewPending("fill the sheet", path=tmp_path / "sheet.csv", n_pending=2)
+
+    monkeypatch.setattr(IterativeRelabeler, "fit", pending)
+    proc = cli("relabel", str(small_data), "--oracle", "truth", "--log", "r.db",
+               "--out", "new.nc", cwd=tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    assert "review pending" in proc.stderr and "sheet.csv" in proc.stderr
+    assert not (tmp_path / "new.nc").exists()
+    assert "3    stopped to wait for a review" in skflux("--help").stdout
+
+
+@pytest.mark.parametrize("command", ["fit", "relabel"])
+@pytest.mark.parametrize("extra,option", [
+    (("--lr", "nan"), "--lr"),
+    (("--module", "resnet"), "--module"),
+    (("--device", "nonsense"), "--device"),
+    (("--param", "bogus=1"), "--param"),
+    (("--param", "module__bogus=1"), "--param"),
+])
+def test_options_checked_before_training(small_data, tmp_path, no_training, command, extra,
+                                         option):
+    """21.8: exit 2 naming the option, nothing trained, nothing written."""
+    args = (("fit", str(small_data), "model") if command == "fit" else
+            ("relabel", str(small_data), "--oracle", "truth", "--log", "r.db"))
+    proc = cli(*args, *extra, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert f"argument {option}" in proc.stderr, proc.stderr
+    assert no_training == []
+    assert not list(tmp_path.iterdir())
+
+
+def test_passes_json_in_missing_folder_before_training(small_data, tmp_path, no_training):
+    proc = cli("relabel", str(small_data), "--oracle", "truth", "--log", "r.db",
+               "--passes-json", "missing/p.json", cwd=tmp_path)
+    assert_usage_error(proc, "--passes-json", "does not exist")
+    assert no_training == []
+
+
+@pytest.mark.parametrize("name,content", [
+    ("metrics.json", b"{not json"),
+    ("metrics.json", b"[1, 2]"),
+    ("relabeled.json", b"\x00\x01garbage"),
+    ("relabeled.json", b'{"passes": 3}'),
+    ("times.nc", b"\x89HDF\r\n\x1a\n" + b"garbage" * 50),
+])
+def test_report_refuses_corrupt_run_files(tmp_path, name, content):
+    """21.9: the message names the corrupt file; no report is left behind."""
+    run = tmp_path / "run"
+    run.mkdir()
+    if name != "metrics.json":
+        (run / "metrics.json").write_text("{}")
+    (run / name).write_bytes(content)
+    proc = cli("report", "run", cwd=tmp_path)
+    assert_failure(proc, str(Path("run") / name), "corrupt")
+    assert not (run / "report").exists()
+
+
+@pytest.mark.parametrize("out", [".", "..", "data.nc", "model"])
+def test_report_out_never_a_run_file(tmp_path, out):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.json").write_text("{}")
+    proc = cli("report", "run", "--out", str(Path("run") / out), "--overwrite", cwd=tmp_path)
+    assert_usage_error(proc, "--out")
+    assert (run / "metrics.json").read_text() == "{}"

@@ -5,40 +5,39 @@ import pytest
 import torch
 
 from skflux import EmergenceTimeLocator, FluxEmergenceClassifier, MonthBlockEnsemble
-from skflux.datasets import make_flux_emergence
 
 pytestmark = [
     pytest.mark.cuda,
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
 ]
 
-SMALL = dict(module__widths=(4, 4, 8, 8), module__top=8, module__dense=8,
-             max_epochs=2, lr=0.01, batch_size=8, random_state=0)
+@pytest.fixture
+def videos(tiny_videos):
+    return tiny_videos
 
 
-@pytest.fixture(scope="module")
-def videos():
-    return make_flux_emergence(60, random_state=0, n_frames=16, size=16)
-
-
-def test_weights_saved_on_cpu_give_same_probabilities_on_cuda(videos, tmp_path):
+def test_model_saved_on_cpu_gives_same_probabilities_on_cuda(videos, tiny_classifier,
+                                                             tmp_path):
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
-    y = videos["label"].values
-    cpu = FluxEmergenceClassifier(valid_months=None, **SMALL).fit(videos, y)
-    cpu.save_params(f_params=tmp_path / "w.pt")
-    gpu = FluxEmergenceClassifier(valid_months=None, device="cuda", module__n_frames=16,
-                                  module__in_size=16, **SMALL).initialize()
-    gpu.load_params(f_params=tmp_path / "w.pt")
+    y = np.where(videos["label"].values == 1, "emergence", "non-emergence")
+    cpu = tiny_classifier(valid_months=None).fit(videos, y)
+    cpu.save(tmp_path / "clf")
+    gpu = FluxEmergenceClassifier.load(tmp_path / "clf", device="cuda")
     assert next(gpu.module_.parameters()).is_cuda
     np.testing.assert_allclose(gpu.predict_proba(videos), cpu.predict_proba(videos), atol=1e-4)
+    np.testing.assert_array_equal(gpu.classes_, cpu.classes_)
+    # and back: saved from the GPU, loaded on the CPU
+    gpu.save(tmp_path / "from_gpu")
+    back = FluxEmergenceClassifier.load(tmp_path / "from_gpu", device="cpu")
+    np.testing.assert_allclose(back.predict_proba(videos), cpu.predict_proba(videos), atol=1e-4)
 
 
-def test_ensemble_and_locator_on_cuda_match_member_predictions(videos):
+def test_ensemble_and_locator_on_cuda_match_member_predictions(videos, tiny_classifier):
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
     y = videos["label"].values
-    ens = MonthBlockEnsemble(FluxEmergenceClassifier(device="cuda", **SMALL), n_seeds=1)
+    ens = MonthBlockEnsemble(tiny_classifier(device="cuda"), n_seeds=1)
     ens.fit(videos, y)
     members = ens.predict_proba_members(videos)
     own = np.stack([m.predict_proba(videos)[:, 1] for m in ens.estimators_])

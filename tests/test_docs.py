@@ -285,14 +285,14 @@ def _copy_sources(dest):
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_docs_build_without_warnings(tmp_path):
     _copy_sources(tmp_path)
     out = tmp_path / "html"
     env = dict(os.environ, SKFLUX_DOCS_OFFLINE="1", MPLBACKEND="Agg", TQDM_DISABLE="1")
     cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
            str(tmp_path / "docs"), str(out)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900,
-                          cwd=tmp_path)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path)
     assert proc.returncode == 0, f"sphinx-build -W failed:\n{proc.stdout[-6000:]}\n" \
                                  f"{proc.stderr[-12000:]}"
 
@@ -320,38 +320,18 @@ def test_docs_build_without_warnings(tmp_path):
 # skorch or scikit-learn code) must be documented too.
 
 
-def _tiny_videos(n=40, n_frames=8, size=16, seed=0):
-    rng = np.random.default_rng(seed)
-    y = np.tile([0, 1], n // 2)
-    X = rng.normal(0.0, 100.0, (n, n_frames, size, size)).astype("float32")
-    X[y == 1, n_frames // 2:, 4:10, 4:10] += 800.0  # a region appears halfway
-    months = np.resize(np.arange(1, 13), n)
-    return X, y, months
+def _fit_classifier(request):
+    videos = request.getfixturevalue("tiny_videos")
+    clf = request.getfixturevalue("tiny_classifier")(valid_months=(9, 10))
+    return clf.fit(videos, videos["label"].values)
 
 
-def _tiny_classifier(**params):
-    from skflux import FluxEmergenceClassifier
-
-    return FluxEmergenceClassifier(max_epochs=2, random_state=0, module__widths=(2, 2, 4, 4),
-                                   module__top=4, module__dense=4, **params)
+def _fit_ensemble(request):
+    """The shared tiny ensemble (its threshold set on the benchmark months 9-10)."""
+    return request.getfixturevalue("tiny_fitted_ensemble")
 
 
-def _fit_classifier():
-    X, y, months = _tiny_videos()
-    return _tiny_classifier(valid_months=(9, 10)).fit(X, y, groups=months)
-
-
-@functools.cache
-def _fit_ensemble():
-    X, y, months = _tiny_videos()
-    ens = skflux.MonthBlockEnsemble(_tiny_classifier(), cv=skflux.MonthBlockSplit.uncertainty(),
-                                    n_seeds=1, random_state=0)
-    ens.fit(X, y, groups=months)
-    bench = np.isin(months, (9, 10))
-    return ens.fit_threshold(X[bench], y[bench])
-
-
-def _fit_relabeler():
+def _fit_relabeler(request):
     from sklearn.linear_model import LogisticRegression
 
     from skflux.relabel import TruthOracle
@@ -365,18 +345,19 @@ def _fit_relabeler():
                                      random_state=0).fit(X, crude, groups=months)
 
 
-def _fit_locator():
-    X, _, _ = _tiny_videos(n=4)
-    locator = skflux.EmergenceTimeLocator(_fit_ensemble(), lower_bound=2).fit()
-    locator.transform(X)  # curves_ and member_frames_ are set by transform
+def _fit_locator(request):
+    videos = request.getfixturevalue("tiny_videos")
+    ens = request.getfixturevalue("tiny_fitted_ensemble")
+    locator = skflux.EmergenceTimeLocator(ens, lower_bound=2).fit()
+    locator.transform(videos[:4])  # curves_ and member_frames_ are set by transform
     return locator
 
 
 def _fit_transformer(name):
-    def fit():
+    def fit(request):
         from skflux import preprocessing
 
-        X, _, _ = _tiny_videos(n=2)
+        X = request.getfixturevalue("tiny_videos").values[:2].copy()
         X[:, 3] = np.nan  # a missing frame
         return getattr(preprocessing, name)().fit(X)
     return fit
@@ -410,8 +391,8 @@ def test_every_public_estimator_has_a_fitter_or_is_a_splitter():
 
 @pytest.mark.parametrize("qualname", [
     pytest.param(q, marks=pytest.mark.slow) if q in NEURAL else q for q in sorted(FITTERS)])
-def test_fitted_attributes_present_after_fit_are_documented(qualname, one_torch_thread):
-    est = FITTERS[qualname]()
+def test_fitted_attributes_present_after_fit_are_documented(qualname, one_torch_thread, request):
+    est = FITTERS[qualname](request)
     cls = type(est)
     present = {k for k in vars(est) if k.endswith("_") and not k.startswith("_")
                and not k.endswith("__")}

@@ -134,9 +134,12 @@ def test_cv_iterable_and_string_labels():
     ens = MonthBlockEnsemble(ShiftClassifier(), cv=splits, n_seeds=1, random_state=0)
     ens.fit(X, labels)
     assert len(ens.estimators_) == 2
-    assert list(ens.classes_) == ["emergence", "quiet"]
-    # positive class is classes_[1] = "quiet"; ShiftClassifier returns P(classes_[1])
-    assert set(ens.predict(X)) <= {"emergence", "quiet"}
+    assert list(ens.classes_) == ["emergence", "quiet"] and ens.pos_label_ == "emergence"
+    # the members learn 1 = "emergence"; its column comes first, as classes_ says
+    proba = ens.predict_proba(X)
+    np.testing.assert_allclose(proba[:, 0], np.median(ens.predict_proba_members(X), 0))
+    np.testing.assert_array_equal(ens.predict(X) == "emergence", proba[:, 0] >= 0.5)
+    assert (ens.predict(X) == labels).mean() > 0.8
 
 
 # --------------------------------------------------------------------------- inference
@@ -229,15 +232,19 @@ def test_property_threshold_is_first_crossing(data):
 
 def test_errors():
     X, y, months = _data()
-    with pytest.raises(ValueError, match="binary classifier"):
+    with pytest.raises(ValueError, match="Only binary classification"):
         MonthBlockEnsemble(ShiftClassifier()).fit(X, np.arange(len(y)) % 3, groups=months)
-    with pytest.raises(ValueError, match="labels"):
+    with pytest.raises(ValueError, match="labels for"):
         MonthBlockEnsemble(ShiftClassifier()).fit(X, y[:-1], groups=months)
     with pytest.raises(ValueError, match="n_seeds"):
         MonthBlockEnsemble(ShiftClassifier(), n_seeds=0).fit(X, y, groups=months)
     with pytest.raises(ValueError, match="threshold"):
         MonthBlockEnsemble(ShiftClassifier(), threshold=1.5).fit(X, y, groups=months)
-    with pytest.raises(TypeError, match="predict_proba"):
+    with pytest.raises(ValueError, match="threshold"):
+        MonthBlockEnsemble(ShiftClassifier(), threshold="paper").fit(X, y, groups=months)
+    with pytest.raises(ValueError, match="pos_label=2 is not one of the classes"):
+        MonthBlockEnsemble(ShiftClassifier(), pos_label=2).fit(X, y, groups=months)
+    with pytest.raises(ValueError, match="predict_proba"):
         MonthBlockEnsemble(object()).fit(X, y, groups=months)
     with pytest.raises(ValueError, match=r"block 4 \(months \[9, 10\]\) holds no videos"):
         keep = months < 9
@@ -313,19 +320,12 @@ def _tiny_videos(n_per_month=4, months=(1, 2), seed=0):
     return da, y
 
 
-def _tiny_classifier(**kw):
-    from skflux import FluxEmergenceClassifier
-
-    return FluxEmergenceClassifier(
-        max_epochs=1, batch_size=4, lr=1e-2, module__widths=(2, 2, 4, 4), module__top=4,
-        module__dense=4, **kw)
-
-
-@pytest.fixture(scope="module")
-def tiny_neural_ensemble():
+@pytest.fixture
+def tiny_neural_ensemble(tiny_classifier):
     X, y = _tiny_videos()
     cv = MonthBlockSplit(blocks=((1,), (2,)))
-    ens = MonthBlockEnsemble(_tiny_classifier(), cv=cv, n_seeds=1, random_state=0)
+    ens = MonthBlockEnsemble(tiny_classifier(max_epochs=1, batch_size=4), cv=cv, n_seeds=1,
+                             random_state=0)
     return ens.fit(X, y), X, y
 
 
@@ -365,3 +365,234 @@ def test_verbose_progress_bar(capsys):
     X, y, months = _data()
     MonthBlockEnsemble(ShiftClassifier(), n_seeds=1, verbose=1).fit(X, y, groups=months)
     assert "fitting members" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- labels
+@pytest.mark.parametrize("classes, pos", [
+    (np.array([0, 1]), 1), (np.array([False, True]), True), (np.array([-1, 1]), 1),
+    (np.array(["non-emergence", "emergence"]), "emergence"), (np.array(["a", "b"]), "b"),
+])
+def test_any_two_labels_through_classes(classes, pos):
+    X, y, months = _data()
+    labels = classes[y]
+    ens = MonthBlockEnsemble(LogisticRegression(), n_seeds=1, random_state=0)
+    ens.fit(X[:, :1], labels, groups=months)
+    assert sorted(ens.classes_.tolist()) == sorted(classes.tolist())
+    assert ens.pos_label_ == pos and ens.predict(X[:, :1]).dtype == labels.dtype
+    col = ens.classes_.tolist().index(pos)
+    med = np.median(ens.predict_proba_members(X[:, :1]), axis=0)
+    np.testing.assert_allclose(ens.predict_proba(X[:, :1])[:, col], med)
+    assert (ens.predict(X[:, :1]) == labels).mean() > 0.8
+    # the same members as with 0/1 labels (1 = the positive class)
+    ref = MonthBlockEnsemble(LogisticRegression(), n_seeds=1, random_state=0).fit(
+        X[:, :1], (labels == pos).astype(int), groups=months)
+    np.testing.assert_allclose(ref.predict_proba_members(X[:, :1]), ens.predict_proba_members(
+        X[:, :1]))
+
+
+def test_pos_label_settable():
+    X, y, months = _data()
+    labels = np.array(["non-emergence", "emergence"])[y]
+    ens = MonthBlockEnsemble(LogisticRegression(), n_seeds=1, pos_label="non-emergence")
+    ens.fit(X[:, :1], labels, groups=months)
+    assert ens.pos_label_ == "non-emergence"
+    proba = ens.predict_proba(X[:, :1])  # columns: emergence, non-emergence
+    assert (proba[y == 0, 1] > 0.5).mean() > 0.8
+
+
+def test_string_labels_through_grid_search():
+    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+    X, y, months = _data()
+    labels = np.array(["non-emergence", "emergence"])[y]
+    ens = MonthBlockEnsemble(LogisticRegression(), cv=StratifiedKFold(3), n_seeds=1)
+    search = GridSearchCV(ens, {"estimator__C": [0.01, 1.0]}, cv=StratifiedKFold(3))
+    search.fit(X[:, :1], labels)
+    assert set(search.predict(X[:, :1])) <= {"emergence", "non-emergence"}
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.best_score_ > 0.7
+
+
+# --------------------------------------------------------------------------- benchmark threshold
+def test_benchmark_threshold_holds_out_the_benchmark_months():
+    X, y, months = _data(per_month=6, months=range(1, 13))
+    ens = MonthBlockEnsemble(ShiftClassifier(spread=0.0), cv=MonthBlockSplit.uncertainty(),
+                             n_seeds=1, threshold="benchmark", random_state=0)
+    ens.fit(X, y, groups=months)
+    trained = np.concatenate([np.r_[t, v] for t, v in ens.splits_])
+    assert set(months[trained]) == set(range(1, 9))
+    bench = np.isin(months, [9, 10])
+    expected = precision_recall_threshold(y[bench], X[bench, 0])
+    assert ens.threshold_ == pytest.approx(expected)
+    assert ens.threshold_ != 0.5
+    assert ens.threshold_info_["months"] == [9, 10]
+    assert ens.threshold_info_["n_benchmark"] == int(bench.sum())
+    assert "precision = recall" in ens.threshold_info_["source"]
+
+
+def test_benchmark_months_inside_the_blocks_are_held_out():
+    X, y, months = _data(per_month=6, months=range(1, 13))
+    ens = MonthBlockEnsemble(ShiftClassifier(spread=0.0), n_seeds=1, threshold="benchmark",
+                             cv=MonthBlockSplit(blocks=((1, 2, 3), (4, 5, 6))),
+                             benchmark_months=[3, 6], random_state=0)
+    ens.fit(X, y, groups=months)
+    for m in ens.estimators_:
+        assert not np.isin(months[m.train_ids_], [3, 6]).any()
+        assert not np.isin(months[m.valid_ids_], [3, 6]).any()
+    assert ens.threshold_info_["months"] == [3, 6]
+
+
+@pytest.mark.filterwarnings("ignore:month block 4:UserWarning",
+                            "ignore:The groups parameter is ignored:UserWarning")
+def test_benchmark_threshold_warns_when_a_class_is_missing_and_refuses_no_months():
+    X, y, months = _data(per_month=6, months=range(1, 13))
+    y = y.copy()
+    y[np.isin(months, [9, 10])] = 1
+    ens = MonthBlockEnsemble(ShiftClassifier(), cv=MonthBlockSplit.uncertainty(), n_seeds=1,
+                             threshold="benchmark")
+    with pytest.warns(UserWarning, match=r"benchmark months \[9, 10\]"):
+        ens.fit(X, y, groups=months)
+    assert ens.threshold_ == 0.5 and "lack a class" in ens.threshold_info_["source"]
+    with pytest.raises(ValueError, match="no month is left for the benchmark"):
+        MonthBlockEnsemble(ShiftClassifier(), threshold="benchmark").fit(X, y, groups=months)
+    from sklearn.model_selection import KFold
+
+    with pytest.raises(ValueError, match="needs benchmark_months"):
+        MonthBlockEnsemble(ShiftClassifier(), cv=KFold(3), threshold="benchmark").fit(
+            X, y, groups=months)
+
+
+def test_fixed_threshold_info():
+    ens, X, y = _fitted()
+    assert ens.threshold_ == 0.5 and ens.threshold_info_["n_benchmark"] == 0
+    ens.fit_threshold(X, y)
+    assert ens.threshold_info_["n_benchmark"] == len(y)
+
+
+def test_out_of_fold_proba_comes_from_the_members_of_the_videos_block():
+    X, y, months = _data(months=range(1, 13))
+    ens = MonthBlockEnsemble(ShiftClassifier(spread=0.3), n_seeds=3, random_state=0).fit(
+        X, y, groups=months)
+    oof = ens.out_of_fold_proba(X)
+    assert np.isnan(oof[months > 10]).all()
+    for k in range(5):
+        idx = np.flatnonzero(ens.member_info_["split"] == k)
+        val = ens.splits_[idx[0]][1]
+        expect = np.median([ens.estimators_[i].predict_proba(X[val])[:, 1] for i in idx], 0)
+        np.testing.assert_allclose(oof[val], expect)
+    with pytest.raises(ValueError, match="pass the training data"):
+        ens.out_of_fold_proba(X[:10])
+
+
+# --------------------------------------------------------------------------- save / load
+def test_save_refuses_members_that_need_pickle(tmp_path):
+    ens, X, y = _fitted()
+    with pytest.raises(TypeError, match="ShiftClassifier"):
+        ens.save(tmp_path / "model")
+    assert not (tmp_path / "model").exists()
+
+
+_LOAD_SCRIPT = """
+import sys, numpy as np, torch
+torch.set_num_threads(1)
+from skflux import MonthBlockEnsemble
+ens = MonthBlockEnsemble.load(sys.argv[1])
+X = np.load(sys.argv[2])
+np.save(sys.argv[3], ens.predict_proba_members(X))
+print(ens.threshold_, ens.metadata_["note"], ens.predict(X[:3]).tolist())
+"""
+
+
+def test_save_load_in_a_fresh_process_gives_identical_probabilities(
+        tiny_fitted_ensemble, tiny_videos, tmp_path):
+    import subprocess
+    import sys
+
+    ens = tiny_fitted_ensemble
+    X = np.asarray(tiny_videos.values[:10], dtype="float32")
+    path = ens.save(tmp_path / "model", metadata={"note": "tiny"})
+    assert sorted(p.name for p in path.iterdir()) == ["config.json", "member_00", "member_01"]
+    np.save(tmp_path / "X.npy", X)
+    out = subprocess.run(
+        [sys.executable, "-c", _LOAD_SCRIPT, str(path), str(tmp_path / "X.npy"),
+         str(tmp_path / "P.npy")], capture_output=True, text=True, check=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "P.npy"), ens.predict_proba_members(X))
+    assert out.stdout.split()[1] == "tiny"
+    back = MonthBlockEnsemble.load(path)
+    assert back.threshold_ == ens.threshold_ and back.metadata_ == {"note": "tiny"}
+    assert back.classes_.tolist() == ens.classes_.tolist()
+    assert back.member_info_["seed"].tolist() == ens.member_info_["seed"].tolist()
+    assert back.cv.blocks == ens.cv.blocks and back.n_seeds == ens.n_seeds
+    # nothing is overwritten silently
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        ens.save(path)
+    (tmp_path / "notes").mkdir()
+    with pytest.raises(ValueError, match="no config.json"):
+        ens.save(tmp_path / "notes", overwrite=True)
+    ens.save(path, overwrite=True)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("damage, match", [
+    (lambda d: (d / "config.json").write_text("{not json"), "config.json"),
+    (lambda d: (d / "config.json").write_text('{"format": "other", "format_version": 1}'),
+     "config.json"),
+    (lambda d: _edit_config(d, format_version=99), "newer skflux"),
+    (lambda d: _edit_config(d, members=["../elsewhere"]), "config.json"),
+    (lambda d: _edit_config(d, classes=[0, 1, 2]), "config.json"),
+    (lambda d: (d / "member_01" / "weights.pt").write_bytes(b"junk"), "member_01"),
+])
+def test_load_refuses_foreign_corrupt_or_newer_directories(
+        tiny_fitted_ensemble, tmp_path, damage, match):
+    path = tiny_fitted_ensemble.save(tmp_path / "model")
+    damage(path)
+    with pytest.raises(ValueError, match=match):
+        MonthBlockEnsemble.load(path)
+
+
+def _edit_config(directory, **changes):
+    import json
+
+    config = json.loads((directory / "config.json").read_text())
+    config.update(changes)
+    (directory / "config.json").write_text(json.dumps(config))
+
+
+@given(st.lists(st.integers(-5, 5), min_size=2, max_size=2, unique=True), st.booleans())
+def test_property_labels_are_only_names(pair, flip):
+    """Any two labels (and either as pos_label) train the same members as their 0/1 codes."""
+    X, y, months = _data()
+    classes = np.array(sorted(pair))
+    pos = classes[0] if flip else classes[1]
+    codes = y if not flip else 1 - y
+    labels = np.where(codes == 1, pos, classes[classes != pos][0])
+    ens = MonthBlockEnsemble(ShiftClassifier(spread=0.2), n_seeds=1, pos_label=int(pos),
+                             random_state=0).fit(X, labels, groups=months)
+    ref = MonthBlockEnsemble(ShiftClassifier(spread=0.2), n_seeds=1, random_state=0).fit(
+        X, codes, groups=months)
+    np.testing.assert_array_equal(ens.predict_proba_members(X), ref.predict_proba_members(X))
+    np.testing.assert_array_equal(ens.predict(X) == pos, ref.predict(X) == 1)
+    col = ens.classes_.tolist().index(pos)
+    np.testing.assert_array_equal(ens.predict_proba(X)[:, col], ref.predict_proba(X)[:, 1])
+
+
+class _Payload:
+    """Unpickling this writes a marker file: proof that code ran."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_member_file_carrying_a_pickle_is_refused_and_never_runs(tiny_fitted_ensemble,
+                                                                     tmp_path):
+    import torch
+
+    path = tiny_fitted_ensemble.save(tmp_path / "model")
+    marker = tmp_path / "payload-ran"
+    torch.save({"weights": _Payload(marker)}, path / "member_00" / "weights.pt")
+    with pytest.raises(ValueError, match=r"member_00.weights\.pt"):
+        MonthBlockEnsemble.load(path)
+    assert not marker.exists()

@@ -185,3 +185,31 @@ def test_directory_lacking_pairs(tmp_path, cube):
         find_fits_pairs(tmp_path / "nofolder")
     with pytest.raises(ValueError, match="no FITS cube"):
         find_fits_pairs(tmp_path, pattern="*.fts")
+
+
+def test_cubes_of_different_sizes_name_the_odd_cube(tmp_path):
+    """21.9: the refusal names the odd cube (and the first one), not only the output file."""
+    from skflux.io import VideoWriter
+    from skflux.preprocessing import make_preprocessor
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "cubes"
+    folder.mkdir()
+    dt = [0.0, 5760.0, 2 * 5760.0]
+    write_pair(folder, "a_first", rng.normal(size=(3, 6, 6)), dt)
+    write_pair(folder, "b_odd", rng.normal(size=(3, 8, 8)), dt)
+    pre = make_preprocessor(n_frames=4)
+    out = tmp_path / "out.nc"
+    meta = {"label": 0, "time": "2001-03-04T05:06", "lat0": 10.0, "lon0": 20.0}
+    videos = (pre.fit_transform(v) for v in read_fits_directory(folder, coords=lambda p: meta))
+    with VideoWriter(out, n_frames=4, n_lat=6, n_lon=6, attrs={"instrument": "MDI"}) as writer:
+        writer.write(next(videos))
+        with pytest.raises(ValueError) as err:
+            writer.write(next(videos))
+    msg = str(err.value)
+    odd = str(folder / "b_odd.fits")
+    assert msg.startswith(f"video 1 (bmr_id='b_odd') from {odd} has frame/lat/lon sizes "
+                          "(4, 8, 8)"), msg
+    assert "(the first: video 0 (bmr_id='a_first') from" in msg and "(4, 6, 6)" in msg
+    assert "cut every patch at the same size in pixels" in msg
+    assert "PadFrames" not in msg  # the frames agree: padding is not the fix

@@ -242,7 +242,9 @@ def test_writer_single_3d_videos(videos, tmp_path):
 
 def test_writer_wrong_shape(videos, tmp_path):
     with VideoWriter(tmp_path / "w.nc", n_frames=9, n_lat=6, n_lon=6) as w:
-        with pytest.raises(ValueError, match=r"w.nc: video has frame/lat/lon sizes \(8, 6, 6\)"):
+        with pytest.raises(ValueError, match=r"video 0 \(bmr_id='BMR0000'\) has frame/lat/lon "
+                           r"sizes \(8, 6, 6\), but .*w.nc was opened for \(9, 6, 6\); pad or "
+                           r"crop it .*PadFrames"):
             w.write(videos.isel(video=[0]))
 
 
@@ -351,3 +353,18 @@ def test_writer_attrs_complete_a_video_without_them(tmp_path):
     assert open_videos(tmp_path / "b.nc").attrs["instrument"] == "MDI"
     with pytest.raises(ValueError, match="complevel"):
         VideoWriter(tmp_path / "c.nc", n_frames=2, n_lat=2, n_lon=2, complevel=12)
+
+
+def test_check_videos_takes_object_arrays_of_numbers():
+    from skflux._validation import check_videos
+
+    X = np.arange(8.0).reshape(1, 2, 2, 2)
+    out = check_videos(X.astype(object))
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, X)
+    bad = X.astype(object)
+    bad[0, 1, 0, 0] = {"foo": "bar"}
+    with pytest.raises(TypeError, match="real numbers .* not one: float.. argument must be"):
+        check_videos(bad)
+    with pytest.raises(TypeError, match="got dtype <U1"):
+        check_videos(np.array(["a"] * 8).reshape(1, 2, 2, 2))

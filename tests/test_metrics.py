@@ -6,7 +6,14 @@ from hypothesis.extra.numpy import arrays
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from skflux import MonthBlockEnsemble, MonthBlockSplit
-from skflux.metrics import ensemble_accuracy_report, quantile_accuracy, stable_mask
+from skflux.metrics import (
+    accuracy_summary,
+    ensemble_accuracy_report,
+    quantile_accuracy,
+    relabeling_summary,
+    stable_mask,
+    timed_emergences,
+)
 
 P = np.array([[0.1, 0.5, 0.9, 0.7, 0.55],
               [0.2, 0.55, 0.95, 0.4, 0.68],
@@ -116,3 +123,51 @@ def test_property_stability_and_report(P, t):
     total = sum(v["stable"] + v["unstable"] for v in r["outcomes"].values())
     assert total == P.shape[1]
     assert r["accuracy"][0.25] <= 1.0 and r["accuracy"][0.75] <= 1.0
+
+
+def test_accuracy_summary_by_hand():
+    crude = np.array([0, 0, 1, 1, 1])  # wrong on videos 1 and 3
+    s = accuracy_summary(P, 0.6, y_true=Y, y_labels=crude)
+    assert s["n_videos"] == 5
+    assert s["accuracy_vs_truth"] == {"0.25": pytest.approx(0.6), "0.5": 1.0, "0.75": 1.0}
+    assert s["accuracy_vs_crude_labels"]["0.5"] == pytest.approx(0.6)
+    assert s["crude_label_accuracy_vs_truth"] == pytest.approx(0.6)
+    assert s["majority_class_accuracy"] == pytest.approx(0.6)  # 3 of 5 are emergences
+    assert (s["n_stable"], s["n_unstable"]) == (3, 2)
+    # the same figures as the report it is built on
+    r = ensemble_accuracy_report(None, None, Y, member_proba=P, threshold=0.6)
+    assert s["accuracy_stable"] == r["accuracy_stable"]
+    # only what the labels given allow
+    assert set(accuracy_summary(P, 0.6)) == {"n_videos"}
+    assert "accuracy_vs_truth" not in accuracy_summary(P, 0.6, y_labels=crude)
+
+
+def test_accuracy_summary_string_labels():
+    names = np.where(Y == 1, "emergence", "non-emergence")
+    s = accuracy_summary(P, 0.6, y_true=names, pos_label="emergence")
+    assert s["accuracy_vs_truth"] == accuracy_summary(P, 0.6, y_true=Y)["accuracy_vs_truth"]
+
+
+class _Relabeled:
+    labels_ = np.array([0, 1, 1, 0, 1, 1])
+    verified_ = np.array([False, True, False, True, False, False])
+    fold_of_ = np.array([0, 0, 1, 1, -1, -1])  # the last two are in no block
+    n_passes_, stop_reason_ = 2, "ratio"
+
+
+def test_relabeling_summary_by_hand():
+    crude = np.array([0, 0, 1, 1, 1, 0])
+    truth = np.array([0, 1, 1, 0, 0, 0])
+    s = relabeling_summary(_Relabeled(), crude, truth)
+    assert s == {"passes": 2, "stop_reason": "ratio", "n_videos_in_blocks": 4,
+                 "fraction_verified": 0.5, "labels_changed": 3, "crude_mislabels": 2,
+                 "mislabels_left": 0, "fraction_corrected": 1.0}
+    assert "crude_mislabels" not in relabeling_summary(_Relabeled(), crude)
+    assert np.isnan(relabeling_summary(_Relabeled(), truth, truth)["fraction_corrected"])
+
+
+def test_timed_emergences():
+    mask = timed_emergences([1, 1, 0, 1], [0.9, 0.3, 0.9, 0.7], 0.6, [10, 12, -1, -1])
+    np.testing.assert_array_equal(mask, [True, False, False, False])
+    with pytest.raises(ValueError, match="expected"):
+        timed_emergences([1], [0.9, 0.3], 0.6, [1, 2])

@@ -6,6 +6,7 @@ import xarray as xr
 from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.base import clone
+from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, cross_val_predict, cross_validate
 
@@ -238,3 +239,98 @@ def test_cross_val_predict_on_train_validation_subset():
         m = LogisticRegression().fit(X[idx][train], y[idx][train])
         expected[val] = m.predict_proba(X[idx][val])[:, 1]
     np.testing.assert_allclose(pred[:, 1], expected)
+
+
+# --------------------------------------------------------------------------- one-class blocks
+def _one_class_block(label="non-emergence", other="emergence"):
+    """String labels; block 2 (months 5-6) holds only ``label``."""
+    X, y, months = _toy()
+    y = np.where(y == 1, other, label).astype(object)
+    in_block = np.isin(months, (5, 6))
+    y[in_block] = label
+    X[in_block] = np.random.default_rng(1).normal(size=(in_block.sum(), 2))
+    return X, y, months
+
+
+def test_single_class_block_is_named_in_a_warning():
+    """21.10: which block, which class is missing, and what to do."""
+    X, y, months = _one_class_block()
+    with pytest.warns(UserWarning) as record:
+        folds = list(MonthBlockSplit().split(X, y, groups=months))
+    assert len(folds) == 5
+    messages = [str(w.message) for w in record]
+    assert len(messages) == 1, messages
+    assert "month block 2 (months [5, 6]) holds only class 'non-emergence' (12 videos)" \
+        in messages[0]
+    assert "class 'emergence' is missing" in messages[0]
+    assert "skip_single_class=True" in messages[0]
+    # no y, or two classes in every block: no such warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        list(MonthBlockSplit().split(X, groups=months))
+        X2, y2, m2 = _toy()
+        list(MonthBlockSplit().split(X2, y2, groups=m2))
+
+
+def test_grid_search_warns_and_skip_single_class_gives_finite_scores():
+    X, y, months = _one_class_block(label=0, other=1)
+    y = y.astype(int)
+    grid = {"C": [0.1, 1.0]}
+    with pytest.warns(UserWarning, match="month block 2 .* holds only class 0"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        gs = GridSearchCV(LogisticRegression(), grid, cv=MonthBlockSplit(),
+                          scoring="roc_auc").fit(X, y, groups=months)
+    assert np.isnan(gs.cv_results_["split2_test_score"]).all()  # what the warning explains
+    cv = MonthBlockSplit(skip_single_class=True)
+    assert cv.get_n_splits(X, y, groups=months) == 4
+    assert cv.get_n_splits() == 5  # without y nothing is known about classes
+    with pytest.warns(UserWarning, match=r"month block 2 .*; skipped \(skip_single_class=True\)"):
+        gs = GridSearchCV(LogisticRegression(), grid, cv=cv, scoring="roc_auc").fit(
+            X, y, groups=months)
+    assert gs.n_splits_ == 4
+    assert np.isfinite(gs.cv_results_["mean_test_score"]).all()
+    with pytest.warns(UserWarning, match="month block 2"):
+        folds = list(cv.split(X, y, groups=months))
+    assert len(folds) == 4
+    for _train, val in folds:
+        assert not np.isin(months[val], (5, 6)).any()
+
+
+def test_skip_single_class_errors():
+    X, y, months = _toy()
+    with pytest.raises(TypeError, match="skip_single_class must be True or False"):
+        MonthBlockSplit(skip_single_class="yes").get_n_splits()
+    y = np.zeros_like(y)
+    y[np.isin(months, (1, 2))] = 1
+    y[np.isin(months, (3, 4, 5, 6, 7, 8, 9, 10))] = 0
+    cv = MonthBlockSplit(blocks=((1, 2), (3, 4)), skip_single_class=True)
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="every month block holds a "
+                                                                    "single class"):
+        list(cv.split(X, y, groups=months))
+
+
+@given(extra=month_lists, seed=st.integers(0, 2**16), skip=st.booleans())
+def test_property_single_class_blocks(extra, seed, skip):
+    """The warned blocks are exactly those of one class; skipping keeps exactly the others,
+    and get_n_splits(X, y, groups) agrees with the splits made."""
+    rng = np.random.default_rng(seed)
+    months = np.r_[np.arange(1, 11), extra]
+    y = rng.integers(0, 2, months.size)
+    y[:2] = (0, 1)  # both classes present
+    blocks = np.array([(m - 1) // 2 if m <= 10 else -1 for m in months])
+    one_class = {k for k in range(5) if np.unique(y[blocks == k]).size == 1}
+    cv = MonthBlockSplit(skip_single_class=skip)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        try:
+            splits = list(cv.split(groups=months, y=y))
+        except ValueError:
+            assert skip and len(one_class) == 5
+            return
+    named = {int(str(w.message).split()[2]) for w in record
+             if "holds only class" in str(w.message)}
+    assert named == one_class
+    kept = [k for k in range(5) if not (skip and k in one_class)]
+    assert [set(np.unique(blocks[v])) for _, v in splits] == [{k} for k in kept]
+    assert cv.get_n_splits(groups=months, y=y) == len(splits)

@@ -8,12 +8,12 @@ from hypothesis import strategies as st
 
 from skflux._schema import N_FRAMES, PATCH_SIZE
 from skflux.nn import (
+    FieldScaling,
     VideoCNN3D,
     VideoVGG,
     count_flops,
     count_parameters,
     iter_video_batches,
-    mask_after,
     scale_field,
 )
 
@@ -49,12 +49,18 @@ def test_vgg_full_size_matches_the_authors_model():
     assert last_conv.kernel_size == (2, 2)
 
 
+def _mask_after(x, t):
+    out = x.clone()
+    out[:, t + 1:] = x[:, t:t + 1]
+    return out
+
+
 def test_vgg_conv1_split_contract():
     net = VideoVGG(n_frames=8, in_size=16, **TINY_VGG).eval()
-    x = torch.randn(3, 8, 16, 16)
+    x = 800 * torch.randn(3, 8, 16, 16)  # Gauss
     out = net(x)
     assert out.shape == (3,)
-    torch.testing.assert_close(out, net.forward_after_conv1(net.conv1(x)))
+    torch.testing.assert_close(out, net.forward_after_conv1(net.conv1(net.scale(x))))
     # conv1 is linear (affine) in the frames: conv1(a) + conv1(b) - bias == conv1(a + b)
     a, b = torch.randn(2, 1, 8, 16, 16)
     bias = net.conv1.bias[:, None, None]
@@ -134,9 +140,9 @@ def test_3d_cnn_is_causal(t, seed):
     """Changing frames after t leaves every activation whose last frame used <= t unchanged."""
     torch.manual_seed(seed)
     net = VideoCNN3D(n_frames=23, in_size=16, **TINY_3D).eval()
-    x = torch.randn(2, 23, 16, 16)
+    x = 500 * torch.randn(2, 23, 16, 16)  # Gauss
     x2 = x.clone()
-    x2[:, t + 1:] = torch.randn_like(x2[:, t + 1:])
+    x2[:, t + 1:] = 500 * torch.randn_like(x2[:, t + 1:])
     a, b = net.activations(x), net.activations(x2)
     for bound, ha, hb in zip(net.last_frame_used(), a, b):
         keep = int(np.count_nonzero(bound <= t))
@@ -147,10 +153,10 @@ def test_3d_cnn_is_causal(t, seed):
 
 def test_3d_cnn_forward_from_cache_equals_forward_for_every_truncation():
     net = VideoCNN3D(n_frames=21, in_size=16, **TINY_3D).eval()
-    x = torch.randn(3, 21, 16, 16)
+    x = 800 * torch.randn(3, 21, 16, 16)  # Gauss: clipped at 1000 G in places
     cache = net.activations(x)
     for t in range(21):
-        xt = mask_after(x, t)
+        xt = _mask_after(x, t)
         torch.testing.assert_close(net.forward_from_cache(xt, cache, t), net(xt),
                                    atol=1e-5, rtol=1e-5)
 
@@ -166,11 +172,31 @@ def test_3d_cnn_cache_needs_eval_mode_and_matching_cache():
         net.forward_from_cache(torch.randn(2, 8, 16, 16), cache, 3)
 
 
-def test_mask_after():
-    x = torch.arange(5.0).reshape(1, 5, 1, 1).repeat(2, 1, 2, 2)
-    m = mask_after(x, 2)
-    assert m[0, :, 0, 0].tolist() == [0, 1, 2, 2, 2]
-    assert x[0, :, 0, 0].tolist() == [0, 1, 2, 3, 4]  # input untouched
+@pytest.mark.parametrize("cls, kw", [(VideoVGG, TINY_VGG), (VideoCNN3D, TINY_3D)])
+@pytest.mark.parametrize("field_limit", [1000.0, 250.0])
+def test_modules_take_gauss_and_scale_in_their_first_layer(cls, kw, field_limit):
+    """Scaling is the first layer: the rest of the network sees clip(x, ±limit) / limit."""
+    net = cls(n_frames=8, in_size=16, field_limit=field_limit, **kw).eval()
+    assert net.field_limit == field_limit and isinstance(net.scaling, FieldScaling)
+    assert list(net.children())[0] is net.scaling
+    seen = []
+    first = net.conv1 if cls is VideoVGG else net.layers[0]
+    first.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    x = 600 * torch.randn(2, 8, 16, 16)
+    with torch.no_grad():
+        net(x)
+    expected = torch.clamp(x, -field_limit, field_limit) / field_limit
+    torch.testing.assert_close(seen[0].reshape(expected.shape), expected)
+    # the parameter is part of the module's construction, not of its state dict
+    assert not any("field_limit" in k or "scaling" in k for k in net.state_dict())
+
+
+@pytest.mark.parametrize("bad", [0, -5.0, float("nan"), float("inf"), "big", None])
+def test_field_limit_must_be_positive(bad):
+    with pytest.raises(ValueError, match="field_limit must be a positive number"):
+        VideoVGG(n_frames=2, in_size=16, field_limit=bad, **TINY_VGG)
+    with pytest.raises(ValueError, match="field_limit must be a positive number"):
+        VideoCNN3D(n_frames=2, in_size=16, field_limit=bad, **TINY_3D)
 
 
 # ----------------------------------------------------------------------------- helpers

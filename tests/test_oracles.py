@@ -105,15 +105,16 @@ def test_check_oracle():
 
 
 def test_console_oracle_asks_and_writes_figures(tmp_path, monkeypatch, capsys):
-    answers = iter(["maybe", "y 5", "n", "", "Y"])
+    answers = iter(["maybe", "y 4", "y 3", "n", "", "Y"])
     monkeypatch.setattr("builtins.input", lambda prompt="": next(answers))
     da = make_videos(6, n_frames=4, size=4)
     oracle = ConsoleOracle(figure_dir=tmp_path / "figs")
     out = list(oracle.review(_request(da)))
     assert [(v.index, v.label, v.emergence_frame) for v in out] == [
-        (1, 1, 5), (3, 0, None), (4, 1, None)]
+        (1, 1, 3), (3, 0, None), (4, 1, None)]
     printed = capsys.readouterr().out
     assert "please answer" in printed and "video id3" in printed
+    assert "emergence_frame 4 is outside the video's frames 0-3" in printed
     assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == [
         "pass2_video1.png", "pass2_video3.png", "pass2_video4.png"]
 
@@ -169,8 +170,8 @@ def test_sheet_round_trip(tmp_path):
     with pytest.raises(ReviewPending) as info:
         next(gen)
     assert info.value.n_pending == 2
-    _fill(sheet, {1: ("y", "17"), 4: ("0", "")})
-    assert list(oracle.review(req)) == [Verdict(1, 1, 17), Verdict(3, 0), Verdict(4, 0)]
+    _fill(sheet, {1: ("y", "2.0"), 4: ("0", "")})
+    assert list(oracle.review(req)) == [Verdict(1, 1, 2), Verdict(3, 0), Verdict(4, 0)]
 
 
 def test_sheet_errors_name_file_and_line(tmp_path):
@@ -206,15 +207,49 @@ def test_sheet_adds_rows_for_new_videos(tmp_path):
     assert [(r["video"], r["verdict"]) for r in rows] == [("1", "1"), ("3", ""), ("4", "")]
 
 
-def test_frame_figure_fallback_without_plotting(tmp_path, monkeypatch):
-    import skflux.plotting
-    from skflux.relabel._oracles import _frame_figure
+@pytest.mark.parametrize("fill, match", [
+    ({3: ("y", "999")}, r"line 3 \(video id3\): emergence_frame 999 is outside the video's "
+                        r"frames 0-3"),
+    ({3: ("y", "-3")}, r"line 3 \(video id3\): emergence_frame -3 is outside"),
+    ({3: ("y", "1.5")}, r"line 3 \(video id3\): emergence_frame '1.5' is not a frame number"),
+    ({4: ("non-emergence", "2")}, r"line 4 \(video id4\): emergence_frame 2 with a "
+                                  r"non-emergence verdict"),
+])
+def test_sheet_refuses_impossible_rows_before_any_verdict(tmp_path, fill, match):
+    da = make_videos(6, n_frames=4, size=4)
+    oracle = SheetOracle(tmp_path, figures=False)
+    req = _request(da)
+    with pytest.raises(ReviewPending):
+        list(oracle.review(req))
+    _fill(oracle.sheet_path(2), {1: ("1", ""), **fill})
+    given = []
+    with pytest.raises(ValueError, match=match):
+        for verdict in oracle.review(req):  # the good row of line 2 is not given either
+            given.append(verdict)
+    assert given == []
 
-    def broken(*a, **k):
-        raise TypeError("unavailable")
 
-    monkeypatch.setattr(skflux.plotting, "plot_video_frames", broken, raising=False)
-    video = np.random.default_rng(0).normal(0, 100, (10, 6, 6))
-    video[3] = np.nan
-    out = _frame_figure(video, "fallback", tmp_path / "f.png")
-    assert out.exists() and out.stat().st_size > 1000
+def test_sheet_refuses_two_rows_for_one_video(tmp_path):
+    oracle = SheetOracle(tmp_path, figures=False)
+    req = _request()
+    with pytest.raises(ReviewPending):
+        list(oracle.review(req))
+    sheet = oracle.sheet_path(2)
+    lines = sheet.read_text().splitlines()
+    sheet.write_text("\n".join(lines + [lines[2]]) + "\n")
+    _fill(sheet, {3: ("1", "")})
+    with pytest.raises(ValueError, match=r"review_pass2.csv, line 5: a second row for video 3 "
+                                         r"\(the first is line 3\)"):
+        list(oracle.review(req))
+
+
+def test_verdicts_in_the_classes_of_y():
+    req = ReviewRequest([0, 1], [0, 1], [0.9, 0.2], ["a", "b"], None, 1,
+                        classes=[-1, 1], pos_label=1)
+    assert [v.label for v in TruthOracle([1, -1]).review(req)] == [1, 0]
+    req = ReviewRequest([0, 1], [0, 1], [0.9, 0.2], ["a", "b"], None, 1,
+                        classes=["quiet", "rising"], pos_label="rising")
+    assert [v.label for v in TruthOracle(["rising", "quiet"]).review(req)] == [1, 0]
+    assert [v.label for v in CallbackOracle(lambda item: "y").review(req)] == [1, 1]
+    with pytest.raises(ValueError, match="'maybe' is not a label"):
+        list(TruthOracle(["maybe", "quiet"]).review(req))

@@ -4,16 +4,19 @@ import matplotlib
 import numpy as np
 import pytest
 
-from skflux.datasets import make_flux_emergence
 from skflux.plotting import plot_video_frames, write_video_animation
 
 matplotlib.use("Agg")
 
 
+N_FRAMES, SIZE = 8, 16  # the shared tiny_videos fixture (tests/conftest.py)
+
+
 @pytest.fixture(scope="module")
-def video():
-    v = make_flux_emergence(6, random_state=0, n_frames=20, size=12)
-    i = int(np.flatnonzero(v["true_label"].values == 1)[0])
+def video(tiny_videos):
+    """A true emergence of the shared tiny videos whose emergence frame is not 0."""
+    v = tiny_videos
+    i = int(np.flatnonzero((v["true_label"].values == 1) & (v["emergence_frame"].values > 0))[0])
     return v.isel(video=i)
 
 
@@ -21,19 +24,19 @@ def test_plot_video_frames_marks_emergence(video):
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    fig = plot_video_frames(video, every=5, ncols=2)
+    fig = plot_video_frames(video, every=2, ncols=2)
     ax = fig.axes[0]
     ef = int(video["emergence_frame"].values)
     assert f"frame {ef}" in ax.get_xlabel()
     marks = [p for p in ax.patches if isinstance(p, Rectangle)]
     assert len(marks) == 1
-    shown = np.arange(0, 20, 5)
+    shown = np.arange(0, N_FRAMES, 2)
     k = int(np.flatnonzero(shown >= ef)[0])
     row, col = divmod(k, 2)
     gap = 1
-    assert marks[0].get_xy() == (col * (12 + gap) - 0.5, row * (12 + gap) - 0.5)
+    assert marks[0].get_xy() == (col * (SIZE + gap) - 0.5, row * (SIZE + gap) - 0.5)
     image = ax.images[0].get_array()
-    assert image.shape == (2 * 12 + 1, 2 * 12 + 1)
+    assert image.shape == (2 * SIZE + 1, 2 * SIZE + 1)
     # frame labels: one per shown frame
     assert [t.get_text() for t in ax.texts] == [str(f) for f in shown]
     plt.close(fig)
@@ -51,8 +54,8 @@ def test_plot_video_frames_into_given_axes_and_override(video):
     assert len(out.axes[0].texts) == 2
 
 
-def test_plot_video_frames_errors(video):
-    batch = make_flux_emergence(2, random_state=0, n_frames=8, size=8)
+def test_plot_video_frames_errors(video, tiny_videos):
+    batch = tiny_videos[:2]
     with pytest.raises(ValueError, match="one video"):
         plot_video_frames(batch)
     with pytest.raises(ValueError, match="every"):
@@ -69,7 +72,7 @@ def test_write_video_animation_gif(video, tmp_path):
     path = write_video_animation(video, tmp_path / "sub" / "v.gif", fps=5, dpi=40)
     with Image.open(path) as im:
         assert im.format == "GIF"
-        assert im.n_frames == 20
+        assert im.n_frames == N_FRAMES
 
 
 def test_write_video_animation_errors(video, tmp_path):

@@ -2,12 +2,14 @@
 
 import numpy as np
 import pytest
+import scipy.sparse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.interpolate import interp1d
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import InvalidParameterError
 
 from skflux.io._examples import tiny_videos
 from skflux.preprocessing import (
@@ -208,6 +210,20 @@ def test_pad_refuses_long_videos_unless_crop():
     assert PadFrames(n_frames=4).transform(X).shape == (1, 4, 2, 2)
 
 
+def test_long_video_message_offers_the_cli_option_and_the_python_parameter():
+    """21.9: the command line has no crop: the message names --frames (with the length
+    that keeps every frame) for it, and crop=True for Python users."""
+    v = tiny_videos(n=3, n_frames=7, size=3)
+    v = v.copy()
+    v.observed[0, 6] = False  # video 0: 6 frames observed, videos 1-2: 7
+    with pytest.raises(ValueError) as err:
+        make_preprocessor(n_frames=5).fit_transform(v)
+    msg = str(err.value)
+    assert "n_frames=7" in msg and "skflux ingest --frames 7" in msg
+    assert "in Python, cut them with PadFrames(crop=True)" in msg
+    assert msg.index("--frames") < msg.index("crop=True")  # the CLI's option is offered first
+
+
 def test_pad_lazy_equals_eager(tmp_path):
     from skflux.io import open_videos, to_netcdf
 
@@ -251,6 +267,7 @@ def test_stateless_sklearn_api():
         assert c.get_params() == est.get_params()
         X = np.zeros((1, 2, 2, 2))
         assert est.fit(X) is est
+        assert est.n_features_in_ == 2 and not hasattr(c, "n_features_in_")
         assert est.__sklearn_tags__().requires_fit is False
         assert isinstance(c.transform(X), np.ndarray)  # no fit needed
 
@@ -258,26 +275,59 @@ def test_stateless_sklearn_api():
 @pytest.mark.parametrize(
     ("est", "match"),
     [
-        (PadFrames(n_frames=0), "n_frames must be a positive integer"),
-        (PadFrames(mode="reflect"), "mode must be 'edge' or 'zero'"),
-        (PadFrames(crop="yes"), "crop must be True or False"),
-        (MaskOffLimb(fill_value=np.nan), "fill_value must be a finite number"),
+        (PadFrames(n_frames=0), "'n_frames' parameter of PadFrames must be an int in the range"),
+        (PadFrames(n_frames=2.5), "'n_frames' parameter of PadFrames must be an int"),
+        (PadFrames(mode="reflect"), "'mode' parameter of PadFrames must be a str among"),
+        (PadFrames(crop="yes"), "'crop' parameter of PadFrames must be an instance of 'bool'"),
+        (FillGaps(copy=None), "'copy' parameter of FillGaps must be an instance of 'bool'"),
+        (MaskOffLimb(fill_value=np.nan), "'fill_value' parameter of MaskOffLimb must be"),
+        (MaskOffLimb(fill_value=np.inf), "'fill_value' parameter of MaskOffLimb must be"),
+        (MaskOffLimb(fill_value="0"), "'fill_value' parameter of MaskOffLimb must be"),
     ],
 )
 def test_bad_parameters(est, match):
-    with pytest.raises(ValueError, match=match):
+    # scikit-learn's parameter validation, in fit and in transform (stateless: no fit needed)
+    with pytest.raises(InvalidParameterError, match=match):
         est.fit(np.zeros((1, 2, 2, 2)))
+    with pytest.raises(InvalidParameterError, match=match):
+        clone(est).transform(np.zeros((1, 2, 2, 2)))
 
 
 @pytest.mark.parametrize("est", [FillGaps(), MaskOffLimb(), PadFrames(n_frames=4)])
 def test_bad_input(est):
-    with pytest.raises(ValueError, match="must be 4-D"):
-        est.transform(np.zeros((2, 2, 2)))
-    with pytest.raises(TypeError, match="real numbers"):
+    for bad in (np.zeros((2, 2, 2)), np.zeros((1, 2, 2, 2, 1))):
+        with pytest.raises(ValueError, match=r"must be 4-D .* or 2-D \(video, frame\)"):
+            est.transform(bad)
+    with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
+        est.transform(np.zeros(3))
+    with pytest.raises(ValueError, match="dtype='numeric' is not compatible with arrays of"):
         est.transform(np.array(["a"] * 8).reshape(1, 2, 2, 2))
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        est.transform(np.ones((1, 2, 2, 2), dtype=complex))
+    with pytest.raises(TypeError, match="Sparse data was passed"):
+        est.transform(scipy.sparse.csr_matrix(np.ones((2, 3))))
     v = tiny_videos(n=1, n_frames=3, size=2)
     with pytest.raises(ValueError, match="dims"):
         est.transform(v.transpose("video", "lat", "frame", "lon"))
+
+
+def test_two_d_input_is_single_pixel_videos():
+    """(video, frame) arrays: each row a single-pixel video, returned 2-D."""
+    X = np.array([[0.0, np.nan, np.nan, 3.0, np.nan], [np.nan, 1.0, np.nan, 5.0, 0.0]])
+    np.testing.assert_array_equal(
+        FillGaps().fit_transform(X),
+        [[0.0, 1.0, 2.0, 3.0, np.nan], [np.nan, 1.0, 3.0, 5.0, 0.0]])
+    np.testing.assert_array_equal(
+        PadFrames(n_frames=6).fit_transform(FillGaps().fit_transform(X)),
+        [[0.0, 1.0, 2.0, 3.0, 3.0, 3.0], [np.nan, 1.0, 3.0, 5.0, 0.0, 0.0]])
+    # off-disk: NaN (and, in a 1 x 1 frame, a 0 G pixel, which touches a corner)
+    np.testing.assert_array_equal(MaskOffLimb(fill_value=-1.0).fit_transform(X[1:]),
+                                  [[-1.0, 1.0, -1.0, 5.0, -1.0]])
+    for est in (FillGaps(), MaskOffLimb(), PadFrames(n_frames=6)):
+        assert est.fit(X).n_features_in_ == 5
+        four = est.transform(X[:, :, None, None])
+        np.testing.assert_array_equal(est.transform(X), four[:, :, 0, 0])
+        assert est.transform(X.tolist()).shape == four.shape[:2]  # lists too
 
 
 def test_no_observed_frame_named():

@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 
 import skflux
+from skflux import ensemble as ensemble_module
 from skflux.model_selection import MonthBlockSplit
 from skflux.plotting import plot_relabel_passes
 from skflux.relabel import (
@@ -31,7 +32,6 @@ from skflux.relabel import (
     Verdict,
     pass_statistics,
 )
-from skflux.relabel import _relabeler as relabeler_module
 
 HERE = Path(__file__).resolve().parent
 
@@ -289,10 +289,12 @@ def test_clone_params_and_lazy_export(videos):
 
 
 @pytest.mark.parametrize("kw, match", [
-    (dict(budget=0), "budget must be >= 1"), (dict(budget=1.5), "fraction in"),
-    (dict(budget="all"), "budget must be"), (dict(threshold=1.0), "threshold"),
-    (dict(priority="random"), "priority"), (dict(max_passes=0), "max_passes"),
-    (dict(n_seeds=1.5), "n_seeds"), (dict(stop_ratio=-1), "stop_ratio"),
+    (dict(budget=0), r"'budget' .* an int in the range \[1, inf\)"),
+    (dict(budget=1.5), r"'budget' .* a float in the range \(0.0, 1.0\]"),
+    (dict(budget="all"), "'budget' parameter"), (dict(threshold=1.0), "'threshold'"),
+    (dict(priority="random"), "'priority'"), (dict(max_passes=0), "'max_passes'"),
+    (dict(n_seeds=1.5), "'n_seeds'"), (dict(stop_ratio=-1), "'stop_ratio'"),
+    (dict(pos_label=7), "pos_label=7 is not one of the classes"),
 ])
 def test_bad_parameters(videos, kw, match):
     with pytest.raises(ValueError, match=match):
@@ -302,12 +304,12 @@ def test_bad_parameters(videos, kw, match):
 def test_bad_labels_name_the_video(videos):
     y = videos.label.values.astype(float)
     y[7] = 2
-    with pytest.raises(ValueError, match=r"bmr_id=.*1007.* has 2\.0"):
+    with pytest.raises(ValueError, match=r"two classes .* got 3 classes \[0.0, 1.0, 2.0\]"):
         _relabeler(TruthOracle()).fit(videos, y)
     y[7] = np.nan
-    with pytest.raises(ValueError, match="labels 0/1"):
+    with pytest.raises(ValueError, match=r"video 7 \(bmr_id=.*1007.*label is NaN"):
         _relabeler(TruthOracle()).fit(videos, y)
-    with pytest.raises(ValueError, match="one label per video"):
+    with pytest.raises(ValueError, match="399 labels for 400 videos"):
         _relabeler(TruthOracle()).fit(videos, y[:-1])
     with pytest.raises(ValueError, match="crude labels"):
         _relabeler(TruthOracle()).fit(videos.values)
@@ -322,7 +324,7 @@ def test_overlapping_cv_and_missing_oracle(videos):
         _relabeler(TruthOracle(), cv=overlapping).fit(videos)
     with pytest.raises(ValueError, match="needs an oracle"):
         IterativeRelabeler(feature_model()).fit(videos)
-    with pytest.raises(TypeError, match="no predict_proba"):
+    with pytest.raises(ValueError, match="'estimator' .*predict_proba"):
         from sklearn.svm import LinearSVC
 
         IterativeRelabeler(LinearSVC(), oracle=TruthOracle()).fit(
@@ -357,13 +359,13 @@ def test_emergence_frames_are_kept(videos):
 # ----------------------------------------------------------------------- resume
 def _fits(monkeypatch):
     calls = []
-    real = relabeler_module._fit_member
+    real = ensemble_module.fit_member
 
     def counting(*args, **kw):
         calls.append(1)
         return real(*args, **kw)
 
-    monkeypatch.setattr(relabeler_module, "_fit_member", counting)
+    monkeypatch.setattr(ensemble_module, "fit_member", counting)
     return calls
 
 
@@ -397,25 +399,26 @@ def test_pause_and_resume_equals_uninterrupted(videos, tmp_path, monkeypatch):
     np.testing.assert_array_equal(rel.labels_, ref.labels_)
     np.testing.assert_array_equal(rel.verified_, ref.verified_)
     assert _same(rel.passes_, ref.passes_)
-    # resuming a finished run recomputes nothing and asks nobody
+    # resuming a finished run asks nobody and retrains only the last pass's models
+    # (for predict: the log keeps no models)
     calls.clear()
     third = Recorder(truth)
     again = _relabeler(third, stop_ratio=0.0, review_log=tmp_path / "run.sqlite").fit(videos)
-    assert calls == [] and third.shown == []
+    assert len(calls) == 5 and third.shown == []
     np.testing.assert_array_equal(again.labels_, ref.labels_)
     np.testing.assert_allclose(again.predict_proba(videos), ref.predict_proba(videos))
 
 
-def test_resume_without_stored_models_retrains_only_what_is_needed(videos, tmp_path,
-                                                                   monkeypatch):
+def test_resume_retrains_only_what_is_needed(videos, tmp_path, monkeypatch):
     truth = videos.true_label.values
-    log = ReviewLog(tmp_path / "lean.sqlite", store_models=False)
+    log = ReviewLog(tmp_path / "lean.sqlite")
     ref = _relabeler(Recorder(truth), stop_ratio=0.0, review_log=log).fit(videos)
     calls = _fits(monkeypatch)
     again = _relabeler(Recorder(truth), stop_ratio=0.0, review_log=log).fit(videos)
     assert len(calls) == 5  # only the last pass's fold models, for predict
     np.testing.assert_array_equal(again.labels_, ref.labels_)
     np.testing.assert_allclose(again.oof_proba_, ref.oof_proba_)
+    np.testing.assert_allclose(again.predict_proba(videos), ref.predict_proba(videos))
 
 
 def test_resume_with_changed_stop_ratio_reuses_finished_passes(videos, tmp_path, monkeypatch):
@@ -503,7 +506,11 @@ def test_sigkill_mid_fit_then_resume(tmp_path, where, monkeypatch):
     assert not set(before) & set(after)  # no video shown twice
     assert len(before) + len(after) == len(ReviewLog(tmp_path / "ref.sqlite"))
     trained_before_kill = 1 if where == "mid-pass-1" else 2
-    assert len(calls) == 5 * (ref.n_passes_ - trained_before_kill)
+    # the passes not trained before the kill, plus, when the run ends on a pass read from
+    # the log, that pass's models again for predict (the log keeps no models)
+    assert len(calls) == 5 * (max(ref.n_passes_ - trained_before_kill, 0)
+                              + (ref.n_passes_ <= trained_before_kill))
+    np.testing.assert_allclose(resumed.predict_proba(da), ref.predict_proba(da))
     np.testing.assert_array_equal(resumed.labels_, ref.labels_)
     np.testing.assert_array_equal(resumed.verified_, ref.verified_)
     assert [(r["video"], r["pass"], r["verdict"]) for r in ReviewLog(log).verdicts()] == [
@@ -589,13 +596,16 @@ def test_figure_3_errors():
 
 # ----------------------------------------------------------------------- CNN
 @pytest.mark.slow
-def test_with_a_tiny_flux_emergence_classifier():
-    clf = skflux.FluxEmergenceClassifier(
-        max_epochs=1, batch_size=20, lr=1e-2, patience=None, valid_months=None, augment=False,
-        module__widths=(4, 4, 8, 8), module__top=8, module__dense=8)
+def test_with_a_tiny_flux_emergence_classifier(tiny_classifier, one_torch_thread):
+    clf = tiny_classifier(max_epochs=1, batch_size=20, patience=None, valid_months=None,
+                          augment=False)
     da = make_videos(40, n_frames=8, size=16, seed=4)
     rel = IterativeRelabeler(clf, oracle=TruthOracle(), max_passes=1, random_state=0).fit(da)
     assert len(rel.estimators_) == 5 and rel.n_passes_ == 1
+    # out of fold: each video from the fold model that left its block out (module on Gauss)
+    for model, (_, block) in zip(rel.estimators_, rel.folds_):
+        np.testing.assert_allclose(rel.oof_proba_[block],
+                                   model.predict_proba(da.isel(video=block))[:, 1], rtol=1e-5)
     in_cv = da.month.values <= 10
     assert np.isfinite(rel.oof_proba_[in_cv]).all()
     proba = rel.predict_proba(da)
@@ -627,7 +637,7 @@ def test_verbose_reports_every_pass(videos, capsys):
     out = capsys.readouterr()
     lines = [s for s in out.out.splitlines() if s.startswith("pass ")]
     assert len(lines) == rel.n_passes_ and "stop:" in lines[-1]
-    assert "fold models" in out.err
+    assert "fitting members" in out.err
 
 
 def test_video_ids_stay_unique_with_repeated_bmr_ids(videos, tmp_path):
@@ -722,12 +732,15 @@ def _unpicklable_model():
                          LogisticRegression(C=0.05))
 
 
-def test_unpicklable_models_are_logged_without_models(videos, tmp_path, monkeypatch):
+def test_unpicklable_models_work_with_a_log(videos, tmp_path, monkeypatch):
+    import warnings
+
     truth = videos.true_label.values
     path = tmp_path / "log.sqlite"
     kw = dict(oracle=TruthOracle(truth), stop_ratio=0.0, max_passes=2, random_state=0)
     ref = IterativeRelabeler(_unpicklable_model(), **kw).fit(videos)
-    with pytest.warns(RuntimeWarning, match="cannot be pickled"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         logged = IterativeRelabeler(_unpicklable_model(), review_log=path, **kw).fit(videos)
     np.testing.assert_array_equal(logged.labels_, ref.labels_)
     calls = _fits(monkeypatch)
@@ -743,3 +756,47 @@ def test_pause_without_log_warns_that_verdicts_are_lost(videos):
 
     with pytest.warns(RuntimeWarning, match="not kept"), pytest.raises(ReviewPending):
         _relabeler(CallbackOracle(pause), max_passes=1).fit(videos)
+
+
+# ----------------------------------------------------------------------- labels and locking
+@pytest.mark.parametrize("classes", [("non-emergence", "emergence"), (-1, 1), (False, True)])
+def test_any_two_labels_give_the_same_relabeling(videos, classes):
+    truth = videos.true_label.values
+    ref = _relabeler(TruthOracle(truth), max_passes=2, stop_ratio=0.0).fit(videos)
+    table = np.array(classes)
+    crude = table[videos.label.values]
+    rel = _relabeler(TruthOracle(table[truth]), max_passes=2, stop_ratio=0.0).fit(videos, crude)
+    assert rel.classes_.tolist() == sorted(table.tolist()) and rel.pos_label_ == table[1]
+    np.testing.assert_array_equal(rel.labels_, table[ref.labels_])
+    assert _same(rel.passes_, ref.passes_)
+    np.testing.assert_array_equal(rel.predict(videos), table[ref.predict(videos)])
+    col = rel.classes_.tolist().index(table[1])
+    np.testing.assert_allclose(rel.predict_proba(videos)[:, col], ref.predict_proba(videos)[:, 1])
+
+
+_HOLD_LOG = """
+import sys
+from skflux.relabel import ReviewLog
+log = ReviewLog(sys.argv[1]).open("fp", {})
+print("locked", flush=True)
+sys.stdin.readline()
+log.close()
+"""
+
+
+def test_second_run_on_a_log_in_use_is_refused_at_once(videos, tmp_path, monkeypatch):
+    path = tmp_path / "log.sqlite"
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOG, str(path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                              env=dict(os.environ, PYTHONPATH=str(HERE.parent)))
+    calls = _fits(monkeypatch)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(ReviewLogError, match=rf"in use by another process \(pid "
+                                                 rf"{holder.pid}\)"):
+            _relabeler(TruthOracle(), review_log=path).fit(videos)
+        assert calls == []  # refused before any training
+    finally:
+        holder.stdin.close()
+        holder.wait()
+    assert not ReviewLog(path).lock_path.exists()  # released when the holder closed

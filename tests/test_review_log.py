@@ -1,4 +1,6 @@
 import copy
+import json
+import os
 import pickle
 import sqlite3
 
@@ -6,7 +8,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.linear_model import LogisticRegression
 
 from skflux.relabel import ReviewLog, ReviewLogError
 from skflux.relabel._review_log import FORMAT_VERSION, dataset_fingerprint, labels_sha
@@ -175,31 +176,115 @@ def test_empty_file_becomes_a_log(tmp_path):
     assert len(ReviewLog(path)) == 1
 
 
-def test_passes_round_trip_and_models_kept_for_latest_pass_only(tmp_path):
+def test_passes_round_trip_without_models(tmp_path):
     log = _log(tmp_path)
-    X = np.arange(20.0)[:, None]
-    y = (X[:, 0] > 9).astype(int)
-    model = LogisticRegression().fit(X, y)
+    y = (np.arange(20) > 9).astype(int)
     oof = np.linspace(0, 1, 20)
     oof[3] = np.nan
     assert log.load_pass(1) is None
-    log.save_trained(1, labels_sha(y), oof, [model])
+    log.save_trained(1, labels_sha(y), oof)
     got = log.load_pass(1)
-    assert got["stage"] == "trained" and got["record"] is None
+    assert got["stage"] == "trained" and got["record"] is None and "models" not in got
     np.testing.assert_array_equal(got["oof_proba"], oof)
-    np.testing.assert_array_equal(got["models"][0].predict(X), model.predict(X))
     log.save_done(1, {"pass_index": 1, "n": np.int64(4), "r": np.float64(0.5)})
-    log.save_trained(2, labels_sha(1 - y), oof, [model])
-    assert log.load_pass(1)["models"] is None  # superseded by pass 2's models
+    log.save_trained(2, labels_sha(1 - y), oof)
     assert log.load_pass(1)["record"] == {"pass_index": 1, "n": 4, "r": 0.5}
-    assert log.load_pass(2)["models"] is not None
+    assert log.load_pass(2)["stage"] == "trained"
     with pytest.raises(ReviewLogError, match="never trained"):
         log.save_done(5, {})
     log.close()
-    lean = ReviewLog(tmp_path / "lean.sqlite", store_models=False).open("fp", CONFIG)
-    lean.save_trained(1, labels_sha(y), oof, [model])
-    assert lean.load_pass(1)["models"] is None
-    lean.close()
+    columns = {r[1] for r in sqlite3.connect(tmp_path / "log.sqlite").execute(
+        "PRAGMA table_info(passes)")}
+    assert "models" not in columns
+
+
+class _Payload:
+    """Unpickling this writes a marker file: proof that code ran."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _v1_log_with_pickled_models(tmp_path, marker):
+    """A review log as skflux 0.x (format 1) wrote it: passes.models holds a pickle."""
+    path = tmp_path / "shared.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript("""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE verdicts (seq INTEGER PRIMARY KEY AUTOINCREMENT, video INTEGER NOT NULL
+            UNIQUE, video_id TEXT NOT NULL, pass INTEGER NOT NULL, previous_label INTEGER NOT
+            NULL, proba REAL, verdict INTEGER NOT NULL, emergence_frame INTEGER, note TEXT NOT
+            NULL DEFAULT '', time TEXT NOT NULL);
+        CREATE TABLE passes (pass INTEGER PRIMARY KEY, stage TEXT NOT NULL, labels_sha TEXT
+            NOT NULL, oof_proba BLOB NOT NULL, models BLOB, record TEXT, time TEXT NOT NULL);
+    """)
+    con.executemany("INSERT INTO meta VALUES (?, ?)", [
+        ("format", "skflux-review-log"), ("version", "1"), ("fingerprint", "fp"),
+        ("config", json.dumps(CONFIG, sort_keys=True)), ("seed", "7")])
+    con.execute("INSERT INTO passes VALUES (1, 'trained', 'x', ?, ?, NULL, 'now')",
+                (np.zeros(4).tobytes(), pickle.dumps([_Payload(marker)])))
+    con.commit()
+    con.close()
+    return path
+
+
+def test_a_log_carrying_a_pickle_is_refused_and_the_payload_never_runs(tmp_path):
+    marker = tmp_path / "payload-ran"
+    path = _v1_log_with_pickled_models(tmp_path, marker)
+    before = path.read_bytes()
+    with pytest.raises(ReviewLogError, match=r"shared.sqlite holds pickled fold models.*never "
+                                             r"unpickles.*UPDATE passes SET models = NULL"):
+        ReviewLog(path).open("fp", CONFIG)
+    with pytest.raises(ReviewLogError, match="pickled"):
+        ReviewLog(path).load_pass(1)
+    assert not marker.exists() and path.read_bytes() == before
+    assert not ReviewLog(path).lock_path.exists()
+    # the fix the message gives keeps the verdicts and makes the log usable
+    con = sqlite3.connect(path)
+    con.execute("UPDATE passes SET models = NULL")
+    con.commit()
+    con.close()
+    log = ReviewLog(path).open("fp", CONFIG)
+    assert log.load_pass(1)["stage"] == "trained" and log.seed == 7
+    log.close()
+    assert not marker.exists()
+
+
+_HOLD_SCRIPT = """
+import sys, time
+from skflux.relabel import ReviewLog
+log = ReviewLog(sys.argv[1]).open("fp", {"threshold": 0.5, "budget": None})
+print("locked", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_second_open_is_refused_naming_the_process_and_stale_locks_are_taken_over(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "log.sqlite"
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_SCRIPT, str(path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(ReviewLogError, match=rf"in use by another process \(pid "
+                                                 rf"{holder.pid}\).*log.sqlite.lock"):
+            ReviewLog(path).open("fp", CONFIG)
+    finally:
+        holder.kill()  # SIGKILL: the lock file stays behind
+        holder.wait()
+    assert ReviewLog(path).lock_path.read_text().split()[0] == str(holder.pid)
+    log = ReviewLog(path).open("fp", CONFIG)  # the dead process's lock is taken over
+    assert log.lock_path.read_text().split()[0] == str(os.getpid())
+    with pytest.raises(ReviewLogError, match=rf"in use by this process \(pid {os.getpid()}"):
+        ReviewLog(path).open("fp", CONFIG)
+    log.close()
+    assert not log.lock_path.exists()
+    ReviewLog(path).open("fp", CONFIG).close()
 
 
 def test_copy_and_pickle_drop_the_connection(tmp_path):

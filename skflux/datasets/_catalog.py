@@ -89,7 +89,6 @@ def available(days, blocks=None):
     return ok
 
 
-_N_DAYS_MAX = 40  # daily observations per video handled by the detector
 _U_FIXED = 22  # uniforms per candidate before the detection jitter
 
 

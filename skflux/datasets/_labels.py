@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .._targets import check_binary_target
 from .._validation import _is_dataarray
 from . import _catalog as cat
 from . import _physics as ph
@@ -269,12 +270,13 @@ def crude_label_confusion(true_label, label=None, *, reasons=None):
             reasons = np.asarray(obj["mislabel_reason"].values)
     if label is None:
         raise ValueError("pass the crude labels (label=...) or videos/catalog holding them")
-    y, c = np.asarray(true_label).astype(int), np.asarray(label).astype(int)
+    y, c = np.ravel(true_label), np.ravel(label)
     if y.shape != c.shape:
         raise ValueError(f"true_label has {y.size} entries, label {c.size}")
-    for name, a in (("true_label", y), ("label", c)):
-        if not np.isin(a, (0, 1)).all():
-            raise ValueError(f"{name} must hold 0/1 labels")
+    try:  # 0/1 labels, either class possibly absent
+        y, c = (check_binary_target(a, classes=(0, 1)).encoded for a in (y, c))
+    except ValueError as exc:
+        raise ValueError(f"true_label and label must hold 0/1 labels: {exc}") from None
     conf = pd.DataFrame([[np.sum((y == a) & (c == b)) for b in (0, 1)] for a in (0, 1)],
                         index=pd.Index(["non-emergence", "emergence"], name="truth"),
                         columns=pd.Index(["non-emergence", "emergence"], name="crude"))

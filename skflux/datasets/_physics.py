@@ -174,7 +174,6 @@ ARCSEC_PER_MM = 969.3 / R_SUN_MM  # SOHO at L1: solar radius ~969"
 BLUR_FWHM_ARCSEC = 4.0
 BLUR_SIGMA_MM = BLUR_FWHM_ARCSEC / ARCSEC_PER_MM / 2.3548  # ~1.22 Mm
 NOISE_1MIN_G = 20.0
-NOISE_5MIN_G = 9.0
 SATURATION_G = 3500.0
 SATURATION_MAX_G = 4000.0
 GAIN_PEAK_TO_PEAK = (0.10, 0.30)
@@ -304,12 +303,6 @@ def cycle_activity(year):
         x = np.clip(year - start, 0.0, None)
         out[cyc] = amp * x**3 / (np.exp(x**2 / CYCLE_B_YEARS**2) - 0.71) / 3.0
     return out
-
-
-def mean_latitude(year, cycle):
-    """Mean |latitude| (deg) of BMRs of ``cycle`` at decimal ``year``."""
-    x = np.clip(np.asarray(year, dtype=float) - CYCLES[int(cycle)][0], 0.0, None)
-    return LAT_START_DEG * np.exp(-x / LAT_EFOLD_YEARS)
 
 
 def hale_leading_sign(cycle, hemisphere):

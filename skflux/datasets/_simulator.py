@@ -21,23 +21,6 @@ PATCH_DEG = PATCH_SIZE * PIXEL_DEG  # 15 degrees
 SPAN_DAYS = N_FRAMES * CADENCE_MINUTES / 1440.0  # 15 days
 MIN_SPAN_DAYS, MAX_SPAN_DAYS = 14.0, 30.0
 
-#: Per-video coordinates added by the simulator besides the schema's.
-PARAMETER_COORDS = {
-    "first_longitude": "central-meridian distance (deg) of the first crude detection",
-    "peak_flux": "peak unsigned flux per polarity (Mx)",
-    "tilt": "final tilt angle (deg, positive: leading pole nearer the equator)",
-    "separation": "final pole separation (Mm)",
-    "rise_time": "onset-to-peak time (days)",
-    "decay_time": "peak-to-zero decay time (days)",
-    "leading_polarity": "sign of the leading (western) polarity",
-    "hale": "whether the polarity order follows Hale's law",
-    "cycle": "solar cycle number",
-    "emergence_time": "time the flux reaches 10 % of peak (NaT when not in the video)",
-    "nest_flux": "peak flux (Mx) of an older neighbour region in the patch (0: none)",
-    "secondary_flux": "peak flux (Mx) of sub-BMR new flux emerging into the region (0: none)",
-    "small_emergences": "number of sub-BMR bipoles emerging elsewhere in the patch",
-}
-
 
 def _check_int(name, value, minimum):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):

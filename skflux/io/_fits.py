@@ -109,8 +109,24 @@ def frames_to_video(frames, times, *, source="frames", lat=None, lon=None, **coo
     >>> video.observed.values.tolist()
     [[True, True, False, True]]
     """
-    import xarray as xr
+    cube = _as_cube(frames, source)
+    seconds, start = _seconds_since_start(times, cube.shape[0], source)
+    if start is not None:
+        coords.setdefault("time", start)
+    index = _grid_index(seconds, source)
+    cube = cube.astype(np.float32)
+    all_nan = np.isnan(cube).reshape(cube.shape[0], -1).all(axis=1)
+    if all_nan.any():
+        bad = np.flatnonzero(all_nan)
+        raise ValueError(
+            f"{source}: frames {bad[:10].tolist()} are entirely NaN; drop them and their "
+            "timestamps (missing frames are filled by skflux.preprocessing.FillGaps)"
+        )
+    return _video_array(cube, index, source, lat, lon, coords)
 
+
+def _as_cube(frames, source):
+    """The observations as a numeric ``(n_obs, lat, lon)`` array (at least one frame)."""
     if hasattr(frames, "shape") and not isinstance(frames, (list, tuple)):
         cube = np.asarray(frames)
     else:
@@ -125,10 +141,13 @@ def frames_to_video(frames, times, *, source="frames", lat=None, lon=None, **coo
             f"{source}: expected a cube of shape (frames, lat, lon); got {cube.ndim}-D shape "
             f"{cube.shape}"
         )
-    n_obs = cube.shape[0]
-    if n_obs == 0:
+    if cube.shape[0] == 0:
         raise ValueError(f"{source}: holds no frames")
+    return cube
 
+
+def _seconds_since_start(times, n_obs, source):
+    """``(seconds since the first frame, datetime64 of the first frame or None)``."""
     t = times
     try:
         from astropy.time import Time
@@ -151,12 +170,14 @@ def frames_to_video(frames, times, *, source="frames", lat=None, lon=None, **coo
         t = t.astype("datetime64[ns]")
         if np.isnat(t).any():
             raise ValueError(f"{source}: time {int(np.flatnonzero(np.isnat(t))[0])} is NaT")
-        coords.setdefault("time", t[0])
-        seconds = (t - t[0]) / np.timedelta64(1, "s")
-    elif np.issubdtype(t.dtype, np.number) and t.dtype != bool:
-        seconds = t.astype(np.float64)
-    else:
-        raise TypeError(f"{source}: times must be seconds or datetimes; got dtype {t.dtype}")
+        return (t - t[0]) / np.timedelta64(1, "s"), t[0]
+    if np.issubdtype(t.dtype, np.number) and t.dtype != bool:
+        return t.astype(np.float64), None
+    raise TypeError(f"{source}: times must be seconds or datetimes; got dtype {t.dtype}")
+
+
+def _grid_index(seconds, source):
+    """Frame of each observation on the 96-minute grid; one observation per frame."""
     if not np.all(np.isfinite(seconds)):
         raise ValueError(f"{source}: timestamp {int(np.flatnonzero(~np.isfinite(seconds))[0])} "
                          "is not finite")
@@ -182,14 +203,12 @@ def frames_to_video(frames, times, *, source="frames", lat=None, lon=None, **coo
             f"in the same {CADENCE_MINUTES}-minute frame {index[i]}; keep one observation per "
             "frame"
         )
-    cube = cube.astype(np.float32)
-    all_nan = np.isnan(cube).reshape(n_obs, -1).all(axis=1)
-    if all_nan.any():
-        bad = np.flatnonzero(all_nan)
-        raise ValueError(
-            f"{source}: frames {bad[:10].tolist()} are entirely NaN; drop them and their "
-            "timestamps (missing frames are filled by skflux.preprocessing.FillGaps)"
-        )
+    return index
+
+
+def _video_array(cube, index, source, lat, lon, coords):
+    """The one-video DataArray: observations at ``index``, NaN and unobserved elsewhere."""
+    import xarray as xr
 
     n_frames = int(index[-1]) + 1
     data = np.full((1, n_frames) + cube.shape[1:], np.nan, dtype=np.float32)

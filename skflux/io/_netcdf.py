@@ -29,7 +29,6 @@ _FILL_INT16 = np.int16(-32768)
 #: Largest absolute field (Gauss) that the int16 packing represents.
 PACK_LIMIT = 32767 * PACK_SCALE  # 6553.4 G
 _TIME_UNITS = "microseconds since 1970-01-01T00:00:00"
-_INDEX = (VIDEO_DIM, FRAME_DIM, LAT_DIM, LON_DIM)
 
 
 def _file_video_name(batch, i, k):
@@ -38,6 +37,12 @@ def _file_video_name(batch, i, k):
         bmr = np.asarray(batch.coords["bmr_id"].values)[i]
         return f"video {k} (bmr_id={getattr(bmr, 'item', lambda: bmr)()!r})"
     return f"video {k}"
+
+
+def _described(batch, i, k):
+    """:func:`_file_video_name` plus the file it was read from (``source`` attribute)."""
+    source = batch.attrs.get("source")
+    return _file_video_name(batch, i, k) + (f" from {source}" if source else "")
 
 
 def _default_offsets(n):
@@ -189,6 +194,7 @@ class VideoWriter:
         self.n_written = 0
         self._nc = None
         self._coords = None  # name -> kind of per-video coordinate
+        self._first_name = None  # the first video written, named in size errors
         self._closed = False
 
     # context manager -------------------------------------------------------------
@@ -321,24 +327,37 @@ class VideoWriter:
         if self._nc is None:
             self.open()
         video = _as_video_batch(video)
+        name = _described(video, 0, self.n_written)  # before the file's attrs are merged in
         if self.attrs:  # the writer's attributes complete the video's own
             video = video.assign_attrs({**video.attrs, **self.attrs})
         try:
             validate_videos(video)
         except VideoSchemaError as exc:
-            raise VideoSchemaError(f"{self.path}: cannot write: {exc}") from None
+            raise VideoSchemaError(
+                f"{self.path}: cannot write {name}"
+                f"{' (and the others of its batch)' if video.sizes[VIDEO_DIM] > 1 else ''}: "
+                f"{exc}") from None
         expected = (self.n_frames, self.n_lat, self.n_lon)
         if tuple(video.shape[1:]) != expected:
-            raise ValueError(
-                f"{self.path}: video has frame/lat/lon sizes {tuple(video.shape[1:])}; this file "
-                f"holds {expected} (pad or crop with skflux.preprocessing.PadFrames first)"
-            )
+            raise ValueError(self._size_message(name, tuple(video.shape[1:]), expected))
         if self._coords is None:
             self._init_file(video)
+            self._first_name = name
         self._check_coords(video)
         for i in range(video.sizes[VIDEO_DIM]):
             self._write_one(video.isel({VIDEO_DIM: slice(i, i + 1)}), video, i)
         self._nc.sync()
+
+    def _size_message(self, name, got, expected):
+        """The refusal of a video of another size: the video first, then the file."""
+        first = self._first_name
+        held = (f"the videos already written to {self.path} (the first: {first}) have"
+                if first else f"{self.path} was opened for")
+        fix = ("pad or crop it to the file's frame count with skflux.preprocessing.PadFrames"
+               if got[1:] == expected[1:] else
+               "cut every patch at the same size in pixels, or write this one to another file")
+        return (f"{name} has frame/lat/lon sizes {got}, but "
+                f"{held} {expected}; {fix}")
 
     def _check_coords(self, video):
         have = {n for n in video.coords if n not in (FRAME_DIM, LAT_DIM, LON_DIM)}

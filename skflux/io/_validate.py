@@ -69,18 +69,14 @@ def _check_binary(da, name, values, problems):
 def validate_videos(da, *, require_truth=False):
     """Check that ``da`` follows the skflux video data model.
 
-    The data model (names in :mod:`skflux._schema`): a DataArray of the
-    line-of-sight field in Gauss with dims ``("video", "frame", "lat",
-    "lon")``; index coordinates ``frame``, ``lat``, ``lon``; per-video
-    coordinates ``time`` (datetime64), ``month`` (1-12, the month of
-    ``time``), ``year`` (the year of ``time``), ``label`` (0/1), ``bmr_id``,
-    ``lat0``, ``lon0`` and optionally ``true_label`` (0/1),
-    ``emergence_frame`` (-1 or a frame index) and ``mislabel_reason``; a
-    boolean ``observed`` coordinate with dims ``("video", "frame")``; and
-    attributes ``cadence_minutes``, ``units`` (``"G"``) and ``instrument``.
-
-    Only metadata is inspected: the field values of a lazy (dask-backed)
-    DataArray are not loaded.
+    The data model (names in :mod:`skflux._schema`, described in the data
+    guide): the field in Gauss with dims ``("video", "frame", "lat", "lon")``;
+    coordinates ``frame``, ``lat``, ``lon``; per video ``time``, ``month``,
+    ``year`` (both agreeing with ``time``), ``label`` (0/1), ``bmr_id``,
+    ``lat0``, ``lon0``, optionally ``true_label`` (0/1), ``emergence_frame``
+    (-1 or a frame) and ``mislabel_reason``; a boolean ``observed`` (video,
+    frame); attributes ``cadence_minutes``, ``units`` ("G"), ``instrument``.
+    Only metadata is inspected: a lazy (dask-backed) DataArray is not loaded.
 
     Parameters
     ----------
@@ -98,10 +94,8 @@ def validate_videos(da, *, require_truth=False):
     Raises
     ------
     VideoSchemaError
-        A subclass of both ValueError and TypeError, whose message lists every
-        problem found (missing coordinates by name, wrong dims order, wrong
-        dtype, months outside 1-12, labels not 0/1, a wrongly shaped
-        ``observed`` mask, missing attributes, ...), naming the videos at fault.
+        A ValueError and TypeError listing every problem found (missing
+        coordinates, dims, dtypes, values out of range ...) and the videos at fault.
 
     Examples
     --------
@@ -120,6 +114,32 @@ def validate_videos(da, *, require_truth=False):
             f"expected an xarray.DataArray of videos with dims {DIMS}; got {type(da).__name__}"
         )
     problems = []
+    _check_layout(da, require_truth, problems)
+    _check_index_coords(da, problems)
+    if VIDEO_DIM in da.dims:
+        t = _check_time(da, problems)
+        _check_calendar(da, t, problems)
+        for name in ("label", "true_label"):
+            if name in da.coords:
+                v = _check_video_coord_dims(da, name, problems)
+                if v is not None:
+                    _check_binary(da, name, v, problems)
+        _check_emergence_frame(da, problems)
+        _check_centres(da, problems)
+        for name in ("bmr_id", "mislabel_reason"):
+            if name in da.coords:
+                _check_video_coord_dims(da, name, problems)
+    _check_observed(da, problems)
+    _check_attrs(da, problems)
+    if problems:
+        raise VideoSchemaError(
+            "the videos do not follow the skflux data model:\n  - " + "\n  - ".join(problems)
+        )
+    return da
+
+
+def _check_layout(da, require_truth, problems):
+    """Dims, dtype and the coordinates that must be there."""
     if tuple(da.dims) != DIMS:
         hint = ""
         if sorted(da.dims) == sorted(DIMS):
@@ -131,120 +151,131 @@ def validate_videos(da, *, require_truth=False):
             "(convert with da.astype('float32'))"
         )
     required = (FRAME_DIM, LAT_DIM, LON_DIM, *REQUIRED_VIDEO_COORDS, OBSERVED)
-    optional_truth = ("true_label", "emergence_frame")
-    wanted = required + (optional_truth if require_truth else ())
+    wanted = required + (("true_label", "emergence_frame") if require_truth else ())
     missing = [c for c in wanted if c not in da.coords]
     if missing:
         problems.append("missing coordinates: " + ", ".join(repr(c) for c in missing))
+
+
+def _check_index_coords(da, problems):
+    """``frame``, ``lat``, ``lon``: numeric, along their own dim; frames 0, 1, ..."""
     shape = dict(zip(da.dims, da.shape))
-
-    # index coordinates
     for name in (FRAME_DIM, LAT_DIM, LON_DIM):
-        if name in da.coords and name in shape:
-            c = da.coords[name]
-            if c.dims != (name,):
-                problems.append(f"coordinate {name!r} must have dims ({name!r},); got {c.dims}")
-            elif not np.issubdtype(c.dtype, np.number):
-                problems.append(f"coordinate {name!r} must be numeric; got dtype {c.dtype}")
-    if FRAME_DIM in da.coords and FRAME_DIM in shape and da.coords[FRAME_DIM].dims == (
-        FRAME_DIM,
+        if name not in da.coords or name not in shape:
+            continue
+        c = da.coords[name]
+        if c.dims != (name,):
+            problems.append(f"coordinate {name!r} must have dims ({name!r},); got {c.dims}")
+        elif not np.issubdtype(c.dtype, np.number):
+            problems.append(f"coordinate {name!r} must be numeric; got dtype {c.dtype}")
+        elif name == FRAME_DIM:
+            frames = np.asarray(c.values)
+            if not np.array_equal(frames, np.arange(shape[FRAME_DIM])):
+                problems.append(
+                    f"coordinate 'frame' must be 0, 1, ..., {shape[FRAME_DIM] - 1} "
+                    f"(frames on the regular cadence grid); got {frames[:5].tolist()}..."
+                )
+
+
+def _check_time(da, problems):
+    """The ``time`` values when they are valid datetimes, else None."""
+    if "time" not in da.coords:
+        return None
+    t = _check_video_coord_dims(da, "time", problems)
+    if t is None:
+        return None
+    if not np.issubdtype(t.dtype, np.datetime64):
+        problems.append(f"coordinate 'time' must be datetime64 (time of frame 0); got {t.dtype}")
+        return None
+    if np.isnat(t).any():
+        problems.append(f"coordinate 'time' is NaT for {_first_bad(da, np.isnat(t))}")
+        return None
+    return t
+
+
+def _check_calendar(da, t, problems):
+    """``month`` (1-12) and ``year``: integers that agree with ``time``."""
+    for name, lo, hi, from_time in (
+        ("month", 1, 12, calendar_month),
+        ("year", None, None, lambda t: t.astype("datetime64[Y]").astype(int) + 1970),
     ):
-        frames = np.asarray(da.coords[FRAME_DIM].values)
-        if not np.array_equal(frames, np.arange(shape[FRAME_DIM])):
+        if name not in da.coords:
+            continue
+        v = _check_video_coord_dims(da, name, problems)
+        if v is None:
+            continue
+        if not _is_int_like(v) or v.dtype == bool:
+            problems.append(f"coordinate {name!r} must hold integers; got dtype {v.dtype}")
+            continue
+        if lo is not None:
+            bad = (v < lo) | (v > hi)
+            if bad.any():
+                problems.append(
+                    f"coordinate {name!r} must lie in {lo}-{hi}; got {v[bad][0].item()!r} at "
+                    f"{_first_bad(da, bad)}"
+                )
+                continue
+        if t is not None:
+            bad = v != from_time(t)
+            if bad.any():
+                problems.append(
+                    f"coordinate {name!r} disagrees with the {name} of 'time' at "
+                    f"{_first_bad(da, bad)}"
+                )
+
+
+def _check_emergence_frame(da, problems):
+    """``emergence_frame``: -1 (none) or a frame index."""
+    if "emergence_frame" not in da.coords:
+        return
+    v = _check_video_coord_dims(da, "emergence_frame", problems)
+    if v is None:
+        return
+    if not _is_int_like(v) or v.dtype == bool:
+        problems.append(f"coordinate 'emergence_frame' must hold integers; got dtype {v.dtype}")
+        return
+    if FRAME_DIM in da.dims:
+        n_frames = da.sizes[FRAME_DIM]
+        bad = (v < -1) | (v >= n_frames)
+        if bad.any():
             problems.append(
-                f"coordinate 'frame' must be 0, 1, ..., {shape[FRAME_DIM] - 1} "
-                f"(frames on the regular cadence grid); got {frames[:5].tolist()}..."
+                "coordinate 'emergence_frame' must be -1 (none) or a frame index "
+                f"0-{n_frames - 1}; got {v[bad][0].item()!r} at {_first_bad(da, bad)}"
             )
 
-    if VIDEO_DIM in shape:
-        if "time" in da.coords:
-            t = _check_video_coord_dims(da, "time", problems)
-            if t is not None:
-                if not np.issubdtype(t.dtype, np.datetime64):
-                    problems.append(
-                        f"coordinate 'time' must be datetime64 (time of frame 0); got {t.dtype}"
-                    )
-                    t = None
-                elif np.isnat(t).any():
-                    problems.append(f"coordinate 'time' is NaT for {_first_bad(da, np.isnat(t))}")
-                    t = None
-        else:
-            t = None
-        for name, lo, hi, from_time in (
-            ("month", 1, 12, calendar_month),
-            ("year", None, None, lambda t: t.astype("datetime64[Y]").astype(int) + 1970),
-        ):
-            if name not in da.coords:
-                continue
-            v = _check_video_coord_dims(da, name, problems)
-            if v is None:
-                continue
-            if not _is_int_like(v) or v.dtype == bool:
-                problems.append(f"coordinate {name!r} must hold integers; got dtype {v.dtype}")
-                continue
-            if lo is not None:
-                bad = (v < lo) | (v > hi)
-                if bad.any():
-                    problems.append(
-                        f"coordinate {name!r} must lie in {lo}-{hi}; got {v[bad][0].item()!r} at "
-                        f"{_first_bad(da, bad)}"
-                    )
-                    continue
-            if t is not None:
-                bad = v != from_time(t)
-                if bad.any():
-                    problems.append(
-                        f"coordinate {name!r} disagrees with the {name} of 'time' at "
-                        f"{_first_bad(da, bad)}"
-                    )
-        for name in ("label", "true_label"):
-            if name in da.coords:
-                v = _check_video_coord_dims(da, name, problems)
-                if v is not None:
-                    _check_binary(da, name, v, problems)
-        if "emergence_frame" in da.coords:
-            v = _check_video_coord_dims(da, "emergence_frame", problems)
-            if v is not None:
-                if not _is_int_like(v) or v.dtype == bool:
-                    problems.append(
-                        f"coordinate 'emergence_frame' must hold integers; got dtype {v.dtype}"
-                    )
-                elif FRAME_DIM in shape:
-                    bad = (v < -1) | (v >= shape[FRAME_DIM])
-                    if bad.any():
-                        problems.append(
-                            "coordinate 'emergence_frame' must be -1 (none) or a frame index "
-                            f"0-{shape[FRAME_DIM] - 1}; got {v[bad][0].item()!r} at "
-                            f"{_first_bad(da, bad)}"
-                        )
-        for name, limit in (("lat0", 90.0), ("lon0", 360.0)):
-            if name in da.coords:
-                v = _check_video_coord_dims(da, name, problems)
-                if v is None:
-                    continue
-                if not np.issubdtype(v.dtype, np.number) or v.dtype == bool:
-                    problems.append(f"coordinate {name!r} must be numeric; got dtype {v.dtype}")
-                    continue
-                bad = ~np.isfinite(v) | (np.abs(v) > limit)
-                if bad.any():
-                    problems.append(
-                        f"coordinate {name!r} must be finite degrees within ±{limit:g}; got "
-                        f"{v[bad][0].item()!r} at {_first_bad(da, bad)}"
-                    )
-        if "bmr_id" in da.coords:
-            _check_video_coord_dims(da, "bmr_id", problems)
-        if "mislabel_reason" in da.coords:
-            _check_video_coord_dims(da, "mislabel_reason", problems)
 
-    if OBSERVED in da.coords:
-        obs = da.coords[OBSERVED]
-        if obs.dims != (VIDEO_DIM, FRAME_DIM):
+def _check_centres(da, problems):
+    """``lat0``/``lon0``: finite degrees within ±90 / ±360."""
+    for name, limit in (("lat0", 90.0), ("lon0", 360.0)):
+        if name not in da.coords:
+            continue
+        v = _check_video_coord_dims(da, name, problems)
+        if v is None:
+            continue
+        if not np.issubdtype(v.dtype, np.number) or v.dtype == bool:
+            problems.append(f"coordinate {name!r} must be numeric; got dtype {v.dtype}")
+            continue
+        bad = ~np.isfinite(v) | (np.abs(v) > limit)
+        if bad.any():
             problems.append(
-                f"coordinate 'observed' must have dims ('video', 'frame'); got {obs.dims}"
+                f"coordinate {name!r} must be finite degrees within ±{limit:g}; got "
+                f"{v[bad][0].item()!r} at {_first_bad(da, bad)}"
             )
-        elif obs.dtype != bool:
-            problems.append(f"coordinate 'observed' must be boolean; got dtype {obs.dtype}")
 
+
+def _check_observed(da, problems):
+    """``observed``: boolean, dims (video, frame)."""
+    if OBSERVED not in da.coords:
+        return
+    obs = da.coords[OBSERVED]
+    if obs.dims != (VIDEO_DIM, FRAME_DIM):
+        problems.append(f"coordinate 'observed' must have dims ('video', 'frame'); got {obs.dims}")
+    elif obs.dtype != bool:
+        problems.append(f"coordinate 'observed' must be boolean; got dtype {obs.dtype}")
+
+
+def _check_attrs(da, problems):
+    """``cadence_minutes`` (positive), ``units`` ("G"), ``instrument``."""
     missing_attrs = [a for a in REQUIRED_ATTRS if a not in da.attrs]
     if missing_attrs:
         problems.append("missing attributes: " + ", ".join(repr(a) for a in missing_attrs))
@@ -254,9 +285,3 @@ def validate_videos(da, *, require_truth=False):
         cad = da.attrs["cadence_minutes"]
         if not (np.isscalar(cad) and np.issubdtype(type(cad), np.number) and cad > 0):
             problems.append(f"attribute 'cadence_minutes' must be a positive number; got {cad!r}")
-
-    if problems:
-        raise VideoSchemaError(
-            "the videos do not follow the skflux data model:\n  - " + "\n  - ".join(problems)
-        )
-    return da

@@ -1,111 +1,51 @@
 """FluxEmergenceClassifier: the paper's video CNN as a scikit-learn classifier (skorch)."""
 
 import inspect
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse
 import torch
-from sklearn.utils import check_random_state, column_or_1d
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import (
+    Interval,
+    Options,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.validation import check_is_fitted
-from skorch import NeuralNetBinaryClassifier
-from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch import NeuralNet, NeuralNetBinaryClassifier
+from skorch.callbacks import EpochScoring, ProgressBar
 from skorch.utils import is_dataset, to_tensor
 
 from .._schema import DIMS
-from .._validation import _is_dataarray, _is_tensor, check_videos, months_of
-from ._data import VideoDataset, batch_loader, scale_field
+from .._targets import check_binary_target, decode
+from .._validation import _is_dataarray, _is_tensor, check_videos
+from ._data import VideoDataset, check_video_shape
+from ._training import (
+    Batches,
+    OptionalEarlyStopping,
+    four_versions,
+    logit_to_proba,
+    split_index,
+    valid_accuracy,
+)
 from .modules import VideoCNN3D, VideoVGG
 
 MODULES = {"vgg": VideoVGG, "vgg3d": VideoCNN3D}
 
 
-class _EarlyStopping(EarlyStopping):
-    """EarlyStopping that stands aside when there is no validation set."""
-
-    def on_epoch_end(self, net, **kwargs):
-        if self.monitor not in net.history[-1]:
-            return
-        super().on_epoch_end(net, **kwargs)
-
-
-def four_versions(xb):
-    """The four versions of a batch of raw videos seen in training.
-
-    The original, the polarity flip, the latitude flip and both (the order of
-    the authors' data generator).
-
-    Parameters
-    ----------
-    xb : torch.Tensor, shape (batch, frame, lat, lon)
-
-    Returns
-    -------
-    versions : list of 4 torch.Tensor
-
-    Examples
-    --------
-    >>> import torch
-    >>> x = torch.tensor([[[[1.0], [2.0]]]])  # one video, 1 frame, 2 lat, 1 lon
-    >>> [v.flatten().tolist() for v in four_versions(x)]
-    [[1.0, 2.0], [-1.0, -2.0], [2.0, 1.0], [-2.0, -1.0]]
-    """
-    flipped = xb.flip(-2)
-    return [xb, -xb, flipped, -flipped]
-
-
-class _Batches:
-    """Re-iterable batches of ``(raw videos, labels)`` for one fit or prediction.
-
-    One DataLoader (with persistent workers) serves every epoch and reads
-    each batch in one go; with ``augment``, each batch read is moved to the
-    device once and expanded there into its four versions, so every epoch
-    sees every training video four times while reading it once.
-    """
-
-    def __init__(self, dataset, *, batch_size, shuffle, augment, num_workers, seed, device):
-        generator = None
-        if shuffle:
-            generator = torch.Generator()
-            generator.manual_seed(int(seed))
-        self.augment = augment
-        self.device = device
-        self.loader = batch_loader(
-            dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
-            num_workers=num_workers,
-            # pinning costs a copy: worth it only when workers pin while the GPU computes
-            pin_memory=num_workers > 0 and str(device).startswith("cuda"),
-        )
-
-    def __len__(self):
-        return len(self.loader) * (4 if self.augment else 1)
-
-    def __iter__(self):
-        for xb, yb in self.loader:
-            if self.augment:
-                xb = xb.to(self.device, non_blocking=True)
-                for version in four_versions(xb):
-                    yield version, yb
-            else:
-                yield xb, yb
-
-
-def _logit_to_proba(logits):
-    """Columns P(non-emergence), P(emergence) from logits of shape (batch,)."""
-    p = torch.sigmoid(logits.reshape(-1))
-    return torch.stack((1 - p, p), dim=1)
-
-
 class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
-    """Video CNN classifying flux emergence (1) vs non-emergence (0).
+    """Video CNN classifying flux emergence vs non-emergence.
 
     A :class:`skorch.NeuralNetBinaryClassifier` with the defaults of
     Chatterjee et al.: SGD (learning rate 1e-4, momentum 0.9, Nesterov),
     batches of 10 videos, binary cross-entropy on a logit, up to 20 epochs,
     early stopping on the validation accuracy (patience 5) with the best
     epoch's weights restored at the end (kept in memory: parallel fits never
-    share a file), fields clipped at ±1000 G and scaled to [-1, 1], and
-    training augmentation by latitude and polarity flips.
+    share a file), fields clipped at ±1000 G and scaled to [-1, 1] by the
+    network's first layer, and training augmentation by latitude and polarity
+    flips.
 
     Videos ``X`` have shape ``(video, frame, lat, lon)`` in Gauss: a numpy
     array, a torch tensor, or a (lazy) :class:`xarray.DataArray` with dims
@@ -114,15 +54,22 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
     a :class:`torch.utils.data.DataLoader` (``num_workers`` processes), so the
     whole set is never loaded.
 
+    Labels may be any two classes, as for any scikit-learn classifier: ``0``/``1``,
+    bools, ``-1``/``1`` or ``"non-emergence"``/``"emergence"``. The positive
+    class (emergence) is ``pos_label``; :meth:`predict` returns the original
+    labels and the columns of :meth:`predict_proba` follow ``classes_``.
+
     Parameters
     ----------
     module : {"vgg", "vgg3d"}, torch.nn.Module class or instance, default="vgg"
         The network: "vgg" is the reference :class:`~skflux.nn.VideoVGG`,
         "vgg3d" the causal 3-D CNN :class:`~skflux.nn.VideoCNN3D`. A class
         receives ``module__*`` parameters, plus ``n_frames`` and ``in_size``
-        from the data when its signature has them and they are not given. An
-        instance is used as is. The module takes scaled videos and returns
-        logits of shape ``(batch,)``.
+        from the data when its signature has them and they are not given, and
+        ``field_limit`` when its signature has it. An instance is used as is
+        (its ``field_limit``, if any, must equal the classifier's). The module
+        takes videos in Gauss and returns logits of shape ``(batch,)``: the
+        skflux modules clip and scale in their first layer.
     criterion : torch loss class, default=torch.nn.BCEWithLogitsLoss
         Any loss of (logits, labels); probabilities are the sigmoid of the
         logit whatever the loss. For crude labels that are often wrong,
@@ -137,14 +84,15 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
     batch_size : int, default=10
         Videos per batch (with ``augment``, each read batch gives 4 steps).
     field_limit : float, default=1000.0
-        Clip level in Gauss; the network sees ``clip(X, ±field_limit) /
-        field_limit``.
+        Clip level in Gauss, passed to the module: its first layer gives the
+        rest of the network ``clip(X, ±field_limit) / field_limit``.
     augment : bool, default=True
         Train on each video in four versions per epoch: original, latitude
         flip, polarity flip, both (consecutive batches, as the authors'
         generator). Never applied to validation or prediction.
     threshold : float, default=0.5
-        Probability at or above which :meth:`predict` says emergence.
+        Probability of ``pos_label`` at or above which :meth:`predict` says
+        ``pos_label``.
     valid_months : "auto", None or sequence of int, default="auto"
         Calendar months held out (whole) for the internal validation that
         drives early stopping; months come from ``groups`` or from X's
@@ -165,8 +113,13 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
     num_workers : int, default=0
         DataLoader worker processes reading videos ahead.
     video_shape : tuple of int or None, default=None
-        If given, 2-D input ``(video, values)`` is reshaped to
-        ``(video, *video_shape)`` (one entry may be -1).
+        If given, 2-D input ``(video, values)`` (e.g. flattened videos from a
+        table or a previous pipeline step) is reshaped to ``(video,
+        *video_shape)`` (one entry may be -1).
+    pos_label : str, int, bool or None, default=None
+        The positive class (emergence), one of the labels. None: ``"emergence"``
+        when the labels are strings holding it, else the larger label
+        (``classes_[1]``: ``1``, ``True``).
     train_split : callable or None, default=None
         Leave None to use the month-aware split of ``valid_months``; a skorch
         splitter replaces it.
@@ -179,11 +132,14 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
     module_ : torch.nn.Module
         The fitted network (in evaluation mode after fit).
     classes_ : ndarray of shape (2,)
-        ``[0, 1]``.
+        The two labels seen in fit, sorted.
+    pos_label_ : object
+        The positive class (``pos_label`` resolved).
     n_frames_in_ : int
         Frames per video seen in fit.
     video_shape_in_ : tuple of int
-        ``(frame, lat, lon)`` seen in fit.
+        ``(frame, lat, lon)`` seen in fit: prediction refuses videos of another
+        shape.
     n_features_in_ : int
         Values per video, ``frame * lat * lon``.
     valid_months_ : tuple of int
@@ -209,19 +165,44 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
     >>> from skflux import FluxEmergenceClassifier
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(0, 300, size=(8, 16, 16, 16)).astype("float32")
-    >>> y = np.array([0, 1] * 4)
+    >>> y = np.array(["non-emergence", "emergence"] * 4)
     >>> clf = FluxEmergenceClassifier(max_epochs=1, valid_months=None, random_state=0,
     ...                               module__widths=(4, 4, 8, 8), module__top=8,
     ...                               module__dense=8)
     >>> clf.fit(X, y).predict_proba(X).shape
     (8, 2)
+    >>> clf.classes_.tolist(), clf.pos_label_
+    (['emergence', 'non-emergence'], 'emergence')
+    >>> set(clf.predict(X)) <= {"emergence", "non-emergence"}
+    True
     """
+
+    _parameter_constraints = {
+        "module": [StrOptions(set(MODULES)), type, torch.nn.Module],
+        "criterion": [callable],
+        "optimizer": [callable],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(Integral, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), Options(Integral, {-1})],
+        "field_limit": [Interval(Real, 0, None, closed="neither")],
+        "augment": ["boolean"],
+        "threshold": [Interval(Real, 0, 1, closed="both")],
+        "valid_months": [StrOptions({"auto"}), "array-like", None],
+        "patience": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "device": [str, torch.device],
+        "verbose": ["verbose"],
+        "num_workers": [Interval(Integral, 0, None, closed="left")],
+        "video_shape": ["array-like", None],
+        "pos_label": [str, Real, np.bool_, None],
+        "train_split": [callable, None],
+    }
 
     def __init__(self, module="vgg", *, criterion=torch.nn.BCEWithLogitsLoss,
                  optimizer=torch.optim.SGD, lr=1e-4, max_epochs=20, batch_size=10,
                  field_limit=1000.0, augment=True, threshold=0.5, valid_months="auto",
                  patience=5, random_state=None, device="cpu", verbose=0, num_workers=0,
-                 video_shape=None, train_split=None, **kwargs):
+                 video_shape=None, pos_label=None, train_split=None, **kwargs):
         kwargs.setdefault("optimizer__momentum", 0.9)
         kwargs.setdefault("optimizer__nesterov", True)
         super().__init__(
@@ -236,6 +217,7 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
         self.random_state = random_state
         self.num_workers = num_workers
         self.video_shape = video_shape
+        self.pos_label = pos_label
 
     # ------------------------------------------------------------------ sklearn glue
     def __sklearn_tags__(self):
@@ -244,17 +226,50 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
         tags.non_deterministic = self.random_state is None
         return tags
 
+    def _get_param_names(self):
+        # skorch lists every attribute not ending in "_" as a parameter, its private
+        # bookkeeping (_params_to_validate) included: keep those out of get_params
+        return [k for k in super()._get_param_names() if not k.startswith("_")]
+
+    @property
+    def classes_(self):
+        """The two labels seen in fit, sorted (scikit-learn's convention)."""
+        try:
+            return self.__dict__["classes_"]
+        except KeyError:
+            raise AttributeError(
+                f"This {type(self).__name__} instance is not fitted yet: no classes_"
+            ) from None
+
+    @classes_.setter
+    def classes_(self, value):
+        self.__dict__["classes_"] = value
+
+    def _pos_column(self):
+        """Column of ``pos_label_`` in ``classes_`` (and in :meth:`predict_proba`)."""
+        return int(list(self.classes_).index(self.pos_label_))
+
     @property
     def _default_callbacks(self):
-        callbacks = list(super()._default_callbacks)
-        if isinstance(self.patience, (int, np.integer)) and not isinstance(self.patience, bool):
-            callbacks.append(("early_stopping", _EarlyStopping(
+        callbacks = [(name, cb) for name, cb in super()._default_callbacks if name != "valid_acc"]
+        callbacks.insert(3, ("valid_acc", EpochScoring(
+            valid_accuracy, name="valid_acc", lower_is_better=False)))
+        if isinstance(self.patience, Integral) and not isinstance(self.patience, bool):
+            callbacks.append(("early_stopping", OptionalEarlyStopping(
                 monitor="valid_acc", lower_is_better=False, patience=self.patience,
                 load_best=True,
             )))
-        if isinstance(self.verbose, (int, np.integer)) and self.verbose >= 2:
+        if isinstance(self.verbose, Integral) and self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
         return callbacks
+
+    def _check_params(self):
+        params = self.get_params(deep=False)
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            {k: v for k, v in params.items() if k in self._parameter_constraints},
+            caller_name=type(self).__name__,
+        )
 
     # ------------------------------------------------------------------ input checks
     def _check_X(self, X, *, reset):
@@ -272,127 +287,81 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
             )
         if np.iscomplexobj(X) if isinstance(X, np.ndarray) else (_is_tensor(X) and X.is_complex()):
             raise ValueError("Complex data not supported: videos are real fields in Gauss")
-        if self.video_shape is not None and not _is_dataarray(X):
-            if X.ndim == 2:
-                if X.shape[1] == 0:
-                    raise ValueError(
-                        f"0 feature(s) (shape={tuple(X.shape)}) while a minimum of 1 is required."
-                    )
-                if not reset and X.shape[1] != self.n_features_in_:
-                    raise ValueError(
-                        f"X has {X.shape[1]} features, but {type(self).__name__} is "
-                        f"expecting {self.n_features_in_} features as input"
-                    )
-                try:
-                    X = X.reshape(X.shape[0], *self.video_shape)
-                except (RuntimeError, ValueError) as exc:
-                    raise ValueError(
-                        f"cannot reshape X of shape {tuple(X.shape)} to videos of shape "
-                        f"{tuple(self.video_shape)}: {exc}"
-                    ) from exc
+        if self.video_shape is not None and not _is_dataarray(X) and X.ndim == 2:
+            X = self._rows_to_videos(X, reset)
         X = check_videos(X, name="X")
         if not reset:
-            if X.shape[1] != self.n_frames_in_:
-                raise ValueError(
-                    f"X has {X.shape[1]} frames per video, but {type(self).__name__} was "
-                    f"fitted on videos of {self.n_frames_in_} frames"
-                )
+            check_video_shape(X, self.video_shape_in_, model=type(self).__name__)
         return X
 
-    @staticmethod
-    def _check_y(y, n):
-        if y is None:
+    def _rows_to_videos(self, X, reset):
+        """2-D ``(video, values)`` input reshaped to ``(video, *video_shape)``."""
+        if X.shape[1] == 0:
             raise ValueError(
-                "FluxEmergenceClassifier requires y to be passed, but the target y is None: "
-                "give one label per video, 1 (emergence) or 0 (non-emergence); for a "
-                "DataArray pass e.g. X['label']"
+                f"0 feature(s) (shape={tuple(X.shape)}) while a minimum of 1 is required."
             )
-        if _is_dataarray(y):
-            y = y.values
-        elif _is_tensor(y):
-            y = y.detach().cpu().numpy()
-        y = column_or_1d(np.asarray(y), warn=True)
-        if y.shape[0] != n:
-            raise ValueError(f"y has {y.shape[0]} labels for {n} videos")
-        check_classification_targets(y)
-        values = np.unique(y)
-        if values.size > 2:
+        if not reset and X.shape[1] != self.n_features_in_:
             raise ValueError(
-                "Only binary classification is supported: y must hold 1 (emergence) and 0 "
-                f"(non-emergence); got {values.size} classes {values[:10].tolist()}"
+                f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                f"expecting {self.n_features_in_} features as input"
             )
-        if not np.issubdtype(y.dtype, np.number) and y.dtype != bool or not np.isin(
-                values.astype(object), [0, 1, True, False]).all():
+        try:
+            return X.reshape(X.shape[0], *self.video_shape)
+        except (RuntimeError, ValueError) as exc:
             raise ValueError(
-                "y must hold binary labels 0 (non-emergence) and 1 (emergence); "
-                f"got values {values[:10].tolist()}"
-            )
-        if values.size < 2:
-            raise ValueError(
-                f"y holds only one class ({values.tolist()}); a classifier needs both "
-                "emergence (1) and non-emergence (0) videos"
-            )
-        return y.astype(np.float32)
-
-    def _split_index(self, X, groups):
-        n = len(X)
-        vm = self.valid_months
-        if vm is None:
-            return np.arange(n), np.array([], dtype=int), ()
-        if isinstance(vm, str):
-            if vm != "auto":
-                raise ValueError(f"valid_months must be 'auto', None or months; got {vm!r}")
-            try:
-                months = months_of(X, groups, n=n)
-            except ValueError:
-                return np.arange(n), np.array([], dtype=int), ()
-            distinct = np.unique(months)
-            if distinct.size < 2:
-                return np.arange(n), np.array([], dtype=int), ()
-            held = distinct[-max(1, round(distinct.size / 5)):]
-        else:
-            held = np.unique(np.asarray(vm, dtype=int).ravel())
-            bad = held[(held < 1) | (held > 12)]
-            if bad.size:
-                raise ValueError(f"valid_months must be calendar months 1-12; got {bad.tolist()}")
-            months = months_of(X, groups, n=n)
-        is_valid = np.isin(months, held)
-        if not is_valid.any():
-            raise ValueError(
-                f"no video falls in the validation months {held.tolist()}; months present: "
-                f"{np.unique(months).tolist()}"
-            )
-        if is_valid.all():
-            raise ValueError(
-                f"every video falls in the validation months {held.tolist()}: no training "
-                "videos left; choose other valid_months or valid_months=None"
-            )
-        return np.flatnonzero(~is_valid), np.flatnonzero(is_valid), tuple(int(m) for m in held)
+                f"cannot reshape X of shape {tuple(X.shape)} to videos of shape "
+                f"{tuple(self.video_shape)}: {exc}"
+            ) from exc
 
     # ------------------------------------------------------------------ skorch hooks
-    def initialize_module(self):
-        """Build ``module_`` from ``module`` and the video shape seen in fit."""
+    def _module_class_or_instance(self):
+        # "vgg"/"vgg3d", a class or an instance: checked by _parameter_constraints
+        return MODULES[self.module] if isinstance(self.module, str) else self.module
+
+    def _module_kwargs(self, module_class):
+        """``module__*`` parameters plus field_limit and the video shape seen in fit."""
         kwargs = self.get_params_for("module")
-        module = self.module
-        if isinstance(module, str):
-            if module not in MODULES:
+        params = inspect.signature(module_class).parameters
+        if "field_limit" in params:
+            given = kwargs.get("field_limit", self.field_limit)
+            if float(given) != float(self.field_limit):
                 raise ValueError(
-                    f"module must be one of {sorted(MODULES)}, a torch.nn.Module class or "
-                    f"instance; got {module!r}"
+                    f"module__field_limit={given!r} disagrees with field_limit="
+                    f"{self.field_limit!r}: set field_limit only"
                 )
-            module = MODULES[module]
+            kwargs["field_limit"] = self.field_limit
         shape = getattr(self, "video_shape_in_", None)
-        if isinstance(module, type) and shape is not None:
-            params = inspect.signature(module).parameters
+        if shape is not None:
             if "n_frames" in params:
                 kwargs.setdefault("n_frames", shape[0])
             if "in_size" in params:
                 kwargs.setdefault("in_size", tuple(shape[1:]))
-        elif not isinstance(module, (type, torch.nn.Module)):
-            raise TypeError(
-                f"module must be 'vgg', 'vgg3d', a torch.nn.Module class or instance; got "
-                f"{type(module).__name__}"
-            )
+        return kwargs
+
+    def initialize(self):
+        """Check the parameters (``_parameter_constraints``), then build the net.
+
+        Building checks what only the network can (e.g. the patch size for
+        its poolings) without training, so a command line can check every
+        option before the first model trains.
+        """
+        self._check_params()
+        return super().initialize()
+
+    def initialize_module(self):
+        """Build ``module_``: its first layer scales at ``field_limit``, its shape is X's."""
+        module = self._module_class_or_instance()
+        if isinstance(module, type):
+            kwargs = self._module_kwargs(module)
+        else:
+            kwargs = self.get_params_for("module")
+            limit = getattr(module, "field_limit", None)
+            if not kwargs and limit is not None and float(limit) != float(self.field_limit):
+                raise ValueError(
+                    f"the module instance clips at field_limit={limit!r} G but the "
+                    f"classifier has field_limit={self.field_limit!r}: build the module "
+                    f"with field_limit={self.field_limit!r} or set field_limit={limit!r}"
+                )
         self.module_ = self.initialized_instance(module, kwargs)
         if not hasattr(self, "n_frames_in_") and hasattr(self.module_, "n_frames"):
             self.n_frames_in_ = int(self.module_.n_frames)
@@ -402,7 +371,7 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
         # every skflux module returns one logit per video, whatever the criterion
         # (skorch infers the sigmoid from BCEWithLogitsLoss only)
         if isinstance(self.predict_nonlinearity, str) and self.predict_nonlinearity == "auto":
-            return _logit_to_proba
+            return logit_to_proba
         return super()._get_predict_nonlinearity()
 
     def get_dataset(self, X, y=None):
@@ -431,17 +400,16 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
         seed = getattr(self, "seed_", None)
         if seed is None:
             seed = int(torch.randint(np.iinfo(np.int32).max, ()))
-        return _Batches(
+        return Batches(
             dataset, batch_size=self.batch_size, shuffle=training,
             augment=bool(training and self.augment), num_workers=self.num_workers,
             seed=seed, device=self.device,
         )
 
     def infer(self, x, **fit_params):
-        """Logits of a batch of raw videos: moved to the device, clipped, scaled."""
+        """Logits of a batch of videos in Gauss (the module's first layer scales them)."""
         x = to_tensor(x, device=self.device)
-        x = scale_field(x.float(), self.field_limit)
-        return super().infer(x, **fit_params)
+        return super().infer(x.float(), **fit_params)
 
     # ------------------------------------------------------------------ public API
     def fit(self, X, y, groups=None, **fit_params):
@@ -452,12 +420,13 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
         X : ndarray, torch.Tensor or xarray.DataArray, shape (video, frame, lat, lon)
             Videos in Gauss (a DataArray is read lazily, batch by batch).
         y : array-like or xarray.DataArray of shape (video,)
-            Labels, 1 (emergence) or 0 (non-emergence).
+            Labels: any two classes (``0``/``1``, bools, ``-1``/``1``,
+            ``"non-emergence"``/``"emergence"``...); see ``pos_label``.
         groups : array-like of shape (video,), optional
             Month (1-12) or datetime of each video, for the validation split
             (default: X's ``month``/``time`` coordinates).
         **fit_params
-            Passed to the module's forward.
+            Passed to the module's forward (``sample_weight`` is refused).
 
         Returns
         -------
@@ -466,20 +435,22 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
         Raises
         ------
         ValueError
-            On videos of the wrong shape, NaN/inf (naming the video), labels
-            that are not binary or of the wrong length, an empty dataset, or
-            months missing for the requested validation split.
+            On invalid parameters, videos of the wrong shape, NaN/inf (naming
+            the video by position and ``bmr_id``), labels that are not two
+            classes or of the wrong length, an empty dataset, or months missing
+            for the requested validation split.
         TypeError
-            On non-numeric input.
+            On non-numeric input or a ``sample_weight``.
         """
+        self._check_params()
+        _refuse_sample_weight(fit_params)
         X = self._check_X(X, reset=True)
-        y = self._check_y(y, len(X))
-        if self.field_limit is None or not float(self.field_limit) > 0:
-            raise ValueError(f"field_limit must be a positive number; got {self.field_limit!r}")
+        target = check_binary_target(y, pos_label=self.pos_label, n_samples=len(X), X=X)
+        self.classes_, self.pos_label_ = target.classes, target.pos_label
         self.video_shape_in_ = tuple(int(s) for s in X.shape[1:])
         self.n_frames_in_ = self.video_shape_in_[0]
         self.n_features_in_ = int(np.prod(self.video_shape_in_))
-        train_idx, valid_idx, held = self._split_index(X, groups)
+        train_idx, valid_idx, held = split_index(X, groups, self.valid_months)
         self.train_index_, self.valid_index_, self.valid_months_ = train_idx, valid_idx, held
         rng = check_random_state(self.random_state)
         self.seed_ = int(rng.randint(np.iinfo(np.int32).max))
@@ -488,7 +459,7 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
             devices = [torch.device(self.device).index or 0]
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.seed_)
-            super().fit(X, y, **fit_params)
+            NeuralNet.fit(self, X, target.encoded.astype(np.float32), **fit_params)
         self.module_.eval()
         return self
 
@@ -498,7 +469,9 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
         Parameters
         ----------
         X, y : see :meth:`fit`
+            After the first fit, ``y`` may hold one class only, among ``classes_``.
         classes : ignored
+            The classes are those of the first fit.
         **fit_params : passed to the module's forward
 
         Returns
@@ -508,34 +481,40 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
         if not getattr(self, "initialized_", False) or not hasattr(self, "video_shape_in_"):
             return self.fit(X, y, **fit_params)
         fit_params.pop("groups", None)
-        if "_routing_method" not in fit_params:  # direct call: validate here
+        if "_routing_method" not in fit_params:  # a direct call (fit passes encoded labels)
+            _refuse_sample_weight(fit_params)
             X = self._check_X(X, reset=False)
-            y = self._check_y(y, len(X))
+            y = check_binary_target(y, pos_label=self.pos_label_, n_samples=len(X), X=X,
+                                    classes=self.classes_).encoded.astype(np.float32)
         return super().partial_fit(X, y, classes=classes, **fit_params)
 
     def predict_proba(self, X):
-        """Probabilities of non-emergence and emergence.
+        """Probabilities of the two classes, columns in the order of ``classes_``.
 
         Parameters
         ----------
         X : ndarray, torch.Tensor or xarray.DataArray, shape (video, frame, lat, lon)
+            Videos of the shape seen in fit (``video_shape_in_``).
 
         Returns
         -------
         proba : ndarray of shape (video, 2)
-            Columns: P(non-emergence), P(emergence).
+            ``proba[:, list(classes_).index(pos_label_)]`` is P(emergence).
 
         Raises
         ------
         sklearn.exceptions.NotFittedError
             Before fit.
+        ValueError
+            On videos of another ``(frame, lat, lon)`` than in fit (naming both).
         """
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
-        return super().predict_proba(X)
+        proba = super().predict_proba(X)  # columns: negative, positive class
+        return proba if self._pos_column() == 1 else proba[:, ::-1].copy()
 
     def predict(self, X):
-        """Labels: 1 (emergence) where P(emergence) >= ``threshold``, else 0.
+        """Labels: ``pos_label_`` where P(emergence) >= ``threshold``, else the other class.
 
         The same rule as :class:`skflux.MonthBlockEnsemble` and
         :class:`skflux.IterativeRelabeler` use.
@@ -546,13 +525,14 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
 
         Returns
         -------
-        labels : ndarray of int, shape (video,)
+        labels : ndarray of shape (video,)
+            Values of ``classes_``.
         """
-        proba = self.predict_proba(X)
-        return self.classes_[(proba[:, 1] >= self.threshold).astype(int)]
+        p = self.predict_proba(X)[:, self._pos_column()]
+        return decode((p >= self.threshold).astype(int), self.classes_, self.pos_label_)
 
     def decision_function(self, X):
-        """Logit of P(emergence) for each video.
+        """Logit of P(``classes_[1]``) for each video (scikit-learn's binary convention).
 
         Parameters
         ----------
@@ -562,8 +542,83 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
         -------
         logits : ndarray of shape (video,)
         """
-        p = np.clip(self.predict_proba(X)[:, 1].astype(np.float64), 1e-12, 1 - 1e-12)
-        return np.log(p) - np.log1p(-p)
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        logits = self.forward(X, training=False).reshape(-1).double().cpu().numpy()
+        return logits if self._pos_column() == 1 else -logits
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path, *, overwrite=False):
+        """Write the fitted classifier to a model directory (no pickle).
+
+        The directory holds ``config.json`` (format ``"skflux-classifier"``,
+        version 1: the constructor parameters, ``classes``, ``pos_label``,
+        ``video_shape`` and the fit's split and seed) and ``weights.pt`` (the
+        network's state dict, tensors only) plus ``history.json``.
+
+        Parameters
+        ----------
+        path : str or Path
+            The directory (created if missing).
+        overwrite : bool, default=False
+            Replace an existing model in ``path``; without it an existing
+            ``config.json`` is refused.
+
+        Returns
+        -------
+        path : Path
+
+        Raises
+        ------
+        TypeError
+            If a parameter cannot be stored as JSON (a custom module or loss
+            class, callbacks, ...): the message names it.
+        FileExistsError
+            If ``path`` already holds a model and ``overwrite`` is False.
+        """
+        from ._persist import save_classifier
+
+        return save_classifier(self, path, overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path, *, device=None):
+        """Rebuild a fitted classifier from a directory written by :meth:`save`.
+
+        Weights are read with ``torch.load(..., weights_only=True)``: a file
+        carrying a pickle payload is refused and the payload never runs; the
+        config may hold only the parameters :meth:`save` writes.
+
+        Parameters
+        ----------
+        path : str or Path
+        device : str or torch.device, optional
+            Where to put the network; default: the saved ``device`` when it
+            is available here, else "cpu" (with a warning).
+
+        Returns
+        -------
+        clf : FluxEmergenceClassifier
+            Fitted, its network in evaluation mode.
+
+        Raises
+        ------
+        skflux._model_dir.ModelDirectoryError
+            (a ValueError) for a missing, foreign, corrupt or newer directory,
+            a config with parameters outside the saved set, or weights that do
+            not fit the network; the message names the file.
+        """
+        from ._persist import load_classifier
+
+        return load_classifier(cls, path, device=device)
+
+
+def _refuse_sample_weight(fit_params):
+    if "sample_weight" in fit_params:
+        raise TypeError(
+            "FluxEmergenceClassifier.fit does not support sample_weight: every video weighs "
+            "the same in the loss. To weigh the classes, pass criterion__pos_weight="
+            "torch.tensor(w) (BCEWithLogitsLoss) or resample the videos"
+        )
 
 
 __all__ = ["FluxEmergenceClassifier", "MODULES", "four_versions"]

@@ -3,31 +3,19 @@
 import numpy as np
 import torch
 
-from .._validation import _is_dataarray, _is_tensor, video_name
+from .._validation import _is_dataarray, _is_tensor
 
 
-def scale_field(x, field_limit):
-    """Clip a field tensor at ``±field_limit`` Gauss and scale it to [-1, 1].
+def video_name(X, i):
+    """``video i`` plus its ``bmr_id`` when ``X`` is a DataArray carrying one.
 
-    Parameters
-    ----------
-    x : torch.Tensor
-        Field in Gauss.
-    field_limit : float
-        Clip level in Gauss.
-
-    Returns
-    -------
-    scaled : torch.Tensor
-        ``clamp(x, -field_limit, field_limit) / field_limit``.
-
-    Examples
-    --------
-    >>> import torch
-    >>> scale_field(torch.tensor([-3000.0, 250.0]), 1000.0).tolist()
-    [-1.0, 0.25]
+    Unlike ``skflux._validation.video_name`` (today), also for ids stored as
+    Python objects (the simulator's string ids), which have no ``.item()``.
     """
-    return torch.clamp(x, -field_limit, field_limit) / field_limit
+    if _is_dataarray(X) and "bmr_id" in X.coords:
+        bmr_id = X["bmr_id"].values[i]
+        return f"video {i} (bmr_id={getattr(bmr_id, 'item', lambda: bmr_id)()!r})"
+    return f"video {i}"
 
 
 class VideoDataset(torch.utils.data.Dataset):
@@ -172,7 +160,8 @@ def iter_video_batches(X, batch_size=10, num_workers=0):
     Yields
     ------
     xb : torch.Tensor, shape (batch, frame, lat, lon)
-        Raw (unscaled) float32 field; scale with :func:`scale_field`.
+        Raw float32 field in Gauss, as the modules take it (their first layer
+        clips and scales).
 
     Examples
     --------
@@ -182,3 +171,46 @@ def iter_video_batches(X, batch_size=10, num_workers=0):
     """
     for xb, _ in batch_loader(VideoDataset(X), batch_size=batch_size, num_workers=num_workers):
         yield xb
+
+
+def _shape_text(shape):
+    return "×".join(str(int(s)) for s in shape)
+
+
+def check_video_shape(X, expected, *, name="X", model="the model"):
+    """Refuse videos whose ``(frame, lat, lon)`` differ from a model's input shape.
+
+    Parameters
+    ----------
+    X : ndarray, torch.Tensor or xarray.DataArray, shape (video, frame, lat, lon)
+        Checked videos (4-D).
+    expected : tuple of 3 int or None
+        The model's input shape ``(frame, lat, lon)``; None skips the check.
+    name : str, default="X"
+        Name of the argument, for the message.
+    model : str, default="the model"
+        What the shape belongs to, for the message.
+
+    Raises
+    ------
+    ValueError
+        Naming both shapes, the first video and the fix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_video_shape(np.zeros((2, 8, 20, 20)), (8, 16, 16))
+    Traceback (most recent call last):
+    ...
+    ValueError: X holds videos of 8×20×20 (frame×lat×lon; first: video 0) but the model ...
+    """
+    if expected is None:
+        return
+    shape = tuple(int(s) for s in X.shape[1:])
+    expected = tuple(int(s) for s in expected)
+    if shape != expected:
+        raise ValueError(
+            f"{name} holds videos of {_shape_text(shape)} (frame×lat×lon; first: "
+            f"{video_name(X, 0)}) but {model} was trained on videos of "
+            f"{_shape_text(expected)}: resample or re-cut the videos to {_shape_text(expected)}"
+        )

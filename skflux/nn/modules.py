@@ -1,9 +1,11 @@
 """Torch modules: the reference video VGG (frames as channels) and a causal 3-D CNN.
 
-Both modules take *scaled* videos of shape ``(batch, frame, lat, lon)`` (see
-:func:`skflux.nn.scale_field`) and return one logit per video, shape
-``(batch,)``. Both accept any number of frames and any patch size large
-enough for their poolings, so tests run on tiny videos.
+Both modules take videos in Gauss, shape ``(batch, frame, lat, lon)``, and
+return one logit per video, shape ``(batch,)``. Their first layer clips the
+field at ``±field_limit`` and divides by ``field_limit`` (:func:`scale_field`),
+so whoever runs a network passes the raw field and nothing scales it twice.
+Both accept any number of frames and any patch size large enough for their
+poolings, so tests run on tiny videos.
 """
 
 import math
@@ -20,6 +22,72 @@ from .._schema import N_FRAMES, PATCH_SIZE
 # 88 -> 44 -> 40 -> 20 -> 16 -> 8 -> 4 -> 2.
 _MIN_VALID_SIZE = 88
 _MIN_SAME_SIZE = 16  # four 2x2 poolings
+
+
+def scale_field(x, field_limit):
+    """Clip a field tensor at ``±field_limit`` Gauss and scale it to [-1, 1].
+
+    The function of the first layer (:class:`FieldScaling`) of
+    :class:`VideoVGG` and :class:`VideoCNN3D`; those modules take the raw
+    field, so there is no need to call it before them.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Field in Gauss.
+    field_limit : float
+        Clip level in Gauss.
+
+    Returns
+    -------
+    scaled : torch.Tensor
+        ``clamp(x, -field_limit, field_limit) / field_limit``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> scale_field(torch.tensor([-3000.0, 250.0]), 1000.0).tolist()
+    [-1.0, 0.25]
+    """
+    return torch.clamp(x, -field_limit, field_limit) / field_limit
+
+
+class FieldScaling(nn.Module):
+    """The first layer of the skflux networks: clip at ``±field_limit`` G, divide by it.
+
+    Parameters
+    ----------
+    field_limit : float, default=1000.0
+        Clip level in Gauss (a positive number).
+
+    Raises
+    ------
+    ValueError
+        If ``field_limit`` is not a positive finite number.
+
+    Examples
+    --------
+    >>> import torch
+    >>> FieldScaling(500.0)(torch.tensor([-900.0, 100.0])).tolist()
+    [-1.0, 0.2]
+    """
+
+    def __init__(self, field_limit=1000.0):
+        super().__init__()
+        try:
+            limit = float(field_limit)
+        except (TypeError, ValueError):
+            limit = math.nan
+        if not (math.isfinite(limit) and limit > 0):
+            raise ValueError(f"field_limit must be a positive number of Gauss; got "
+                             f"{field_limit!r}")
+        self.field_limit = limit
+
+    def forward(self, x):
+        return scale_field(x, self.field_limit)
+
+    def extra_repr(self):
+        return f"field_limit={self.field_limit}"
 
 
 def _pair(size):
@@ -48,9 +116,10 @@ class VideoVGG(nn.Module):
     of the patch size, and ``padding="auto"`` switches the unpadded
     convolutions to padded ones for patches smaller than 88 pixels.
 
-    The first convolution :attr:`conv1` is linear in the input frames; the
-    emergence-time locator relies on ``forward(x) ==
-    forward_after_conv1(conv1(x))``.
+    The first layer clips the field at ``±field_limit`` Gauss and scales it
+    (:meth:`scale`); the first convolution :attr:`conv1` is linear in the
+    scaled frames. The emergence-time locator relies on ``forward(x) ==
+    forward_after_conv1(conv1(scale(x)))``.
 
     Parameters
     ----------
@@ -72,9 +141,14 @@ class VideoVGG(nn.Module):
         authors' layout (needs patches of at least 88 pixels), "same" keeps
         sizes (needs at least 16 pixels), "auto" picks "valid" when the patch
         is large enough.
+    field_limit : float, default=1000.0
+        Clip level in Gauss of the first layer: the network sees
+        ``clip(x, ±field_limit) / field_limit``.
 
     Attributes
     ----------
+    scaling : FieldScaling
+        The first layer (clip and scale).
     conv1 : torch.nn.Conv2d
         The first convolution, frames → ``widths[0]`` channels.
     padding_ : str
@@ -95,8 +169,9 @@ class VideoVGG(nn.Module):
     """
 
     def __init__(self, n_frames=N_FRAMES, in_size=PATCH_SIZE, widths=(32, 64, 128, 256),
-                 top=512, dense=512, dropout=0.5, padding="auto"):
+                 top=512, dense=512, dropout=0.5, padding="auto", field_limit=1000.0):
         super().__init__()
+        self.scaling = FieldScaling(field_limit)
         lat, lon = _pair(in_size)
         if padding not in ("auto", "valid", "same"):
             raise ValueError(f"padding must be 'auto', 'valid' or 'same'; got {padding!r}")
@@ -147,20 +222,40 @@ class VideoVGG(nn.Module):
         """
         return self.head(self.features(z)).squeeze(-1)
 
-    def forward(self, x):
-        """Logits of scaled videos.
+    @property
+    def field_limit(self):
+        """Clip level in Gauss of the first layer."""
+        return self.scaling.field_limit
+
+    def scale(self, x):
+        """The first layer: videos in Gauss clipped at ``±field_limit`` and scaled.
 
         Parameters
         ----------
         x : torch.Tensor, shape (batch, n_frames, lat, lon)
-            Videos scaled by :func:`skflux.nn.scale_field`.
+            Videos in Gauss.
+
+        Returns
+        -------
+        scaled : torch.Tensor
+            The input of :attr:`conv1`, values in [-1, 1].
+        """
+        return self.scaling(x)
+
+    def forward(self, x):
+        """Logits of videos in Gauss.
+
+        Parameters
+        ----------
+        x : torch.Tensor, shape (batch, n_frames, lat, lon)
+            Videos in Gauss (the first layer clips and scales them).
 
         Returns
         -------
         logits : torch.Tensor, shape (batch,)
         """
         _check_input(x, self.n_frames)
-        return self.forward_after_conv1(self.conv1(x))
+        return self.forward_after_conv1(self.conv1(self.scale(x)))
 
 
 def _check_input(x, n_frames):
@@ -234,12 +329,14 @@ class VideoCNN3D(nn.Module):
     whose last frame used is ``≤ t``. :meth:`activations` runs the network once
     and keeps every layer's output; :meth:`forward_from_cache` then computes
     the logits of a modified video (e.g. frames after ``t`` replaced by frame
-    ``t``, see :func:`mask_after`) recomputing only the later time steps::
+    ``t``) recomputing only the later time steps::
 
         net.eval()
         cache = net.activations(x)
         for t in range(n_frames):
-            logit_t = net.forward_from_cache(mask_after(x, t), cache, t)
+            xt = x.clone()
+            xt[:, t + 1:] = x[:, t:t + 1]
+            logit_t = net.forward_from_cache(xt, cache, t)
 
     Both require evaluation mode (batch norm then acts per time step).
 
@@ -259,27 +356,34 @@ class VideoCNN3D(nn.Module):
         Width of the two dense layers.
     dropout : float, default=0.5
         Dropout rate after each dense layer.
+    field_limit : float, default=1000.0
+        Clip level in Gauss of the first layer: the network sees
+        ``clip(x, ±field_limit) / field_limit``.
 
     Attributes
     ----------
+    scaling : FieldScaling
+        The first layer (clip and scale).
     layers : torch.nn.ModuleList
         The causal layers, in order (each has ``t_kernel`` and ``t_stride``).
 
     Examples
     --------
     >>> import torch
-    >>> from skflux.nn import VideoCNN3D, mask_after
+    >>> from skflux.nn import VideoCNN3D
     >>> net = VideoCNN3D(n_frames=16, in_size=16, widths=(2, 4, 4, 8, 8), dense=8).eval()
-    >>> x = torch.randn(1, 16, 16, 16)
+    >>> x = 300 * torch.randn(1, 16, 16, 16)
     >>> cache = net.activations(x)
-    >>> xt = mask_after(x, 9)
+    >>> xt = x.clone()
+    >>> xt[:, 10:] = x[:, 9:10]
     >>> torch.allclose(net(xt), net.forward_from_cache(xt, cache, 9), atol=1e-5)
     True
     """
 
     def __init__(self, n_frames=N_FRAMES, in_size=PATCH_SIZE, widths=(16, 32, 64, 128, 256),
-                 time_stride=5, time_kernel=3, dense=512, dropout=0.5):
+                 time_stride=5, time_kernel=3, dense=512, dropout=0.5, field_limit=1000.0):
         super().__init__()
+        self.scaling = FieldScaling(field_limit)
         lat, lon = _pair(in_size)
         if min(lat, lon) < 1 or int(n_frames) < 1:
             raise ValueError(f"empty video shape ({n_frames}, {lat}, {lon})")
@@ -314,20 +418,25 @@ class VideoCNN3D(nn.Module):
     def _pool_head(self, h):
         return self.head(h.amax(dim=(2, 3, 4))).squeeze(-1)
 
+    @property
+    def field_limit(self):
+        """Clip level in Gauss of the first layer."""
+        return self.scaling.field_limit
+
     def forward(self, x):
-        """Logits of scaled videos.
+        """Logits of videos in Gauss.
 
         Parameters
         ----------
         x : torch.Tensor, shape (batch, n_frames, lat, lon)
-            Videos scaled by :func:`skflux.nn.scale_field`.
+            Videos in Gauss (the first layer clips and scales them).
 
         Returns
         -------
         logits : torch.Tensor, shape (batch,)
         """
         _check_input(x, self.n_frames)
-        h = x.unsqueeze(1)
+        h = self.scaling(x).unsqueeze(1)
         for layer in self.layers:
             h = layer(h)
         return self._pool_head(h)
@@ -366,22 +475,23 @@ class VideoCNN3D(nn.Module):
 
     @torch.no_grad()
     def activations(self, x):
-        """Outputs of every layer for scaled videos ``x`` (evaluation mode).
+        """Outputs of every layer for videos ``x`` in Gauss (evaluation mode).
 
         Parameters
         ----------
         x : torch.Tensor, shape (batch, n_frames, lat, lon)
+            Videos in Gauss.
 
         Returns
         -------
         cache : list of torch.Tensor
-            ``cache[0]`` is the input as ``(batch, 1, frame, lat, lon)``,
+            ``cache[0]`` is the scaled input as ``(batch, 1, frame, lat, lon)``,
             ``cache[l]`` the output of ``layers[l - 1]``,
             ``(batch, channels, steps, lat', lon')``.
         """
         self._check_eval()
         _check_input(x, self.n_frames)
-        cache = [x.unsqueeze(1)]
+        cache = [self.scaling(x).unsqueeze(1)]
         for layer in self.layers:
             cache.append(layer(cache[-1]))
         return cache
@@ -397,7 +507,7 @@ class VideoCNN3D(nn.Module):
         Parameters
         ----------
         x : torch.Tensor, shape (batch, n_frames, lat, lon)
-            Scaled videos, equal to the cached input on frames ``0 … t``.
+            Videos in Gauss, equal to the cached ones on frames ``0 … t``.
         cache : list of torch.Tensor
             Output of :meth:`activations` on the original videos.
         t : int
@@ -413,7 +523,7 @@ class VideoCNN3D(nn.Module):
             raise ValueError("cache does not come from activations() on a batch of this size")
         t = int(t)
         bounds = self.last_frame_used(x.shape[1])
-        new = x.unsqueeze(1)[:, :, t + 1:]
+        new = self.scaling(x[:, t + 1:]).unsqueeze(1)
         n_prev = min(t + 1, x.shape[1])
         for i, layer in enumerate(self.layers, start=1):
             n_keep = int(np.count_nonzero(bounds[i] <= t))
@@ -424,30 +534,6 @@ class VideoCNN3D(nn.Module):
                 new = cache[i][:, :, n_keep:]
             n_prev = n_keep
         return self._pool_head(torch.cat([cache[-1][:, :, :n_prev], new], dim=2))
-
-
-def mask_after(x, t):
-    """Replace the frames after ``t`` by frame ``t`` (frame axis 1).
-
-    Parameters
-    ----------
-    x : torch.Tensor, shape (batch, frame, lat, lon)
-    t : int
-
-    Returns
-    -------
-    masked : torch.Tensor
-        A new tensor; frames ``0 … t`` unchanged.
-
-    Examples
-    --------
-    >>> import torch
-    >>> mask_after(torch.arange(4.0).reshape(1, 4, 1, 1), 1).flatten().tolist()
-    [0.0, 1.0, 1.0, 1.0]
-    """
-    out = x.clone()
-    out[:, t + 1:] = x[:, t:t + 1]
-    return out
 
 
 # ----------------------------------------------------------------------------- cost
@@ -511,4 +597,5 @@ def count_flops(module, input_shape, *, device="cpu"):
     return int(counter.get_total_flops())
 
 
-__all__ = ["VideoVGG", "VideoCNN3D", "mask_after", "count_flops", "count_parameters"]
+__all__ = ["FieldScaling", "VideoVGG", "VideoCNN3D", "count_flops", "count_parameters",
+           "scale_field"]

@@ -24,7 +24,7 @@ def _roman(k):
 
 
 def _as_passes(passes_or_relabeler):
-    from ..relabel import RelabelPass
+    from ..relabel._passes import RelabelPass
 
     obj = passes_or_relabeler
     if hasattr(obj, "passes_"):

@@ -29,7 +29,8 @@ from ._oracles import (
     TruthOracle,
     Verdict,
 )
-from ._relabeler import IterativeRelabeler, RelabelPass, pass_statistics
+from ._passes import RelabelPass, pass_statistics
+from ._relabeler import IterativeRelabeler
 from ._review_log import ReviewLog, ReviewLogError
 
 __all__ = [

@@ -13,6 +13,7 @@ verdicts already produced were logged; calling ``fit`` again resumes.
 """
 
 import csv
+import numbers
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +120,35 @@ class ReviewItem:
         """The label the models proposed (the opposite of :attr:`label` for a disagreement)."""
         return 1 - int(self.label)
 
+    @property
+    def n_frames(self):
+        """Frames of the video (None when ``X`` holds no videos ``(video, frame, ...)``)."""
+        X = self.X
+        if _is_dataarray(X):
+            return int(X.sizes["frame"]) if "frame" in X.dims else None
+        shape = getattr(X, "shape", None)
+        return int(shape[1]) if shape is not None and len(shape) == 4 else None
+
+    def check_frame(self, label, frame, where):
+        """Refuse an emergence frame that cannot be (see :class:`SheetOracle`).
+
+        Raises
+        ------
+        ValueError
+            When ``frame`` comes with a non-emergence verdict, or lies outside
+            the video's frames; the message starts with ``where``.
+        """
+        if frame is None:
+            return
+        if label == 0:
+            raise ValueError(f"{where}: emergence_frame {frame} with a non-emergence verdict; "
+                             "leave the frame blank or give the verdict emergence")
+        n = self.n_frames
+        if frame < 0 or (n is not None and frame >= n):
+            span = "a frame number >= 0" if n is None else f"frames 0-{n - 1}"
+            raise ValueError(f"{where}: emergence_frame {frame} is outside the video's "
+                             f"{span}")
+
 
 class ReviewRequest:
     """The videos of one pass that need a verdict, in review order.
@@ -139,6 +169,18 @@ class ReviewRequest:
         Relabeling pass (1-based).
     X : object, optional
         All videos (lazy access through :attr:`ReviewItem.video`).
+    classes : array-like of shape (2,), optional
+        The class labels of the ``y`` given to ``fit``, when they are not 0/1.
+    pos_label : object, optional
+        The positive class (emergence) among ``classes``.
+
+    Notes
+    -----
+    ``labels`` and the labels of the items are codes: 1 for emergence (the
+    positive class), 0 for the other. A verdict may give the label as such a
+    code, as text (``"y"``, ``"emergence"``, ``"n"``, ``"non-emergence"``...) or
+    as one of ``classes`` that is not a code (:meth:`encode`); the true labels of
+    :class:`TruthOracle` are in ``classes`` (:meth:`encode_class`).
 
     Examples
     --------
@@ -147,7 +189,10 @@ class ReviewRequest:
     (2, 9, 0)
     """
 
-    def __init__(self, indices, labels, proba, video_ids, bmr_ids, pass_index, X=None):
+    def __init__(self, indices, labels, proba, video_ids, bmr_ids, pass_index, X=None, *,
+                 classes=None, pos_label=None):
+        self.classes = None if classes is None else list(np.asarray(classes).tolist())
+        self.pos_label = pos_label
         self.indices = np.asarray(indices, dtype=int)
         self.labels = np.asarray(labels, dtype=int)
         self.proba = np.asarray(proba, dtype=float)
@@ -158,6 +203,56 @@ class ReviewRequest:
 
     def __len__(self):
         return len(self.indices)
+
+    def encode(self, value, where):
+        """The code (1 emergence, 0 not) of a verdict label.
+
+        Codes come first: ``0``/``1``, bools and the words ``"y"``, ``"yes"``,
+        ``"emergence"``, ``"n"``, ``"no"``, ``"non-emergence"`` are codes; any
+        other value must be one of :attr:`classes` (e.g. ``-1``, ``"quiet"``).
+
+        Parameters
+        ----------
+        value : object
+        where : str
+            What gave it, for the error message.
+
+        Returns
+        -------
+        int
+
+        Raises
+        ------
+        ValueError
+            If ``value`` is neither a code nor one of the classes.
+        """
+        try:
+            return _as_label(value, where)
+        except ValueError:
+            code = self._class_code(value)
+            if code is None:
+                raise
+            return code
+
+    def encode_class(self, value, where):
+        """The code of a label given in the classes of ``y`` (e.g. a true label).
+
+        Like :meth:`encode`, but the classes come first: with classes ``{1, 2}``,
+        ``1`` is the class 1 (code 0 when 2 is the positive class).
+        """
+        code = self._class_code(value)
+        return _as_label(value, where) if code is None else code
+
+    def _class_code(self, value):
+        if self.classes is None or isinstance(value, (bool, np.bool_)):
+            return None
+        value = value.item() if isinstance(value, np.generic) else value
+        for c in self.classes:
+            same_kind = type(c) is type(value) or (
+                isinstance(c, numbers.Number) and isinstance(value, numbers.Number))
+            if same_kind and c == value:
+                return int(c == self.pos_label)
+        return None
 
     def __getitem__(self, k):
         return ReviewItem(
@@ -203,6 +298,8 @@ class Oracle:
 
 
 def _as_label(value, where):
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, str):
         v = value.strip().lower()
         table = {"1": 1, "y": 1, "yes": 1, "e": 1, "emergence": 1, "true": 1,
@@ -271,7 +368,8 @@ class TruthOracle(Oracle):
             if item.index >= len(truth):
                 raise ValueError(
                     f"TruthOracle has {len(truth)} true labels; video {item.index} requested")
-            label = _as_label(truth[item.index], f"true label of video {item.index}")
+            label = request.encode_class(truth[item.index],
+                                         f"true label of video {item.index}")
             frame = None
             if frames is not None and label == 1 and int(frames[item.index]) >= 0:
                 frame = int(frames[item.index])
@@ -304,7 +402,7 @@ class CallbackOracle(Oracle):
         self.func = func
         self.batch = batch
 
-    def _verdict(self, item, answer):
+    def _verdict(self, request, item, answer):
         if isinstance(answer, Verdict):
             return answer
         if isinstance(answer, tuple):
@@ -313,9 +411,10 @@ class CallbackOracle(Oracle):
                     f"oracle answer for video {item.index} must be a label or "
                     f"(label, emergence_frame); got {answer!r}")
             label, frame = answer
-            return Verdict(item.index, _as_label(label, f"video {item.index}"),
+            return Verdict(item.index, request.encode(label, f"video {item.index}"),
                            None if frame is None else int(frame))
-        return Verdict(item.index, _as_label(answer, f"oracle answer for video {item.index}"))
+        return Verdict(item.index,
+                       request.encode(answer, f"oracle answer for video {item.index}"))
 
     def review(self, request):
         """Yield one verdict per requested video from ``func``."""
@@ -332,37 +431,21 @@ class CallbackOracle(Oracle):
                     if item is None:
                         raise ValueError(
                             f"oracle returned more answers than the {len(request)} videos asked")
-                    yield self._verdict(item, answer)
+                    yield self._verdict(request, item, answer)
         else:
             for item in request:
-                yield self._verdict(item, self.func(item))
+                yield self._verdict(request, item, self.func(item))
 
 
 def _frame_figure(video, title, path):
     """Save a mosaic of about 24 frames of one video (never marks a known emergence)."""
     import matplotlib.pyplot as plt
 
-    video = np.asarray(video, dtype=float)
-    n = video.shape[0]
-    step = max(1, int(np.ceil(n / 24)))
-    try:
-        from ..plotting import plot_video_frames
+    from ..plotting import plot_video_frames
 
-        fig = plot_video_frames(video, every=step, ncols=8, title=title)
-    except (ImportError, AttributeError, TypeError):  # plotting module unavailable
-        frames = np.arange(0, n, step)
-        ncol = min(8, len(frames))
-        nrow = int(np.ceil(len(frames) / ncol))
-        lim = float(np.nanpercentile(np.abs(video), 99)) or 1.0
-        fig, axes = plt.subplots(nrow, ncol, figsize=(1.6 * ncol, 1.6 * nrow + 0.4),
-                                 squeeze=False)
-        for ax in axes.flat:
-            ax.set_axis_off()
-        for ax, t in zip(axes.flat, frames):
-            ax.imshow(np.nan_to_num(video[t]), cmap="gray", vmin=-lim, vmax=lim,
-                      origin="lower")
-            ax.set_title(f"frame {t}", fontsize=7)
-        fig.suptitle(title, fontsize=9)
+    video = np.asarray(video, dtype=float)
+    fig = plot_video_frames(video, every=max(1, int(np.ceil(video.shape[0] / 24))), ncols=8,
+                            title=title)
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path
@@ -432,12 +515,12 @@ class ConsoleOracle(Oracle):
                 try:
                     if not parts or len(parts) > 2:
                         raise ValueError(answer)
-                    label = _as_label(parts[0], "answer")
+                    label = request.encode(parts[0], "answer")
                     frame = int(parts[1]) if len(parts) == 2 else None
-                    if frame is not None and (label == 0 or frame < 0):
-                        raise ValueError(answer)
-                except ValueError:
-                    self.print_func("please answer y, n, q, or 'y FRAME' (a frame number)")
+                    item.check_frame(label, frame, f"answer {answer!r}")
+                except ValueError as exc:
+                    self.print_func(f"please answer y, n, q, or 'y FRAME' (a frame number of "
+                                    f"this video) ({exc})")
                     continue
                 break
             yield Verdict(item.index, label, frame)
@@ -476,6 +559,11 @@ class SheetOracle(Oracle):
     optionally ``emergence_frame``) in any spreadsheet, save as CSV, and call
     ``fit`` again with the same ``review_log``: the filled rows become verdicts
     (logged at once), and if rows are still blank the fit stops again.
+
+    Impossible rows are refused, naming the sheet and line, before any verdict
+    of the sheet is logged, as the console reviewer refuses such answers: an
+    emergence frame outside the video's frames, a frame on a non-emergence
+    verdict, two rows for one video, a row of another video or run.
 
     Parameters
     ----------
@@ -519,6 +607,10 @@ class SheetOracle(Oracle):
                     raise ValueError(
                         f"review sheet {path}, line {line}: video {row['video']!r} is not an "
                         "integer") from None
+                if video in rows:
+                    raise ValueError(
+                        f"review sheet {path}, line {line}: a second row for video {video} "
+                        f"(the first is line {rows[video][0]}); keep one row per video")
                 rows[video] = (line, row)
             return rows
 
@@ -539,7 +631,7 @@ class SheetOracle(Oracle):
         directory.mkdir(parents=True, exist_ok=True)
         path = self.sheet_path(request.pass_index)
         existing = self._read(path) if path.exists() else {}
-        pending, new_rows = [], []
+        pending, new_rows, filled = [], [], []
         for item in request:
             if item.index in existing:
                 line, row = existing[item.index]
@@ -548,19 +640,23 @@ class SheetOracle(Oracle):
                 if not text:
                     pending.append(item)
                     continue
-                label = _as_label(text, f"review sheet {path}, line {line} (video "
-                                  f"{item.video_id})")
+                where = f"review sheet {path}, line {line} (video {item.video_id})"
+                label = request.encode(text, where)
                 frame_text = (row.get("emergence_frame") or "").strip()
                 try:
-                    frame = int(float(frame_text)) if frame_text else None
+                    frame = None if not frame_text else float(frame_text)
+                    if frame is not None and not frame.is_integer():
+                        raise ValueError(frame_text)
+                    frame = None if frame is None else int(frame)
                 except ValueError:
-                    raise ValueError(
-                        f"review sheet {path}, line {line} (video {item.video_id}): "
-                        f"emergence_frame {frame_text!r} is not a frame number") from None
-                yield Verdict(item.index, label, frame, (row.get("note") or "").strip())
+                    raise ValueError(f"{where}: emergence_frame {frame_text!r} is not a frame "
+                                     "number") from None
+                item.check_frame(label, frame, where)
+                filled.append(Verdict(item.index, label, frame, (row.get("note") or "").strip()))
             else:
                 pending.append(item)
                 new_rows.append(item)
+        yield from filled  # every row was checked before the first verdict is logged
         if not pending:
             return
         if new_rows or not path.exists():

@@ -1,270 +1,44 @@
-"""IterativeRelabeler: the paper's human-in-the-loop relabeling passes as a meta-estimator."""
+"""IterativeRelabeler: the paper's human-in-the-loop relabeling passes as a meta-estimator.
 
-import hashlib
-import json
-import math
+Each pass fits a :class:`~skflux.MonthBlockEnsemble`; pass records live in
+:mod:`._passes`, review handling in :mod:`._review`, resuming from the review
+log in :mod:`._resume`.
+"""
+
 import numbers
-import re
+import os
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    _fit_context,
+)
 from sklearn.model_selection import check_cv
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import get_tags
+from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._members import fit_member
-from .._members import proba1 as _proba1
-from .._members import take as _take
+from .._ensemble_members import draw_base_seed
+from .._targets import check_binary_target, decode
 from .._validation import _is_dataarray, months_of
-from ._oracles import ReviewPending, ReviewRequest, Verdict, _as_label, check_oracle
-from ._review_log import ReviewLog, ReviewLogError, dataset_fingerprint, labels_sha
+from ..ensemble import MonthBlockEnsemble, _is_feature_matrix, _n_samples
+from ._oracles import ReviewPending, check_oracle
+from ._passes import pass_statistics, stop_reason
+from ._resume import (
+    estimator_signature,
+    logged_verdicts,
+    open_log,
+    stored_pass,
+    stored_verdicts,
+)
+from ._review import ask_oracle, make_request, review_queue
+from ._review_log import ReviewLog, dataset_fingerprint, labels_sha
 
-__all__ = ["IterativeRelabeler", "RelabelPass"]
-
-
-# --------------------------------------------------------------------------- records
-@dataclass
-class RelabelPass:
-    """What one relabeling pass did: the numbers behind Figure 3 of the paper.
-
-    Every video of the validation blocks falls in exactly one of five groups,
-    judged against the labels at the start of the pass and the out-of-fold
-    prediction ``proba >= threshold``:
-
-    * **A** ``n_previously_verified`` — the models disagree with a label a
-      reviewer already verified in an earlier pass (not shown again; a model
-      mistake, red bars);
-    * **B** ``n_mislabels`` — new disagreements the reviewer found to be real
-      mislabels; their labels are changed (yellow bars);
-    * **C** ``n_model_mistakes`` — new disagreements where the label was right:
-      the models' mistakes, the set *E* of the paper (blue bars);
-    * **D** ``n_agreements`` — the models agree with the current label;
-    * **U** ``n_unreviewed`` — new disagreements left for a later pass because of
-      ``budget`` (always 0 with the default, which reviews them all).
-
-    ``ratio`` is the paper's ``R = |E| / (|fp| + |fn| − |E|) = C / B`` over the
-    reviewed new disagreements; ``relabel_fraction`` = B / (B + C + D) and
-    ``real_fraction`` = B / (B + C) are the two bottom panels of Figure 3.
-
-    Attributes
-    ----------
-    pass_index : int
-        1-based pass number.
-    n_videos : int
-        Videos in the validation blocks (height of a bar of Figure 3).
-    n_previously_verified, n_mislabels, n_model_mistakes, n_agreements, n_unreviewed : int
-        A, B, C, D, U above.
-    n_false_positives, n_false_negatives : int
-        New disagreements (B + C + U) where the models say emergence / non-emergence.
-    ratio : float
-        R = C / B; ``inf`` when B = 0 < C, ``nan`` when B = C = 0.
-    n_verified : int
-        Videos verified so far (this and earlier passes).
-    fraction_verified : float
-        ``n_verified / n_videos`` (the dashed line of Figure 3).
-    accuracy : float
-        Out-of-fold accuracy against the labels at the start of the pass (the
-        validation accuracy the models reached).
-    accuracy_after : float
-        Out-of-fold accuracy against the labels after this pass's verdicts.
-    blocks : list of dict
-        Per validation block: ``block``, ``months``, ``n``, ``A``, ``B``, ``C``,
-        ``D``, ``U``, ``accuracy``, ``accuracy_after``, ``relabel_fraction``,
-        ``real_fraction``.
-    corr_relabel, corr_real : float
-        Pearson correlation across blocks of ``relabel_fraction`` /
-        ``real_fraction`` with block ``accuracy`` (``nan`` if undefined).
-    reviewed, relabeled : list of int
-        Positions of the videos reviewed / relabeled in this pass.
-    stop_reason : str
-        Why the fit stopped after this pass ("" when it went on).
-    seconds : float
-        Wall time of training and prediction of the pass (0 when loaded from a log).
-    """
-
-    pass_index: int
-    n_videos: int
-    n_previously_verified: int
-    n_mislabels: int
-    n_model_mistakes: int
-    n_agreements: int
-    n_unreviewed: int
-    n_false_positives: int
-    n_false_negatives: int
-    ratio: float
-    n_verified: int
-    fraction_verified: float
-    accuracy: float
-    accuracy_after: float
-    blocks: list = field(default_factory=list)
-    corr_relabel: float = float("nan")
-    corr_real: float = float("nan")
-    reviewed: list = field(default_factory=list)
-    relabeled: list = field(default_factory=list)
-    stop_reason: str = ""
-    seconds: float = 0.0
-
-    @property
-    def relabel_fraction(self):
-        """B / (B + C + D): share of the block (A aside) that needed a new label."""
-        return _frac(self.n_mislabels,
-                     self.n_mislabels + self.n_model_mistakes + self.n_agreements)
-
-    @property
-    def real_fraction(self):
-        """B / (B + C): how often a new disagreement was a real mislabel."""
-        return _frac(self.n_mislabels, self.n_mislabels + self.n_model_mistakes)
-
-    def __getitem__(self, key):
-        return getattr(self, key)
-
-    def to_dict(self):
-        """A JSON-serialisable dict of every field (plus the two fractions)."""
-        d = asdict(self)
-        d["relabel_fraction"] = self.relabel_fraction
-        d["real_fraction"] = self.real_fraction
-        return d
-
-    @classmethod
-    def from_dict(cls, d):
-        """Inverse of :meth:`to_dict`."""
-        names = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in d.items() if k in names})
-
-
-def _frac(a, b):
-    return float(a) / b if b else float("nan")
-
-
-def _corr(x, y):
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    ok = np.isfinite(x) & np.isfinite(y)
-    if ok.sum() < 2 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
-        return float("nan")
-    return float(np.corrcoef(x[ok], y[ok])[0, 1])
-
-
-def pass_statistics(pass_index, oof_proba, labels, verified, reviewed, verdicts, fold_of,
-                    threshold=0.5, block_months=None):
-    """Count A, B, C, D, U of one pass, overall and per validation block.
-
-    Parameters
-    ----------
-    pass_index : int
-    oof_proba : ndarray of float, shape (n_videos,)
-        Out-of-fold probabilities (NaN outside the validation blocks).
-    labels : ndarray of {0, 1}
-        Labels at the start of the pass.
-    verified : ndarray of bool
-        Verified before the pass.
-    reviewed : ndarray of int
-        Positions reviewed in this pass.
-    verdicts : ndarray of {0, 1}
-        The verdict of each reviewed video.
-    fold_of : ndarray of int
-        Validation block of every video, -1 outside every block.
-    threshold : float
-    block_months : list of list of int, optional
-
-    Returns
-    -------
-    RelabelPass
-        With ``n_verified`` counting ``verified`` plus ``reviewed``.
-    """
-    labels = np.asarray(labels, dtype=int)
-    in_cv = fold_of >= 0
-    pred = np.where(in_cv, np.nan_to_num(oof_proba, nan=0.0) >= threshold, labels).astype(int)
-    dis = in_cv & (pred != labels)
-    reviewed = np.asarray(reviewed, dtype=int)
-    verdicts = np.asarray(verdicts, dtype=int)
-    rev_mask = np.zeros(labels.shape[0], bool)
-    rev_mask[reviewed] = True
-    after = labels.copy()
-    after[reviewed] = verdicts
-    groups = {
-        "A": dis & verified,
-        "B": rev_mask & (after != labels),
-        "C": rev_mask & (after == labels),
-        "D": in_cv & ~dis,
-        "U": dis & ~verified & ~rev_mask,
-    }
-    new = dis & ~verified
-    n_folds = int(fold_of.max()) + 1 if in_cv.any() else 0
-    blocks = []
-    for k in range(n_folds):
-        m = fold_of == k
-        b = {g: int((mask & m).sum()) for g, mask in groups.items()}
-        nk = int(m.sum())
-        b.update(
-            block=k, months=None if block_months is None else list(block_months[k]), n=nk,
-            accuracy=_frac(int((pred[m] == labels[m]).sum()), nk),
-            accuracy_after=_frac(int((pred[m] == after[m]).sum()), nk),
-            relabel_fraction=_frac(b["B"], b["B"] + b["C"] + b["D"]),
-            real_fraction=_frac(b["B"], b["B"] + b["C"]),
-        )
-        blocks.append(b)
-    counts = {g: int(mask.sum()) for g, mask in groups.items()}
-    n_cv = int(in_cv.sum())
-    n_verified = int((verified | rev_mask).sum())
-    B, C = counts["B"], counts["C"]
-    ratio = C / B if B else (math.inf if C else math.nan)
-    return RelabelPass(
-        pass_index=int(pass_index), n_videos=n_cv,
-        n_previously_verified=counts["A"], n_mislabels=B, n_model_mistakes=C,
-        n_agreements=counts["D"], n_unreviewed=counts["U"],
-        n_false_positives=int((new & (pred == 1)).sum()),
-        n_false_negatives=int((new & (pred == 0)).sum()),
-        ratio=float(ratio), n_verified=n_verified,
-        fraction_verified=_frac(n_verified, n_cv),
-        accuracy=_frac(int((pred[in_cv] == labels[in_cv]).sum()), n_cv),
-        accuracy_after=_frac(int((pred[in_cv] == after[in_cv]).sum()), n_cv),
-        blocks=blocks,
-        corr_relabel=_corr([b["relabel_fraction"] for b in blocks],
-                           [b["accuracy"] for b in blocks]),
-        corr_real=_corr([b["real_fraction"] for b in blocks], [b["accuracy"] for b in blocks]),
-        reviewed=[int(i) for i in reviewed],
-        relabeled=[int(i) for i in np.flatnonzero(groups["B"])],
-    )
-
-
-# --------------------------------------------------------------------------- helpers
-def _n_samples(X):
-    if hasattr(X, "shape") and len(X.shape):
-        return int(X.shape[0])
-    try:
-        return len(X)
-    except TypeError:
-        raise TypeError(f"X must be a collection of videos; got {type(X).__name__}") from None
-
-
-def _confidence_scores(oof, labels, in_cv):
-    """How likely each video's current label is wrong (higher: review first).
-
-    Confident learning's per-class thresholds (Northcutt, Jiang & Chuang 2021,
-    JAIR 70, 1373): ``t_k`` is the mean out-of-fold probability of class ``k``
-    over the validation-block videos currently labelled ``k``; the score of a
-    video labelled ``k`` is ``t_k - P(k)``, i.e. how far its self-confidence
-    falls below what is typical for its label. A model trained on labels
-    whose errors are one-sided (most crude mistakes are false "emergence")
-    is less sure of the noisy class, and the per-class threshold corrects for
-    that; within a class the order is that of the self-confidence.
-    """
-    self_conf = np.where(labels == 1, oof, 1.0 - oof)
-    typical = np.zeros(2)
-    for k in (0, 1):
-        sel = in_cv & (labels == k) & np.isfinite(oof)
-        typical[k] = self_conf[sel].mean() if sel.any() else 0.5
-    return typical[labels] - self_conf
-
-
-def _fit_member(estimator, X, y, train, test, seed, groups, fit_params):
-    """Fit a clone on ``train``, validated on its block ``test``; return it and its P(1)."""
-    est, _, _ = fit_member(clone(estimator), X, y, train, test, seed, fit_params, groups)
-    return est, _proba1(est, _take(X, test))
+__all__ = ["IterativeRelabeler"]
 
 
 def _video_ids(X, n):
@@ -277,50 +51,14 @@ def _video_ids(X, n):
     return [str(i) for i in range(n)], None
 
 
-# estimator parameters that do not change which models are trained
-_RUNTIME_PARAMS = {"device", "verbose", "n_jobs", "num_workers"}
-
-
-def _describe(value):
-    """A JSON-able description of a parameter value, stable across processes."""
-    if hasattr(value, "get_params") and not isinstance(value, type):
-        params = value.get_params(deep=False)
-        return [type(value).__qualname__,
-                {k: _describe(v) for k, v in sorted(params.items())
-                 if k not in _RUNTIME_PARAMS and not k.startswith("_")
-                 and not k.endswith("__verbose")}]
-    if isinstance(value, type) or (callable(value) and hasattr(value, "__qualname__")):
-        return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
-    if isinstance(value, np.ndarray):
-        return ["ndarray", list(value.shape), str(value.dtype),
-                hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()]
-    if isinstance(value, (list, tuple)):
-        return [_describe(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted(json.dumps(_describe(v), sort_keys=True) for v in value)
-    if isinstance(value, dict):
-        return {str(k): _describe(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
-    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))
-
-
-def estimator_signature(estimator):
-    """Short hash of an estimator's class and parameters (runtime ones excepted).
-
-    Two estimators with equal parameters (``device``, ``verbose``, ``n_jobs`` and
-    ``num_workers`` aside) get the same signature in any process, so a review
-    log can refuse to resume with another model.
-    """
-    text = json.dumps(_describe(estimator), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 # --------------------------------------------------------------------------- estimator
 class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """Refine crude labels pass by pass with out-of-fold models and a reviewer.
 
     The "Relabelling Algorithm" of Chatterjee et al. (Methods): in every pass
 
-    1. train one model per cross-validation split (by default the five
+    1. fit a :class:`~skflux.MonthBlockEnsemble`: one model per cross-validation
+       split and seed (by default the five
        two-month blocks of months 1–10, :class:`~skflux.model_selection.MonthBlockSplit`)
        on the current labels, validated on the block it leaves out ("until
        validation accuracy reaches maximum": a skorch net, e.g.
@@ -329,7 +67,9 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
        ``fit`` taking ``X_valid``/``y_valid`` gets it there; any other
        classifier trains on the training blocks only);
     2. predict every video of the validation blocks with the model that did not
-       train on it (out of fold; median over ``n_seeds`` realizations);
+       train on it (out of fold, :meth:`MonthBlockEnsemble.out_of_fold_proba
+       <skflux.MonthBlockEnsemble.out_of_fold_proba>`; median over ``n_seeds``
+       realizations);
     3. collect the false positives *fp* and false negatives *fn* against the
        current labels that were **not** examined in an earlier pass;
     4. ask the ``oracle`` about each; the label of every video it says is
@@ -366,7 +106,8 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     max_passes : int, default=10
         Upper bound on passes.
     n_seeds : int, default=1
-        Random realizations per split; their median is the out-of-fold probability.
+        Random realizations per split (the paper: one model per block
+        combination); their median is the out-of-fold probability.
     review_log : str, path-like, ReviewLog or None, default=None
         SQLite file where every verdict is stored the moment it is given; with
         an existing log, ``fit`` resumes (see :class:`ReviewLog`).
@@ -389,19 +130,25 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         label, finds none, or ``max_passes`` is reached.
     threshold : float, default=0.5
         Probability at or above which a model says "emergence".
+    pos_label : int, bool, str or None, default=None
+        The positive class (emergence) among the labels ``y``. None:
+        ``"emergence"`` when the labels are strings holding it, else the larger
+        label. Oracles and the review log speak in codes: 1 for it, 0 for the
+        other class (a verdict may also be given as one of the labels).
     n_jobs : int, default=None
         Fold models trained in parallel (joblib).
     random_state : int, RandomState or None, default=None
-        Seeds the fold models (``random_state`` of the estimator and of every
-        nested step). With a ``review_log`` the base seed is stored, so a
-        resumed fit uses the same seeds even when this is None.
+        Draws the base seed of the fold models (the seeding scheme of
+        :class:`~skflux.MonthBlockEnsemble`: ``random_state`` of the estimator
+        and of every nested step). With a ``review_log`` the base seed is
+        stored, so a resumed fit uses the same seeds even when this is None.
     verbose : int, default=0
         0 silent, 1 one line per pass, 2 also progress bars.
 
     Attributes
     ----------
-    labels_ : ndarray of int, shape (n_videos,)
-        The relabeled labels.
+    labels_ : ndarray of shape (n_videos,)
+        The relabeled labels, from ``classes_``.
     verified_ : ndarray of bool, shape (n_videos,)
         Videos that received a verdict.
     emergence_frames_ : ndarray of int, shape (n_videos,)
@@ -415,15 +162,21 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     oof_proba_ : ndarray of float, shape (n_videos,)
         Out-of-fold probabilities of the last pass (NaN outside the validation
         blocks), e.g. for cleanlab-style ranking.
+    ensemble_ : MonthBlockEnsemble
+        The last pass's fold models, behind :meth:`predict_proba`.
     estimators_ : list of classifiers
-        The last pass's fold models (``n_splits * n_seeds``, split-major); they
-        are the ensemble behind :meth:`predict_proba`.
+        ``ensemble_.estimators_`` (``n_splits * n_seeds``, split-major; trained
+        on the codes 1 = ``pos_label_``, 0 = the other class).
     folds_ : list of (ndarray, ndarray)
         Training and validation positions of each split.
     fold_of_ : ndarray of int
         Validation block of every video, -1 outside every block.
-    classes_ : ndarray
-        ``[0, 1]``.
+    classes_ : ndarray of shape (2,)
+        The two labels of ``y``, sorted.
+    pos_label_ : object
+        The positive class (emergence).
+    n_features_in_ : int
+        Only set when ``X`` holds 2-D features.
 
     See Also
     --------
@@ -432,7 +185,9 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     Notes
     -----
     The last pass's models were trained on the labels *before* that pass's
-    verdicts; retrain (e.g. :class:`~skflux.MonthBlockEnsemble`) on
+    verdicts. A fit resumed from a ``review_log`` that ends on a pass read from
+    the log retrains that pass's models (same seeds) for :meth:`predict_proba`:
+    the log keeps no models. Retrain (e.g. :class:`~skflux.MonthBlockEnsemble`) on
     ``labels_`` for the final ensemble if the last pass changed many labels.
 
     Examples
@@ -454,9 +209,27 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     True
     """
 
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit", "predict_proba"])],
+        "cv": ["cv_object"],
+        "oracle": [HasMethods(["review"]), callable, None],
+        "stop_ratio": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_passes": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_seeds": [Interval(numbers.Integral, 1, None, closed="left")],
+        "review_log": [str, os.PathLike, ReviewLog, None],
+        "priority": [StrOptions({"confidence"}), callable, None],
+        "budget": [Interval(numbers.Integral, 1, None, closed="left"),
+                   Interval(RealNotInt, 0, 1, closed="right"), None],
+        "threshold": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "pos_label": [numbers.Real, str, "boolean", None],
+        "n_jobs": [numbers.Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
     def __init__(self, estimator, cv=None, oracle=None, stop_ratio=0.5, max_passes=10,
                  n_seeds=1, review_log=None, priority=None, budget=None, threshold=0.5,
-                 n_jobs=None, random_state=None, verbose=0):
+                 pos_label=None, n_jobs=None, random_state=None, verbose=0):
         self.estimator = estimator
         self.cv = cv
         self.oracle = oracle
@@ -467,63 +240,30 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.priority = priority
         self.budget = budget
         self.threshold = threshold
+        self.pos_label = pos_label
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # binary: emergence or not
+        base = get_tags(self.estimator).input_tags  # the fold models decide
+        tags.input_tags.sparse, tags.input_tags.allow_nan = base.sparse, base.allow_nan
+        return tags
+
     # ------------------------------------------------------------------ checks
-    def _check_params(self):
-        def _int(name, low):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < low:
-                raise ValueError(f"{name} must be an integer >= {low}; got {v!r}")
-
-        _int("max_passes", 1)
-        _int("n_seeds", 1)
-        if not isinstance(self.stop_ratio, numbers.Real) or not self.stop_ratio >= 0:
-            raise ValueError(f"stop_ratio must be a number >= 0; got {self.stop_ratio!r}")
-        if not isinstance(self.threshold, numbers.Real) or not 0 < self.threshold < 1:
-            raise ValueError(f"threshold must be in (0, 1); got {self.threshold!r}")
-        if self.priority not in (None, "confidence") and not callable(self.priority):
-            raise ValueError(
-                f"priority must be None, 'confidence' or a callable; got {self.priority!r}")
-        b = self.budget
-        if b is not None:
-            if isinstance(b, bool) or not isinstance(b, numbers.Real):
-                raise ValueError(f"budget must be None, an int >= 1 or a float in (0, 1]; "
-                                 f"got {b!r}")
-            if isinstance(b, numbers.Integral):
-                if b < 1:
-                    raise ValueError(f"budget must be >= 1 video per pass; got {b}")
-            elif not 0 < b <= 1:
-                raise ValueError(f"a float budget is a fraction in (0, 1]; got {b}")
-
-    def _check_labels(self, X, y, n):
+    def _check_target(self, X, y, n):
         if y is None:
-            if _is_dataarray(X) and "label" in X.coords:
-                y = X.coords["label"].values
-            else:
-                raise ValueError("y (the crude labels) is required unless X is a DataArray "
-                                 "with a 'label' coordinate")
+            if not (_is_dataarray(X) and "label" in X.coords):
+                raise ValueError("requires y to be passed, but the target y is None: give the "
+                                 "crude labels, or X as a DataArray with a 'label' coordinate")
+            y = X.coords["label"].values
         if isinstance(y, str):
             if not (_is_dataarray(X) and y in X.coords):
                 raise ValueError(f"X has no coordinate {y!r} to take the labels from")
             y = X.coords[y].values
-        y = np.asarray(y)
-        if y.ndim != 1 or y.shape[0] != n:
-            raise ValueError(f"y must hold one label per video ({n}); got shape {y.shape}")
-        try:
-            yf = y.astype(float)
-        except (TypeError, ValueError):
-            raise ValueError(f"y must hold labels 0/1; got dtype {y.dtype}") from None
-        bad = np.flatnonzero(~np.isin(yf, (0.0, 1.0)))
-        if bad.size:
-            from .._validation import video_name
-
-            raise ValueError(
-                f"y must hold labels 0/1; {video_name(X, bad[0])} has {y[bad[0]]}"
-                + (f" ({bad.size} such videos)" if bad.size > 1 else ""))
-        return yf.astype(int)
+        return check_binary_target(y, pos_label=self.pos_label, n_samples=n, X=X)
 
     def _folds(self, X, y, groups, n):
         cv = self.cv
@@ -567,122 +307,8 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             "priority": prio, "budget": self.budget, "random_state": rs,
         }
 
-    def _open_log(self, fingerprint, config, base_seed):
-        log = self.review_log
-        if log is None:
-            return None
-        if not isinstance(log, ReviewLog):
-            log = ReviewLog(log)
-        return log.open(fingerprint, config, seed=base_seed)
-
-    # ------------------------------------------------------------------ one pass
-    def _member_seeds(self, base_seed, n_folds):
-        return [[int(np.random.SeedSequence([base_seed, k, s]).generate_state(1)[0] >> 1)
-                 for s in range(self.n_seeds)] for k in range(n_folds)]
-
-    def _train(self, X, labels, folds, seeds, groups, fit_params, pass_index):
-        jobs = [(k, s) for k in range(len(folds)) for s in range(self.n_seeds)]
-        tasks = (delayed(_fit_member)(self.estimator, X, labels, folds[k][0], folds[k][1],
-                                      seeds[k][s], groups, fit_params) for k, s in jobs)
-        if self.verbose >= 2:
-            from tqdm.auto import tqdm
-
-            tasks = tqdm(tasks, total=len(jobs), desc=f"pass {pass_index}: fold models")
-        out = Parallel(n_jobs=self.n_jobs)(tasks)
-        models = [m for m, _ in out]
-        oof = np.full(labels.shape[0], np.nan)
-        for k, (_, test) in enumerate(folds):
-            probas = [out[j][1] for j, (kk, _) in enumerate(jobs) if kk == k]
-            oof[test] = np.median(np.vstack(probas), axis=0)
-        return models, oof
-
-    def _queue(self, oof, labels, verified, fold_of):
-        in_cv = fold_of >= 0
-        pred = np.nan_to_num(oof, nan=0.0) >= self.threshold
-        new = np.flatnonzero(in_cv & (pred.astype(int) != labels) & ~verified)
-        if self.priority is not None and new.size:
-            if self.priority == "confidence":
-                score = _confidence_scores(oof, labels, in_cv)[new]
-            else:
-                score = np.asarray(self.priority(oof[new], labels[new]), dtype=float)
-                if score.shape != new.shape:
-                    raise ValueError(
-                        f"priority returned {score.shape} scores for {new.size} videos")
-            new = new[np.argsort(-score, kind="stable")]
-        if self.budget is not None:
-            b = self.budget
-            limit = b if isinstance(b, numbers.Integral) else math.ceil(b * new.size)
-            new = new[:limit]
-        return new
-
-    def _review(self, oracle, queue, done, labels, oof, X, ids, bmr_ids, pass_index, log):
-        """Ask the oracle about the queued videos without a verdict; log each answer."""
-        todo = np.array([i for i in queue if i not in done], dtype=int)
-        got = dict(done)
-        if todo.size == 0:
-            return got
-        request = ReviewRequest(
-            todo, labels[todo], oof[todo], [ids[i] for i in todo],
-            None if bmr_ids is None else [bmr_ids[i] for i in todo], pass_index, X)
-        wanted = set(todo.tolist())
-        answers = oracle.review(request)
-        if answers is None:
-            raise TypeError(f"{type(oracle).__name__}.review returned None; it must return "
-                            "or yield verdicts")
-        k_plain = 0
-        bar = None
-        if self.verbose >= 2:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(todo), desc=f"pass {pass_index}: review")
-        try:
-            for answer in answers:
-                if isinstance(answer, Verdict):
-                    v = answer
-                else:
-                    if k_plain >= len(request):
-                        raise ValueError(
-                            f"oracle gave more verdicts than the {len(request)} videos asked")
-                    v = Verdict(int(request.indices[k_plain]), answer)
-                    k_plain += 1
-                i = int(v.index)
-                if i not in wanted:
-                    raise ValueError(f"oracle gave a verdict for video {i}, which was not "
-                                     f"asked for in pass {pass_index}")
-                if i in got:
-                    raise ValueError(f"oracle gave two verdicts for video {i} ({ids[i]})")
-                label = _as_label(v.label, f"oracle verdict for video {i} ({ids[i]})")
-                frame = None if v.emergence_frame is None else int(v.emergence_frame)
-                if log is not None:
-                    log.append(video=i, video_id=ids[i], pass_index=pass_index,
-                               previous_label=int(labels[i]), proba=float(oof[i]),
-                               verdict=label, emergence_frame=frame, note=v.note)
-                got[i] = (label, frame)
-                if bar is not None:
-                    bar.update(1)
-        finally:
-            if bar is not None:
-                bar.close()
-        missing = [i for i in todo if int(i) not in got]
-        if missing:
-            raise ValueError(
-                f"oracle gave no verdict for {len(missing)} of {len(todo)} videos, e.g. video "
-                f"{missing[0]} ({ids[missing[0]]}); raise ReviewPending from the oracle to "
-                "pause the review instead")
-        return got
-
-    def _stop_reason(self, rec):
-        if rec.n_mislabels + rec.n_model_mistakes + rec.n_unreviewed == 0:
-            return "no new disagreements"
-        if rec.n_mislabels == 0 and rec.n_unreviewed == 0:
-            return "no label changed (R undefined: all reviewed disagreements were model mistakes)"
-        if rec.n_unreviewed == 0 and rec.ratio <= self.stop_ratio:
-            return f"R = {rec.ratio:.3g} <= stop_ratio = {self.stop_ratio}"
-        if rec.pass_index >= self.max_passes:
-            return f"max_passes = {self.max_passes} reached"
-        return ""
-
     # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None, groups=None, **fit_params):
         """Run the relabeling passes (or resume them from ``review_log``).
 
@@ -690,9 +316,9 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         ----------
         X : array-like, torch.Tensor or xarray.DataArray
             The videos (any input the estimator accepts; indexed along its first axis).
-        y : array-like of {0, 1}, str or None
-            Crude labels, or the name of a coordinate of X; None uses X's
-            ``label`` coordinate.
+        y : array-like, str or None
+            Crude labels (any two classes), or the name of a coordinate of X;
+            None uses X's ``label`` coordinate.
         groups : array-like, optional
             Passed to ``cv.split`` (months or datetimes for ``MonthBlockSplit``).
         **fit_params
@@ -710,31 +336,26 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             On bad labels, overlapping validation sets, an oracle that skips,
             repeats or invents videos.
         ReviewLogError
-            When ``review_log`` is corrupt, foreign or from another dataset.
+            When ``review_log`` is corrupt, foreign, from another dataset, or in
+            use by another run (the message names its process).
         ReviewPending
             Raised by the oracle to pause. With a ``review_log`` every verdict
             given is kept and the next ``fit`` call resumes; without one a
             ``RuntimeWarning`` says the verdicts are not kept.
         """
-        self._check_params()
-        if not hasattr(self.estimator, "predict_proba"):
-            raise TypeError(
-                f"the estimator {type(self.estimator).__name__} has no predict_proba; the "
-                "relabeler needs probabilities (wrap it in CalibratedClassifierCV)")
         oracle = check_oracle(self.oracle)
+        if _is_feature_matrix(X):
+            X = validate_data(self, X, accept_sparse="csr", dtype=None, ensure_all_finite=False)
         n = _n_samples(X)
-        y = self._check_labels(X, y, n)
-        folds, fold_of, block_months = self._folds(X, y, groups, n)
+        target = self._check_target(X, y, n)
+        folds, fold_of, block_months = self._folds(X, target.encoded, groups, n)
         ids, bmr_ids = _video_ids(X, n)
-        config = self._config(len(folds))
-        fingerprint = dataset_fingerprint(y, fold_of, ids)
-        base_seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        log = self._open_log(fingerprint, config, base_seed)
+        log, base_seed = open_log(self.review_log, dataset_fingerprint(target.encoded, fold_of,
+                                                                       ids),
+                                  self._config(len(folds)), draw_base_seed(self.random_state))
         try:
-            if log is not None and log.seed is not None:
-                base_seed = log.seed
-            self._run(X, y, groups, folds, fold_of, block_months, ids, bmr_ids, oracle, log,
-                      base_seed, fit_params)
+            self._run(X, target, groups, (folds, fold_of, block_months), (ids, bmr_ids),
+                      oracle, log, base_seed, fit_params)
         except ReviewPending:
             if log is None:
                 warnings.warn(
@@ -746,97 +367,76 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         finally:
             if log is not None:
                 log.close()
-        self.classes_ = np.array([0, 1])
-        self.folds_ = folds
-        self.fold_of_ = fold_of
+        self.classes_, self.pos_label_ = target.classes, target.pos_label
+        self.labels_ = decode(self.labels_, target)
+        self.folds_, self.fold_of_ = folds, fold_of
         return self
 
-    def _run(self, X, y, groups, folds, fold_of, block_months, ids, bmr_ids, oracle, log,
-             base_seed, fit_params):
-        n = y.shape[0]
-        seeds = self._member_seeds(base_seed, len(folds))
-        labels = y.copy()
-        verified = np.zeros(n, bool)
-        frames = np.full(n, -1, dtype=int)
-        logged = {}
-        if log is not None:
-            for row in log.verdicts():
-                logged.setdefault(row["pass"], {})[row["video"]] = (
-                    row["verdict"], row["emergence_frame"])
-        passes, models, oof, start_labels = [], None, None, labels
+    def _fit_ensemble(self, X, labels, target, folds, base_seed, groups, fit_params):
+        ens = MonthBlockEnsemble(self.estimator, cv=folds, n_seeds=self.n_seeds,
+                                 threshold=self.threshold, pos_label=target.pos_label,
+                                 n_jobs=self.n_jobs, verbose=int(self.verbose >= 2))
+        if hasattr(self, "n_features_in_"):
+            ens.n_features_in_ = self.n_features_in_
+        return ens._fit_splits(X, labels, folds, base_seed, groups, fit_params,
+                               classes=target.classes, pos_label=target.pos_label)
+
+    def _run(self, X, target, groups, cv, names, oracle, log, base_seed, fit_params):
+        (folds, fold_of, block_months), n = cv, target.encoded.shape[0]
+        labels, verified, frames = target.encoded.copy(), np.zeros(n, bool), np.full(n, -1)
+        logged, passes = logged_verdicts(log), []
+        ens, ens_labels, oof, oof_labels = None, None, None, None
         for p in range(1, self.max_passes + 1):
-            start_labels = labels.copy()
-            stored = log.load_pass(p) if log is not None else None
-            if stored is not None and stored["labels_sha"] != labels_sha(labels):
-                raise ReviewLogError(
-                    f"review log {log.path}: pass {p} started from other labels than those "
-                    "rebuilt from its verdicts; the log is inconsistent")
-            t0 = time.perf_counter()
+            t0, start_labels = time.perf_counter(), labels
+            stored = stored_pass(log, p, labels)
             if stored is not None:
-                oof, models = stored["oof_proba"], stored["models"]
-                if oof.shape[0] != n:
-                    raise ReviewLogError(f"review log {log.path}: pass {p} has {oof.shape[0]} "
-                                         f"probabilities for {n} videos")
-            elif passes and passes[-1].n_mislabels == 0:
-                # the last pass changed no label (it stopped short at the budget): the
-                # same labels and seeds would train the same models, so reuse them
-                pass
-            else:
-                models, oof = self._train(X, labels, folds, seeds, groups, fit_params, p)
+                oof, oof_labels = stored["oof_proba"], labels
+            elif oof is None or not np.array_equal(oof_labels, labels):  # else: same models
+                ens = self._fit_ensemble(X, labels, target, folds, base_seed, groups, fit_params)
+                ens_labels = oof_labels = labels
+                oof = ens.out_of_fold_proba(X)
             if stored is None and log is not None:
-                log.save_trained(p, labels_sha(labels), oof, models)
+                log.save_trained(p, labels_sha(labels), oof)
             seconds = time.perf_counter() - t0
-            queue = self._queue(oof, labels, verified, fold_of)
+            queue = review_queue(oof, labels, verified, fold_of, threshold=self.threshold,
+                                 priority=self.priority, budget=self.budget)
             done = logged.get(p, {})
-            stray = set(done) - set(queue.tolist())
-            if stray:
-                raise ReviewLogError(
-                    f"review log has verdicts of pass {p} for videos {sorted(stray)[:5]} that "
-                    "this pass does not review; was it written with other settings?")
-            if stored is not None and stored["stage"] == "done":
-                got = done
-                if len(got) != len(queue):
-                    raise ReviewLogError(f"review log: pass {p} is marked finished but has "
-                                         f"{len(got)} of {len(queue)} verdicts")
-            else:
-                got = self._review(oracle, queue, done, labels, oof, X, ids, bmr_ids, p, log)
+            got = stored_verdicts(log, p, stored, done, queue)
+            if got is None:
+                request = make_request(queue, done, labels, oof, *names, p, X, target)
+                got = ask_oracle(oracle, request, done, log, progress=self.verbose >= 2)
             verdicts = np.array([got[int(i)][0] for i in queue], dtype=int)
             rec = pass_statistics(p, oof, labels, verified, queue, verdicts, fold_of,
                                   self.threshold, block_months)
             rec.seconds = seconds
-            rec.stop_reason = self._stop_reason(rec)
+            rec.stop_reason = stop_reason(rec, self.stop_ratio, self.max_passes)
             if log is not None and (stored is None or stored["stage"] != "done"):
                 log.save_done(p, rec.to_dict())
             labels = labels.copy()
-            labels[queue] = verdicts
-            verified[queue] = True
-            for i in queue:
-                f = got[int(i)][1]
-                if f is not None:
-                    frames[int(i)] = f
+            labels[queue], verified[queue] = verdicts, True
+            frames[queue] = [-1 if got[int(i)][1] is None else got[int(i)][1] for i in queue]
             passes.append(rec)
-            if self.verbose:
-                print(f"pass {p}: {rec.n_false_positives + rec.n_false_negatives} new "
-                      f"disagreements, {rec.n_mislabels} relabeled, {rec.n_model_mistakes} "
-                      f"model mistakes, R = {rec.ratio:.3g}, verified "
-                      f"{rec.fraction_verified:.1%}" + (f"; stop: {rec.stop_reason}"
-                                                        if rec.stop_reason else ""))
+            self._report(rec)
             if rec.stop_reason:
                 break
-        if models is None:  # stored without models: retrain the last pass with its seeds
-            models, _ = self._train(X, start_labels, folds, seeds, groups, fit_params, p)
-        self.labels_ = labels
-        self.verified_ = verified
-        self.emergence_frames_ = frames
-        self.passes_ = passes
-        self.n_passes_ = len(passes)
+        if ens is None or not np.array_equal(ens_labels, start_labels):  # read from the log
+            ens = self._fit_ensemble(X, start_labels, target, folds, base_seed, groups,
+                                     fit_params)
+        self.labels_, self.verified_, self.emergence_frames_ = labels, verified, frames
+        self.passes_, self.n_passes_ = passes, len(passes)
         self.stop_reason_ = passes[-1].stop_reason
-        self.oof_proba_ = oof
-        self.estimators_ = models
+        self.oof_proba_, self.ensemble_, self.estimators_ = oof, ens, ens.estimators_
+
+    def _report(self, rec):
+        if self.verbose:
+            print(f"pass {rec.pass_index}: {rec.n_false_positives + rec.n_false_negatives} new "
+                  f"disagreements, {rec.n_mislabels} relabeled, {rec.n_model_mistakes} model "
+                  f"mistakes, R = {rec.ratio:.3g}, verified {rec.fraction_verified:.1%}"
+                  + (f"; stop: {rec.stop_reason}" if rec.stop_reason else ""))
 
     # ------------------------------------------------------------------ predict
     def predict_proba(self, X):
-        """Median probability of the last pass's fold models.
+        """Class probabilities from the median of the last pass's fold models.
 
         Parameters
         ----------
@@ -845,14 +445,16 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Returns
         -------
         proba : ndarray of shape (n_videos, 2)
-            Columns: non-emergence, emergence.
+            Columns ordered as ``classes_``.
         """
-        check_is_fitted(self, "estimators_")
-        p = np.median(np.vstack([_proba1(est, X) for est in self.estimators_]), axis=0)
-        return np.column_stack([1.0 - p, p])
+        check_is_fitted(self, "ensemble_")
+        if _is_feature_matrix(X):
+            X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=None,
+                              ensure_all_finite=False)
+        return self.ensemble_.predict_proba(X)
 
     def predict(self, X):
-        """Labels from the median probability and ``threshold``.
+        """Labels: ``pos_label_`` where the median probability is ``>= threshold``.
 
         Parameters
         ----------
@@ -860,6 +462,11 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        labels : ndarray of int, shape (n_videos,)
+        labels : ndarray of shape (n_videos,)
+            Labels from ``classes_``.
         """
-        return (self.predict_proba(X)[:, 1] >= self.threshold).astype(int)
+        check_is_fitted(self, "ensemble_")
+        if _is_feature_matrix(X):
+            X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=None,
+                              ensure_all_finite=False)
+        return self.ensemble_.predict(X)

@@ -17,10 +17,25 @@ that was already given. Tables:
     one verdict (``UNIQUE``): no video is ever shown to the oracle twice.
 ``passes``
     Per pass: ``stage`` ``"trained"`` once its fold models are fitted (with the
-    out-of-fold probabilities and, unless ``store_models=False``, the pickled
-    fold models, kept for the latest pass only), then ``"done"`` with the pass
-    record (the numbers of Figure 3), so a resumed fit neither retrains nor
-    re-reviews a finished pass.
+    out-of-fold probabilities, 8 bytes per video), then ``"done"`` with the
+    pass record (the numbers of Figure 3), so a resumed fit neither retrains
+    nor re-reviews a finished pass.
+
+That is all resume needs: the fold models themselves are not stored (a
+resumed fit that ends on a pass read from the log retrains that pass's models,
+with the same seeds, for ``predict``), so the log stays small, whatever the
+network: 8 bytes per video and pass plus about 100 bytes per verdict (1,600
+simulated videos, two passes: 86 kB in all, 54 bytes per video) and holds
+nothing that runs code. Logs
+of format version 1 could hold pickled fold models; such a log is refused
+(the pickle is never read) with the command that removes them.
+
+Labels and verdicts are stored as codes: 1 for emergence (the positive
+class), 0 for the other.
+
+While a fit uses the log, a lock file ``<log>.lock`` holding the process id
+keeps a second run off the same log; the lock of a process that died (e.g.
+killed) is taken over.
 
 A file that is not an SQLite database, an SQLite database without the format
 marker, a log of a newer format, or a log of another dataset or other settings
@@ -31,15 +46,16 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import pickle
+import socket
 import sqlite3
-import warnings
 from pathlib import Path
 
 import numpy as np
 
+from .._jsonutil import json_default
+
 FORMAT_MARKER = "skflux-review-log"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 _SCHEMA = """
@@ -61,7 +77,6 @@ CREATE TABLE IF NOT EXISTS passes (
     stage TEXT NOT NULL CHECK (stage IN ('trained', 'done')),
     labels_sha TEXT NOT NULL,
     oof_proba BLOB NOT NULL,
-    models BLOB,
     record TEXT,
     time TEXT NOT NULL
 );
@@ -122,11 +137,6 @@ class ReviewLog:
     path : str or path-like
         The log file. Created when missing (or empty); an existing file must be
         a skflux review log.
-    store_models : bool, default=True
-        Whether to keep the pickled fold models of the latest trained pass in
-        the log, so that a resumed fit does not retrain them. With ``False`` the
-        fold models of an interrupted pass are retrained on resume (with the
-        same seeds; identical only for deterministic estimators).
 
     Attributes
     ----------
@@ -138,7 +148,9 @@ class ReviewLog:
     ReviewLogError
         From :meth:`open` (and the readers) when the file is not an SQLite
         database, lacks the skflux format marker, has a newer format version, is
-        damaged, or belongs to another dataset or other settings.
+        damaged, holds pickled fold models, or belongs to another dataset or
+        other settings; from :meth:`open` also while another process has it
+        open (the message names that process).
 
     Examples
     --------
@@ -152,10 +164,10 @@ class ReviewLog:
     [(3, 1)]
     """
 
-    def __init__(self, path, *, store_models=True):
+    def __init__(self, path):
         self.path = Path(os.fspath(path))
-        self.store_models = store_models
         self._con = None
+        self._locked = False
 
     def __repr__(self):
         return f"ReviewLog({str(self.path)!r})"
@@ -164,10 +176,49 @@ class ReviewLog:
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_con"] = None
+        state["_locked"] = False
         return state
 
     def __deepcopy__(self, memo):
-        return ReviewLog(self.path, store_models=self.store_models)
+        return ReviewLog(self.path)
+
+    # ------------------------------------------------------------------ lock
+    @property
+    def lock_path(self):
+        """The lock file held while a fit uses the log: ``<log>.lock``."""
+        return self.path.with_name(self.path.name + ".lock")
+
+    def _acquire_lock(self):
+        """Create the lock file (``O_EXCL``) with this process's id; take over a dead one's."""
+        lock = self.lock_path
+        me = f"{os.getpid()} {socket.gethostname()}\n"
+        for _ in range(5):
+            try:
+                fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                owner = _lock_owner(lock)
+                if owner is None:  # removed meanwhile, or stale: try again
+                    continue
+                raise ReviewLogError(
+                    f"review log {self.path} is in use by {owner} (lock file {lock}); wait "
+                    "until that run ends. If that process is gone, delete the lock file."
+                ) from None
+            except OSError as exc:
+                raise ReviewLogError(f"cannot create the lock file {lock} of review log "
+                                     f"{self.path}: {exc}") from exc
+            with os.fdopen(fd, "w") as fh:
+                fh.write(me)
+            self._locked = True
+            return
+        raise ReviewLogError(f"could not take the lock file {lock} of review log {self.path}")
+
+    def _release_lock(self):
+        if self._locked:
+            self._locked = False
+            try:
+                self.lock_path.unlink()
+            except FileNotFoundError:  # pragma: no cover - removed by hand
+                pass
 
     # ------------------------------------------------------------------ opening
     def _check_file(self):
@@ -230,6 +281,16 @@ class ReviewLog:
                     con.close()
                     raise ReviewLogError(
                         f"review log {self.path} lacks the tables {sorted(missing)}; damaged?")
+                columns = {r[1] for r in con.execute("PRAGMA table_info(passes)")}
+                if "models" in columns and con.execute(
+                        "SELECT COUNT(*) FROM passes WHERE models IS NOT NULL").fetchone()[0]:
+                    con.close()
+                    raise ReviewLogError(
+                        f"review log {self.path} holds pickled fold models (format version 1); "
+                        "skflux never unpickles them, as a pickle can run code. If you trust "
+                        "the file, keep its verdicts by removing the models: sqlite3 "
+                        f"'{self.path}' 'UPDATE passes SET models = NULL'; then fit again "
+                        "(the last pass's models are retrained)")
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=FULL")
             if not exists:
@@ -265,6 +326,14 @@ class ReviewLog:
             differ from those the log was created with.
         """
         self.close()
+        self._acquire_lock()
+        try:
+            return self._open(fingerprint, config, seed)
+        except BaseException:
+            self._release_lock()
+            raise
+
+    def _open(self, fingerprint, config, seed):
         con, exists = self._connect(create=True)
         config_text = json.dumps(config, sort_keys=True, default=str)
         if exists:
@@ -305,10 +374,11 @@ class ReviewLog:
         return con
 
     def close(self):
-        """Close the connection (everything is already committed)."""
+        """Close the connection (everything is already committed) and release the lock."""
         if self._con is not None:
             self._con.close()
             self._con = None
+        self._release_lock()
 
     def __enter__(self):
         return self
@@ -377,26 +447,25 @@ class ReviewLog:
         return self._reader().execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
 
     # ------------------------------------------------------------------ passes
-    def save_trained(self, pass_index, labels_sha_, oof_proba, models=None):
-        """Record that a pass's fold models are fitted (before any review of that pass)."""
+    def save_trained(self, pass_index, labels_sha_, oof_proba):
+        """Record that a pass's fold models are fitted (before any review of that pass).
+
+        Parameters
+        ----------
+        pass_index : int
+        labels_sha_ : str
+            :func:`labels_sha` of the labels the models were trained on.
+        oof_proba : ndarray of float, shape (n_videos,)
+            Their out-of-fold probabilities (NaN outside the validation blocks).
+        """
         con = self._require_open()
-        blob = None
-        if models is not None and self.store_models:
-            try:
-                blob = pickle.dumps(models, protocol=pickle.HIGHEST_PROTOCOL)
-            except (pickle.PicklingError, TypeError, AttributeError) as exc:
-                warnings.warn(
-                    f"review log {self.path}: the fold models of pass {pass_index} cannot be "
-                    f"pickled ({exc}); only their probabilities are stored, and a resumed "
-                    "fit retrains the last pass's models", RuntimeWarning, stacklevel=3)
         oof = np.ascontiguousarray(oof_proba, dtype="<f8").tobytes()
         with con:
             con.execute("BEGIN")
-            con.execute("UPDATE passes SET models = NULL WHERE pass < ?", (int(pass_index),))
             con.execute(
-                "INSERT OR REPLACE INTO passes (pass, stage, labels_sha, oof_proba, models, "
-                "record, time) VALUES (?, 'trained', ?, ?, ?, NULL, ?)",
-                (int(pass_index), labels_sha_, oof, blob, _now()),
+                "INSERT OR REPLACE INTO passes (pass, stage, labels_sha, oof_proba, record, "
+                "time) VALUES (?, 'trained', ?, ?, NULL, ?)",
+                (int(pass_index), labels_sha_, oof, _now()),
             )
 
     def save_done(self, pass_index, record):
@@ -406,7 +475,7 @@ class ReviewLog:
             con.execute("BEGIN")
             cur = con.execute(
                 "UPDATE passes SET stage = 'done', record = ?, time = ? WHERE pass = ?",
-                (json.dumps(record, default=_json_default), _now(), int(pass_index)),
+                (json.dumps(record, default=json_default), _now(), int(pass_index)),
             )
             if cur.rowcount != 1:
                 raise ReviewLogError(f"pass {pass_index} was never trained in {self.path}")
@@ -418,29 +487,22 @@ class ReviewLog:
         -------
         dict or None
             None when the pass was not trained; else keys ``stage``,
-            ``labels_sha``, ``oof_proba`` (ndarray), ``models`` (list or None)
-            and ``record`` (dict or None).
+            ``labels_sha``, ``oof_proba`` (ndarray) and ``record`` (dict or None).
         """
         row = self._reader().execute(
-            "SELECT stage, labels_sha, oof_proba, models, record FROM passes WHERE pass = ?",
+            "SELECT stage, labels_sha, oof_proba, record FROM passes WHERE pass = ?",
             (int(pass_index),),
         ).fetchone()
         if row is None:
             return None
-        stage, sha, oof, models, record = row
-        try:
-            models = (None if models is None or not self.store_models
-                      else pickle.loads(models))
-        except Exception as exc:  # unpicklable with this environment
-            raise ReviewLogError(
-                f"the fold models of pass {pass_index} stored in {self.path} cannot be "
-                f"unpickled ({exc}); open the log with ReviewLog(path, store_models=False) "
-                "to retrain them instead") from exc
+        stage, sha, oof, record = row
+        if not isinstance(oof, bytes) or len(oof) % 8:
+            raise ReviewLogError(f"review log {self.path}: the probabilities of pass "
+                                 f"{pass_index} are damaged")
         return {
             "stage": stage,
             "labels_sha": sha,
             "oof_proba": np.frombuffer(oof, dtype="<f8").copy(),
-            "models": models,
             "record": None if record is None else json.loads(record),
         }
 
@@ -450,11 +512,34 @@ class ReviewLog:
         return self._con
 
 
-def _json_default(obj):
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"cannot store {type(obj).__name__} in the review log")
+def _lock_owner(lock):
+    """Who holds ``lock`` ("process PID on HOST"), or None when nobody (stale lock removed)."""
+    try:
+        text = lock.read_text().split()
+    except FileNotFoundError:
+        return None
+    except OSError:  # pragma: no cover - unreadable lock file
+        text = []
+    try:
+        pid, host = int(text[0]), text[1] if len(text) > 1 else ""
+    except (IndexError, ValueError):
+        return f"an unknown process (unreadable lock file content {' '.join(text)[:40]!r})"
+    if host == socket.gethostname() and os.name != "nt" and not _pid_alive(pid):
+        try:
+            lock.unlink()  # its process is dead: take the lock over
+        except FileNotFoundError:
+            pass
+        return None
+    where = "" if host == socket.gethostname() else f" on host {host}"
+    return f"this process (pid {pid})" if pid == os.getpid() and not where else \
+        f"another process (pid {pid}{where})"
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True

@@ -1,7 +1,7 @@
-"""A small, dependency-free HTML report: figures with captions and tables of metrics (private).
+"""A small, dependency-free HTML page: figures with captions and tables of metrics (private).
 
-Used by ``skflux report`` and ``skflux demo``. The page references figure files that
-sit next to it (relative links), so the report folder can be moved or zipped whole.
+The page references figure files that sit next to it (relative links), so the
+report folder can be moved or zipped whole.
 """
 
 import datetime as _dt
@@ -104,7 +104,7 @@ def write_html_report(out_dir, *, title, figures, metrics=None, notes=(), subtit
     Examples
     --------
     >>> import tempfile
-    >>> from skflux._report import write_html_report
+    >>> from skflux.report import write_html_report
     >>> with tempfile.TemporaryDirectory() as d:
     ...     p = write_html_report(d, title="t", figures=[], metrics={"m": [("acc", 0.5, "")]})
     ...     "acc" in p.read_text()
@@ -150,5 +150,7 @@ def write_html_report(out_dir, *, title, figures, metrics=None, notes=(), subtit
         parts.append("</figure>")
     parts += ["</body>", "</html>"]
     path = out_dir / "index.html"
-    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    tmp = out_dir / ".index.html.partial"
+    tmp.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    tmp.replace(path)
     return path

@@ -1,40 +1,4 @@
-"""When did the region emerge: frame masking over a fitted ensemble.
-
-The paper's procedure (Results, "As a sanity check…"): cut the video after
-frame ``t`` by repeating frame ``t`` to the end, let every member of the
-ensemble classify the cut video, and follow each member's probability of
-"emergence" as ``t`` goes from the start to the end of the video. The frame of
-maximum probability gradient is the member's emergence frame; the median over
-members is the ensemble's.
-
-Conventions (exact, shared by every ``method``)
------------------------------------------------
-With ``T`` frames and ``L = lower_bound`` (``0 <= L < T``), the video cut at
-``t`` shows, as frame ``f``, the original frame ``clip(f, L, max(t, L))``:
-
-* frames after ``t`` are frame ``t``; frames before ``L`` are frame ``L`` (the
-  authors' code does this, so the first, often partly off-disk, frames do not
-  decide the curve);
-* hence all cut-offs ``t <= L`` give one and the same video, and the curve is
-  flat there;
-* the probability curve ``p[t]``, ``t = 0 … T-1``, is differentiated with
-  :func:`numpy.gradient` (central differences, one-sided at the ends) over
-  the whole curve, and a member's emergence frame is ``L + argmax(grad[L:])``
-  (first maximum), so it is never before ``L``; for a sharp step of the
-  curve between frames ``k - 1`` and ``k``, the central differences at
-  ``k - 1`` and ``k`` are equal and the frame returned is ``k - 1`` (one
-  cadence before the first frame that shows the change);
-* the ensemble's emergence frame is the median of the members' frames (a
-  half-integer when an even number of members split evenly), and the emergence
-  time is the video's ``time`` coordinate (frame 0) plus that many cadences.
-
-Evaluation
-----------
-:func:`timing_errors_days` and :func:`timing_error_percentiles` compare with a
-ground-truth emergence frame (the paper: 5/25/50/75/95th percentiles
-−2.1, +0.1, +0.4, +1.1, +2.7 days on MDI test-set emergences the ensemble
-classifies correctly).
-"""
+"""EmergenceTimeLocator: emergence frame and time by frame masking (private)."""
 
 import contextlib
 import numbers
@@ -42,12 +6,14 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._schema import CADENCE_MINUTES, VIDEO_DIM
-from ._validation import _is_dataarray, _is_tensor, check_videos
+from .._schema import CADENCE_MINUTES, VIDEO_DIM
+from .._validation import _is_dataarray, _is_tensor, check_videos
+from ..nn._data import check_video_shape, iter_video_batches
+from ._masking import _CurveEngine, _Member
 
-PERCENTILES = (5, 25, 50, 75, 95)
 _OUTPUT_VARS = ("emergence_frame", "emergence_time", "emergence_offset", "member_frames",
                 "frame_q25", "frame_q75", "final_probability")
 _METHODS = ("fast", "naive", "authors")
@@ -111,15 +77,20 @@ def _members_of(ensemble):
     return members
 
 
-def _n_frames_of(ensemble, members):
+def _input_shape_of(ensemble, members):
+    """``(frame, lat, lon)`` the members were trained on, ``(frame,)`` or None if unknown."""
+    for obj in (ensemble, *members):
+        shape = getattr(obj, "video_shape_in_", None)
+        if shape is not None:
+            return tuple(int(s) for s in shape)
+    for m in members:
+        n, size = getattr(m.module_, "n_frames", None), getattr(m.module_, "in_size", None)
+        if n is not None and size is not None:
+            return (int(n), *(int(s) for s in size))
     for obj in (ensemble, *members):
         n = getattr(obj, "n_frames_in_", None)
         if n is not None:
-            return int(n)
-    for m in members:
-        n = getattr(m.module_, "n_frames", None)
-        if n is not None:
-            return int(n)
+            return (int(n),)
     return None
 
 
@@ -149,7 +120,7 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
     ----------
     ensemble : MonthBlockEnsemble or FluxEmergenceClassifier
         A fitted ensemble (members in ``estimators_``, each with a torch
-        ``module_`` and ``field_limit``) or a single fitted classifier (one
+        ``module_`` taking videos in Gauss) or a single fitted classifier (one
         member). An unfitted one is cloned and fitted by :meth:`fit` when
         ``X`` and ``y`` are given.
     lower_bound : int, default=30
@@ -180,6 +151,9 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
         Number of members.
     n_frames_ : int or None
         Frames per video the ensemble was trained on (None when unknown).
+    video_shape_ : tuple of 3 int or None
+        ``(frame, lat, lon)`` the ensemble was trained on (None when unknown);
+        :meth:`transform` refuses videos of another shape.
     threshold_ : float
         Probability threshold of the ensemble (``threshold_``, else 0.5), used
         to count the members voting "emergence" (Figure 6).
@@ -203,7 +177,6 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
     ...     def __init__(self, seed):
     ...         torch.manual_seed(seed)
     ...         self.module_ = VideoVGG(16, in_size=16, widths=(2, 2, 2, 2), top=4, dense=4)
-    ...         self.field_limit = 1000.0
     >>> class Ensemble:
     ...     estimators_ = [Member(0), Member(1), Member(2)]
     ...     threshold_ = 0.5
@@ -215,6 +188,15 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
     True
     """
 
+    _parameter_constraints = {
+        "ensemble": "no_validation",  # a fitted ensemble need not be an estimator
+        "lower_bound": [Interval(numbers.Integral, 0, None, closed="left")],
+        "method": [StrOptions(set(_METHODS))],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "device": "no_validation",  # str, torch.device or None: torch checks it
+        "verbose": ["verbose"],
+    }
+
     def __init__(self, ensemble, lower_bound=30, method="fast", batch_size=32, device=None,
                  verbose=0):
         self.ensemble = ensemble
@@ -224,18 +206,23 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
         self.device = device
         self.verbose = verbose
 
-    def _check_params(self):
-        if self.method not in _METHODS:
-            raise ValueError(f"method must be one of {_METHODS}; got {self.method!r}")
-        if (not isinstance(self.batch_size, numbers.Integral) or isinstance(self.batch_size, bool)
-                or self.batch_size < 1):
-            raise ValueError(f"batch_size must be a positive integer; got {self.batch_size!r}")
-        if not isinstance(self.lower_bound, numbers.Integral) or isinstance(self.lower_bound,
-                                                                            bool):
-            raise TypeError(f"lower_bound must be an integer frame index; got "
-                            f"{self.lower_bound!r}")
-        if self.lower_bound < 0:
-            raise ValueError(f"lower_bound must be >= 0; got {self.lower_bound}")
+    def _fitted_ensemble(self, X, y, fit_params):
+        ens = self.ensemble
+        try:
+            check_is_fitted(ens)
+            _members_of(ens)
+            return ens
+        except NotFittedError:
+            pass
+        except TypeError:  # not an estimator check_is_fitted understands
+            if hasattr(ens, "estimators_") or hasattr(ens, "module_"):
+                return ens
+        if X is None or y is None:
+            raise NotFittedError(
+                f"the ensemble ({type(ens).__name__}) is not fitted: fit it first or pass "
+                "X and y to EmergenceTimeLocator.fit to fit a clone of it"
+            )
+        return clone(ens).fit(X, y, **fit_params)
 
     def fit(self, X=None, y=None, **fit_params):
         """Check the ensemble is fitted, or fit a clone of it on ``X``, ``y``.
@@ -261,28 +248,13 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
             On invalid parameters or a ``lower_bound`` too large for the
             ensemble's videos.
         """
-        self._check_params()
-        ens = self.ensemble
-        try:
-            check_is_fitted(ens)
-            _members_of(ens)
-            fitted = True
-        except NotFittedError:
-            fitted = False
-        except TypeError:  # not an estimator check_is_fitted understands
-            fitted = hasattr(ens, "estimators_") or hasattr(ens, "module_")
-        if fitted:
-            self.ensemble_ = ens
-        elif X is None or y is None:
-            raise NotFittedError(
-                f"the ensemble ({type(ens).__name__}) is not fitted: fit it first or pass "
-                "X and y to EmergenceTimeLocator.fit to fit a clone of it"
-            )
-        else:
-            self.ensemble_ = clone(ens).fit(X, y, **fit_params)
+        self._validate_params()
+        self.ensemble_ = self._fitted_ensemble(X, y, fit_params)
         members = _members_of(self.ensemble_)
         self.n_members_ = len(members)
-        self.n_frames_ = _n_frames_of(self.ensemble_, members)
+        shape = _input_shape_of(self.ensemble_, members)
+        self.video_shape_ = shape if shape is not None and len(shape) == 3 else None
+        self.n_frames_ = None if shape is None else shape[0]
         if self.n_frames_ is not None:
             _check_lower_bound(self.lower_bound, self.n_frames_)
         self.threshold_ = float(getattr(self.ensemble_, "threshold_",
@@ -327,32 +299,19 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            On a frame count different from the ensemble's, a ``lower_bound``
-            too large for the videos, or NaN/inf in a video (named).
+            On videos of another shape than the ensemble's (frames, lat, lon),
+            a ``lower_bound`` too large for the videos, or NaN/inf in a video
+            (named).
         """
         from tqdm.auto import tqdm
 
-        from ._masking import _CurveEngine, _Member
-        from .nn._data import iter_video_batches
-
         check_is_fitted(self, "ensemble_")
-        X = check_videos(X, allow_nan=False)
+        X = self._check_X(X)
         n_videos, n_frames = X.shape[0], X.shape[1]
-        if self.n_frames_ is not None and n_frames != self.n_frames_:
-            raise ValueError(
-                f"X has {n_frames} frames per video but the ensemble was trained on "
-                f"{self.n_frames_}-frame videos; pad or resample the videos to "
-                f"{self.n_frames_} frames (skflux.preprocessing)"
-            )
-        _check_lower_bound(self.lower_bound, n_frames)
         members = _members_of(self.ensemble_)
-        modules = [m.module_ for m in members]
         curves = np.empty((len(members), n_videos, n_frames))
-        with _eval_mode(modules):
-            prepared = [
-                _Member(m.module_, getattr(m, "field_limit", 1000.0), self.device)
-                for m in members
-            ]
+        with _eval_mode([m.module_ for m in members]):
+            prepared = [_Member(m.module_, self.device) for m in members]
             engine = _CurveEngine(prepared, self.lower_bound, self.method, self.batch_size)
             if _is_tensor(X):
                 X = X.detach().cpu()
@@ -361,6 +320,19 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
                                         disable=not self.verbose)):
                 curves[:, i] = engine.curves(xb[0])
         return curves
+
+    def _check_X(self, X):
+        X = check_videos(X, allow_nan=False)
+        if self.video_shape_ is not None:
+            check_video_shape(X, self.video_shape_, model="the ensemble")
+        elif self.n_frames_ is not None and X.shape[1] != self.n_frames_:
+            raise ValueError(
+                f"X has {X.shape[1]} frames per video but the ensemble was trained on "
+                f"{self.n_frames_}-frame videos; resample or re-cut the videos to "
+                f"{self.n_frames_} frames"
+            )
+        _check_lower_bound(self.lower_bound, X.shape[1])
+        return X
 
     def transform(self, X):
         """Emergence frame and time of every video.
@@ -408,15 +380,7 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
         offset_ns = np.round(median * cadence * 60e9).astype("int64")
         offset = offset_ns.astype("timedelta64[ns]")
         n_videos = curves.shape[1]
-        coords = {}
-        if _is_dataarray(X):
-            for name, c in X.coords.items():
-                if c.dims == (VIDEO_DIM,):
-                    # ground truth (emergence_frame, emergence_time, ...) -> true_<name>
-                    new = f"true_{name}" if name in _OUTPUT_VARS else name
-                    coords[new] = (VIDEO_DIM, c.values)
-        if VIDEO_DIM not in coords:
-            coords[VIDEO_DIM] = np.arange(n_videos)
+        coords = _video_coords(X, n_videos)
         coords["member"] = np.arange(curves.shape[0])
         if "time" in coords:
             start = np.asarray(coords["time"][1]).astype("datetime64[ns]")
@@ -442,116 +406,23 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
         return ds
 
 
+def _video_coords(X, n_videos):
+    """Per-video coordinates of ``X``; ground truth named like an output gets ``true_``."""
+    coords = {}
+    if _is_dataarray(X):
+        for name, c in X.coords.items():
+            if c.dims == (VIDEO_DIM,):
+                new = f"true_{name}" if name in _OUTPUT_VARS else name
+                coords[new] = (VIDEO_DIM, c.values)
+    if VIDEO_DIM not in coords:
+        coords[VIDEO_DIM] = np.arange(n_videos)
+    return coords
+
+
 def _cadence_minutes(X):
     if _is_dataarray(X):
         return float(X.attrs.get("cadence_minutes", CADENCE_MINUTES))
     return float(CADENCE_MINUTES)
 
 
-def _true_frames(obj):
-    """Ground-truth emergence frames from an array, a DataArray or a Dataset."""
-    if hasattr(obj, "data_vars"):  # Dataset, e.g. the locator's result
-        if "true_emergence_frame" in obj.variables:
-            return np.asarray(obj["true_emergence_frame"].values, dtype=float)
-        raise ValueError("true_frames (a Dataset) has no 'true_emergence_frame' variable")
-    if hasattr(obj, "coords"):  # DataArray: videos with coordinates, or the frames themselves
-        for k in ("true_emergence_frame", "emergence_frame"):
-            if k in obj.coords and obj.coords[k].dims == (VIDEO_DIM,):
-                return np.asarray(obj.coords[k].values, dtype=float)
-        return np.asarray(obj.values, dtype=float)
-    return np.asarray(obj, dtype=float)
-
-
-def timing_errors_days(predicted, true_frames, *, cadence_minutes=None, per_member=False):
-    """Predicted minus true emergence time, in days.
-
-    Parameters
-    ----------
-    predicted : xarray.Dataset or array-like
-        The output of :meth:`EmergenceTimeLocator.transform` (its
-        ``emergence_frame``, or ``member_frames`` with ``per_member=True``) or
-        predicted frames, shape ``(n_videos,)`` or ``(n_videos, n_members)``.
-    true_frames : array-like or xarray object
-        Ground-truth emergence frames, shape ``(n_videos,)``; negative values
-        (``-1``: no emergence) give NaN. An xarray object with a
-        ``true_emergence_frame`` or ``emergence_frame`` variable/coordinate is
-        accepted (e.g. the simulator's videos or the locator's result).
-    cadence_minutes : float, optional
-        Minutes per frame; default: ``predicted.attrs["cadence_minutes"]`` or 96.
-    per_member : bool, default=False
-        With a Dataset, use every member's frame instead of the median.
-
-    Returns
-    -------
-    errors : ndarray of float, shape (n_videos,) or (n_videos, n_members)
-        Positive when the prediction is late.
-
-    Raises
-    ------
-    ValueError
-        If the numbers of videos differ.
-
-    Examples
-    --------
-    >>> timing_errors_days([115, 100], [100, -1]).tolist()
-    [1.0, nan]
-    """
-    if cadence_minutes is None:
-        cadence_minutes = getattr(predicted, "attrs", {}).get("cadence_minutes", CADENCE_MINUTES)
-    if hasattr(predicted, "data_vars"):
-        var = "member_frames" if per_member else "emergence_frame"
-        if var not in predicted:
-            raise ValueError(f"predicted has no {var!r} variable")
-        pred = np.asarray(predicted[var].values, dtype=float)
-    else:
-        pred = np.asarray(predicted, dtype=float)
-    true = _true_frames(true_frames)
-    if true.ndim != 1:
-        raise ValueError(f"true_frames must be 1-D (one frame per video); got shape {true.shape}")
-    if pred.ndim not in (1, 2) or pred.shape[0] != true.shape[0]:
-        raise ValueError(
-            f"predicted has shape {pred.shape} but true_frames has {true.shape[0]} videos"
-        )
-    true = np.where(true < 0, np.nan, true)
-    diff = pred - (true if pred.ndim == 1 else true[:, None])
-    return diff * float(cadence_minutes) / (24 * 60)
-
-
-def timing_error_percentiles(errors, q=PERCENTILES):
-    """Percentiles of timing errors (NaN ignored), as the paper reports them.
-
-    Parameters
-    ----------
-    errors : array-like
-        Errors in days (any shape; NaN entries, e.g. videos without a true
-        emergence, are ignored).
-    q : sequence of float, default=(5, 25, 50, 75, 95)
-        Percentiles.
-
-    Returns
-    -------
-    percentiles : dict
-        ``{q: value in days}``.
-
-    Raises
-    ------
-    ValueError
-        If there is no finite error.
-
-    Examples
-    --------
-    >>> timing_error_percentiles([-1.0, 0.0, 1.0, np.nan], q=(50,))
-    {50: 0.0}
-    """
-    e = np.asarray(errors, dtype=float).ravel()
-    e = e[np.isfinite(e)]
-    if e.size == 0:
-        raise ValueError("no finite timing error to summarize")
-    values = np.percentile(e, list(q))
-    return {qq: float(v) for qq, v in zip(q, values)}
-
-
-__all__ = [
-    "EmergenceTimeLocator", "emergence_frames_from_curves", "timing_errors_days",
-    "timing_error_percentiles", "PERCENTILES",
-]
+__all__ = ["EmergenceTimeLocator", "emergence_frames_from_curves"]

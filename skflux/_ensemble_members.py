@@ -1,11 +1,11 @@
-"""Fitting one cross-validation member: shared by the ensemble and the relabeler.
+"""Fitting and running the members of a :class:`skflux.MonthBlockEnsemble` (private).
 
-Both :class:`skflux.MonthBlockEnsemble` and :class:`skflux.IterativeRelabeler`
-train one clone of a classifier per month-block split (and seed) and validate it
-on the block it did not train on, as the paper does ("train the model for each
-combination until validation accuracy reaches maximum"). This module holds the
-one implementation of that step: indexing videos without loading them, seeding a
-clone, and telling it about its validation block.
+The ensemble trains one clone of a classifier per month-block split and seed,
+validated on the block it did not train on, as the paper does ("train the model
+for each combination until validation accuracy reaches maximum"); the
+relabeler's passes are ensembles too. This module holds the steps: indexing
+videos without loading them, seeding a clone, telling it about its validation
+block, and the seeds themselves.
 """
 
 import inspect
@@ -32,10 +32,33 @@ def take(X, idx):
     return _safe_indexing(X, idx)
 
 
+def member_seeds(base_seed, n_splits, n_seeds):
+    """Seeds of the members: ``seeds[k][s]`` for split ``k`` and realization ``s``.
+
+    Each is drawn by :class:`numpy.random.SeedSequence` from ``(base_seed, k,
+    s)``, so a member's seed depends only on the base seed and its place, not
+    on how many splits or seeds there are.
+    """
+    return [[int(np.random.SeedSequence([int(base_seed), k, s]).generate_state(1)[0] >> 1)
+             for s in range(n_seeds)] for k in range(n_splits)]
+
+
+def draw_base_seed(random_state):
+    """The base seed of :func:`member_seeds`, drawn from ``random_state``."""
+    from sklearn.utils import check_random_state
+
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
 def is_skorch_net(est):
     """Whether ``est`` is a skorch ``NeuralNet`` (without importing skorch)."""
     skorch = sys.modules.get("skorch")
     return skorch is not None and isinstance(est, skorch.NeuralNet)
+
+
+def is_torch_member(m):
+    """Whether ``m`` is a fitted net whose ``module_`` maps Gauss videos to logits."""
+    return is_skorch_net(m) and callable(getattr(getattr(m, "module_", None), "forward", None))
 
 
 def validation_mode(est):
@@ -149,18 +172,3 @@ def fit_member(est, X, y, train, val, seed, fit_params, groups=None):
     else:
         fit()
     return est, mode, how
-
-
-def proba1(est, X):
-    """Probability of class 1 from a fitted classifier, shape (n_videos,)."""
-    if not hasattr(est, "predict_proba"):
-        raise TypeError(
-            f"the estimator {type(est).__name__} has no predict_proba; probabilities are "
-            "needed")
-    P = np.asarray(est.predict_proba(X), dtype=float)
-    if P.ndim == 1:
-        return P
-    classes = list(getattr(est, "classes_", [0, 1]))
-    if 1 not in classes:
-        return np.zeros(P.shape[0])
-    return P[:, classes.index(1)]

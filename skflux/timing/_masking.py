@@ -17,11 +17,15 @@ i.e. every frame after ``t`` is replaced by frame ``t`` and every frame before
   of identical frames (edge padding after the last observation, zero padding,
   repeated frames) give one distinct masked video per run.
 
+The networks take the field in Gauss and scale it in their first layer, a
+frame-by-frame operation that commutes with masking; this module never scales.
+
 First-convolution prefix sums
 -----------------------------
-A network whose first layer is a 2-D convolution with the frames as input
-channels (:class:`skflux.nn.modules.VideoVGG`, weights ``W_f`` for input frame
-``f``) is linear in the frames, and consecutive cut-offs differ only after ``t``:
+A network whose first convolution has the frames as input channels
+(:class:`skflux.nn.VideoVGG`: ``forward(x) ==
+forward_after_conv1(conv1(scale(x)))``, weights ``W_f`` for input frame ``f``)
+is linear in the scaled frames ``x``, and consecutive cut-offs differ only after ``t``:
 
 .. math:: \mathrm{conv1}(v_t) = b + \sum_{f=L}^{t} G_f * u_f, \qquad
           G_L = \sum_{g} W_g,\; G_f = \sum_{g \ge f} W_g,\;
@@ -31,24 +35,26 @@ with ``*`` a single-channel convolution. So the first layer for *every*
 cut-off costs one single-channel convolution per frame (an ``unfold`` and a
 batched matrix product) and a cumulative sum over frames, instead of one full
 ``T``-channel convolution per cut-off. The rest of the network then runs on the
-batch of cut-offs (for the reference VGG in channels-last memory layout,
-which the CPU convolutions run faster).
+batch of cut-offs (in channels-last memory layout, which the CPU convolutions
+run faster).
 
 Causal 3-D networks
 -------------------
-For :class:`skflux.nn.modules.VideoCNN3D`, whose activations at time step ``j``
+For :class:`skflux.nn.VideoCNN3D`, whose activations at time step ``j``
 depend only on frames up to a known bound, the video cut at ``t`` shares every
 activation depending only on frames ``<= t`` with the (lower-bounded) full
 video: the network runs once on it (``activations``) and each cut-off
 recomputes only the later time steps (``forward_from_cache``).
 """
 
+import copy
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .nn._data import scale_field
+from ..nn.modules import VideoVGG
 
 METHODS = ("fast", "naive", "authors")
 
@@ -120,20 +126,19 @@ def _as_logits(out):
 
 
 class _Member:
-    """One network prepared for curve computation (module in eval mode, its scaling)."""
+    """One network prepared for curve computation (evaluation mode, on its device)."""
 
-    def __init__(self, module, field_limit, device=None):
+    def __init__(self, module, device=None):
         own_device, self.dtype = _module_device_dtype(module)
         self.device = torch.device(device) if device is not None else own_device
         if self.device != own_device:  # leave the user's module where it is
-            module = _copy(module).to(self.device)
+            module = copy.deepcopy(module).to(self.device)
         self.module = module
-        self.field_limit = float(field_limit)
         self.fast = None  # filled lazily by _CurveEngine for method="fast"
 
-    def scale(self, video):
-        x = video.to(device=self.device, dtype=self.dtype)
-        return scale_field(x, self.field_limit)
+    def prepare(self, video):
+        """The raw video (Gauss) on the member's device and dtype."""
+        return video.to(device=self.device, dtype=self.dtype)
 
 
 class _FastConv1:
@@ -148,15 +153,9 @@ class _FastConv1:
 
     def __init__(self, module, lower_bound, device):
         conv1 = module.conv1
-        self.channels_last = _is_reference_vgg(module)
-        if self.channels_last:
-            # same layers, channels-last memory layout (faster CPU convolutions)
-            features = _copy(module.features).to(device=device, memory_format=torch.channels_last)
-            head = _copy(module.head).to(device=device)
-            self.rest = lambda z: head(features(z)).squeeze(-1)
-        else:
-            self.rest = module.forward_after_conv1
-        dtype = module.conv1.weight.dtype
+        self.scale = module.scale
+        self.rest = module.forward_after_conv1
+        dtype = conv1.weight.dtype
         w = conv1.weight.detach().to(device=device, dtype=torch.float64)  # (C, T, kh, kw)
         n_out, n_frames, kh, kw = w.shape
         per_frame = w.transpose(0, 1).reshape(n_frames, n_out, kh * kw)
@@ -181,7 +180,8 @@ class _FastConv1:
         )
 
     def logits(self, x, cutoffs, batch_size):
-        """Logits for the sorted cut-offs ``cutoffs`` (all ``>= lower_bound``) of scaled ``x``."""
+        """Logits for the sorted cut-offs ``cutoffs`` (all ``>= lower_bound``) of raw ``x``."""
+        x = self.scale(x)
         lb = self.lower_bound
         n_frames = x.shape[0]
         ho, wo = self._out_size(x.shape[1:])
@@ -199,9 +199,8 @@ class _FastConv1:
             sel = np.flatnonzero(wanted[f0:f1])
             if sel.size:
                 z = z[torch.from_numpy(sel).to(x.device)]
+                # (n, C, ho, wo) in channels-last memory layout
                 z = z.reshape(len(sel), ho, wo, self.n_out).permute(0, 3, 1, 2)
-                if not self.channels_last:
-                    z = z.contiguous()
                 out.append(_as_logits(self.rest(z)))
         return torch.cat(out)
 
@@ -214,7 +213,7 @@ class _FastCache:
         self.lower_bound = lower_bound
 
     def logits(self, x, cutoffs, batch_size):
-        """Logits for the cut-offs ``cutoffs`` (all ``>= lower_bound``) of scaled ``x``."""
+        """Logits for the cut-offs ``cutoffs`` (all ``>= lower_bound``) of raw ``x``."""
         n_frames = x.shape[0]
         index = torch.from_numpy(masked_frame_index(n_frames, self.lower_bound)[-1])
         base = x[index.to(x.device)]
@@ -227,28 +226,19 @@ class _FastCache:
         return torch.cat(out)
 
 
-def _copy(module):
-    import copy
-
-    return copy.deepcopy(module)
-
-
-def _is_reference_vgg(module):
-    from .nn.modules import VideoVGG
-
-    if not isinstance(module, VideoVGG):
-        return False
-    if type(module).forward_after_conv1 is not VideoVGG.forward_after_conv1:
-        return False
-    return (isinstance(getattr(module, "features", None), nn.Module)
-            and isinstance(getattr(module, "head", None), nn.Module))
-
-
 def _has_linear_conv1(module):
+    """Whether ``module(x) == module.forward_after_conv1(module.conv1(module.scale(x)))``.
+
+    True for :class:`skflux.nn.VideoVGG` and subclasses that keep its
+    ``forward``; another module may declare the same split by the same methods.
+    """
     conv1 = getattr(module, "conv1", None)
-    return (isinstance(conv1, nn.Conv2d) and conv1.groups == 1
-            and conv1.padding_mode == "zeros" and not isinstance(conv1.padding, str)
-            and callable(getattr(module, "forward_after_conv1", None)))
+    if not (isinstance(conv1, nn.Conv2d) and conv1.groups == 1
+            and conv1.padding_mode == "zeros" and not isinstance(conv1.padding, str)):
+        return False
+    if isinstance(module, VideoVGG):
+        return type(module).forward is VideoVGG.forward
+    return all(callable(getattr(module, name, None)) for name in ("scale", "forward_after_conv1"))
 
 
 def _has_cache(module):
@@ -294,7 +284,7 @@ class _CurveEngine:
         if self.method == "fast":
             cutoffs, inverse = unique_cutoffs(video, self.lower_bound)
         for j, m in enumerate(self.members):
-            x = m.scale(video)
+            x = m.prepare(video)
             if self.method != "fast":
                 logits = self._masked_forward(m, x, np.arange(n_frames))
                 result[j] = torch.sigmoid(logits.double()).cpu().numpy()

@@ -1,0 +1,127 @@
+"""Paths of the ``skflux`` commands: inputs that must exist, outputs that must not (private).
+
+Rules every writing command follows: an output's folder must exist; an existing
+output is replaced only with ``--overwrite``; no output may be an input or another
+output of the same command; outputs are written to a temporary sibling and renamed
+into place when complete, so a crash never leaves a half-written file under the
+final name.
+"""
+
+import contextlib
+import os
+import shutil
+from pathlib import Path
+
+from ._errors import CommandError, OptionError
+
+
+def require_file(path, what="file"):
+    """Path of an existing regular file, else a one-line failure."""
+    p = Path(path)
+    if not p.exists():
+        raise CommandError(f"{path}: no such {what}")
+    if p.is_dir():
+        raise CommandError(f"{path}: is a directory, expected a {what}")
+    return p
+
+
+def require_dir(path, what="directory"):
+    """Path of an existing directory, else a one-line failure."""
+    p = Path(path)
+    if not p.exists():
+        raise CommandError(f"{path}: no such {what}")
+    if not p.is_dir():
+        raise CommandError(f"{path}: not a directory")
+    return p
+
+
+def check_folder(path, option):
+    """The folder that will hold ``path`` exists (else a usage error naming ``option``)."""
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise OptionError(option, f"{path}: folder {parent} does not exist")
+    return Path(path)
+
+
+def output_path(path, option, overwrite=False, what="file"):
+    """Check that ``path`` may be written: its folder exists, and it is new or ``overwrite``."""
+    p = check_folder(path, option)
+    if p.exists() and not overwrite:
+        raise CommandError(f"{path}: already exists (use --overwrite to replace it)")
+    if p.exists() and p.is_dir() != (what == "directory"):
+        raise CommandError(f"{path}: exists and is not a {what}")
+    return p
+
+
+def check_distinct(outputs, inputs=()):
+    """No output is an input or another output (usage error naming the option).
+
+    Parameters
+    ----------
+    outputs : sequence of (option, path)
+        What the command writes, each with the option that names it.
+    inputs : sequence of (option, path)
+        What it reads (and must never write over).
+    """
+    seen = {}
+    for option, path in [*inputs, *outputs]:
+        if path is None:
+            continue
+        key = Path(path).resolve()
+        if key in seen:
+            raise OptionError(option, f"{path} is also {seen[key]}; give each input and output "
+                                      "its own path")
+        seen[key] = f"{option} ({path})"
+
+
+def partial_path(path):
+    """A sibling path to write into before renaming onto ``path``."""
+    p = Path(path)
+    return p.with_name(f".{p.name}.partial-{os.getpid()}")
+
+
+@contextlib.contextmanager
+def atomic_output(path):
+    """Yield a temporary sibling of ``path``; rename it onto ``path`` when the block succeeds.
+
+    On failure the temporary file (or folder) is removed and error messages name
+    ``path``, not the temporary name. An existing folder at ``path`` is replaced.
+    """
+    path = Path(path)
+    tmp = partial_path(path)
+    try:
+        yield tmp
+        if path.is_dir() and tmp.is_dir():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    except Exception as exc:
+        text = str(exc)
+        if str(tmp) in text or tmp.name in text:
+            text = text.replace(str(tmp), str(path)).replace(tmp.name, path.name)
+            raise CommandError(" ".join(text.split())) from exc
+        raise
+    finally:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+
+
+def open_videos(path):
+    """Open a NetCDF file of videos lazily, with a one-line failure for bad files."""
+    from ..io import open_videos as open_
+
+    require_file(path, "NetCDF file")
+    try:
+        return open_(path)
+    except (ValueError, OSError, KeyError, TypeError) as exc:
+        raise CommandError(f"{path}: cannot read videos: {' '.join(str(exc).split())}") from exc
+
+
+def labels_of(videos, coord, path):
+    """The values of the label coordinate ``coord`` of ``videos`` (read from ``path``)."""
+    import numpy as np
+
+    if coord not in videos.coords:
+        raise CommandError(f"{path}: no {coord!r} coordinate to train on")
+    return np.asarray(videos[coord].values)
