@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 from ._schema import VIDEO_DIM
-from ._validation import _is_dataarray, _is_tensor
+from ._validation import POSITION, _is_dataarray, _is_tensor
 
 
 def take(X, idx):
@@ -22,7 +22,9 @@ def take(X, idx):
     idx = np.asarray(idx, dtype=np.intp)
     if _is_dataarray(X):
         dim = VIDEO_DIM if VIDEO_DIM in X.dims else X.dims[0]
-        return X.isel({dim: idx})
+        # keep each video's position in the caller's X, so messages name that one
+        position = X[POSITION].values[idx] if POSITION in X.coords else idx
+        return X.isel({dim: idx}).assign_coords({POSITION: (dim, position)})
     if _is_tensor(X):
         import torch
 

@@ -25,13 +25,26 @@ def _is_tensor(X):
     return torch is not None and isinstance(X, torch.Tensor)
 
 
+#: Coordinate that subsets taken by skflux (an ensemble member's training videos)
+#: carry: each video's position in the caller's X, so messages name that position.
+POSITION = "skflux_position"
+
+
 def video_name(X, i):
-    """Human-readable name of video ``i`` of ``X`` for error messages."""
-    if _is_dataarray(X) and "bmr_id" in X.coords:
+    """Human-readable name of video ``i`` of ``X`` for error messages.
+
+    The position is the one in the caller's ``X``: for a subset that skflux took
+    (e.g. an ensemble member's training videos) it is read from the
+    :data:`POSITION` coordinate. The ``bmr_id`` is added when ``X`` carries it.
+    """
+    if not _is_dataarray(X):
+        return f"video {i}"
+    position = int(X[POSITION].values[i]) if POSITION in X.coords else i
+    if "bmr_id" in X.coords:
         value = X["bmr_id"].values[i]
         value = value.item() if hasattr(value, "item") else value
-        return f"video {i} (bmr_id={value!r})"
-    return f"video {i}"
+        return f"video {position} (bmr_id={value!r})"
+    return f"video {position}"
 
 
 def check_videos(X, *, name="X", allow_nan=False, n_frames=None):

@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._ensemble_members import (
     draw_base_seed,
     fit_member,
+    is_skorch_net,
     is_torch_member,
     member_seeds,
     seed_mode,
@@ -380,6 +381,8 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
         import pandas as pd
         from tqdm.auto import tqdm
 
+        if is_skorch_net(self.estimator) and not (_is_dataarray(X) or _is_feature_matrix(X)):
+            check_videos(X)  # NaN/inf named by the position in the caller's X, not a subset's
         seeds = member_seeds(base_seed, len(splits), self.n_seeds)
         if self.n_seeds > 1 and seed_mode(self.estimator) == "none":
             warnings.warn(

@@ -691,6 +691,8 @@ def test_review_pending_exits_3(small_data, tmp_path, monkeypatch):
     (("--device", "nonsense"), "--device"),
     (("--param", "bogus=1"), "--param"),
     (("--param", "module__bogus=1"), "--param"),
+    (("--n-jobs", "0"), "--n-jobs"),
+    (("--seed", "-1"), "--seed"),
 ])
 def test_options_checked_before_training(small_data, tmp_path, no_training, command, extra,
                                          option):
@@ -738,3 +740,13 @@ def test_report_out_never_a_run_file(tmp_path, out):
     proc = cli("report", "run", "--out", str(Path("run") / out), "--overwrite", cwd=tmp_path)
     assert_usage_error(proc, "--out")
     assert (run / "metrics.json").read_text() == "{}"
+
+
+def test_python_dash_m_skflux_runs_the_command_line():
+    # `python -m skflux` is the same command as `skflux` (it had no __main__ module)
+    proc = subprocess.run([sys.executable, "-m", "skflux", "--version"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    from skflux import __version__
+
+    assert proc.stdout.strip() == f"skflux {__version__}"

@@ -35,7 +35,7 @@ API_RST = DOCS / "api.rst"
 
 # Submodules whose ``__all__`` is public API.
 PUBLIC_MODULES = ("io", "preprocessing", "datasets", "model_selection", "nn", "ensemble",
-                  "relabel", "timing", "metrics", "plotting", "cli")
+                  "relabel", "timing", "metrics", "plotting", "report", "cli")
 
 # Attributes skorch sets on every net for its own bookkeeping (documented by skorch).
 SKORCH_BOOKKEEPING = {"init_context_", "virtual_params_", "prefixes_",

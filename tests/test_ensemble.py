@@ -596,3 +596,24 @@ def test_a_member_file_carrying_a_pickle_is_refused_and_never_runs(tiny_fitted_e
     with pytest.raises(ValueError, match=r"member_00.weights\.pt"):
         MonthBlockEnsemble.load(path)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("lazy", [True, False])
+def test_nan_video_named_by_position_in_callers_X(tiny_videos, tiny_classifier, lazy):
+    # Issue 21.9: members train on subsets; the message must name the video by its
+    # position in the X given to fit (and its bmr_id), not by its place in a subset.
+    from skflux import MonthBlockEnsemble, MonthBlockSplit
+
+    videos = tiny_videos.load().copy()
+    k = int(np.flatnonzero(videos["month"].values == 4)[-1])  # not its place in a subset
+    data = videos.values.copy()
+    data[k, 3, 2, 2] = np.nan
+    videos = videos.copy(data=data)
+    ens = MonthBlockEnsemble(tiny_classifier(max_epochs=1),
+                             cv=MonthBlockSplit(blocks=[(1, 2, 3, 4), (5, 6, 7, 8)]),
+                             n_seeds=1, random_state=0)
+    X = videos if lazy else videos.values
+    with pytest.raises(ValueError, match=rf"videos? \[?{k}\b") as info:
+        ens.fit(X, videos["label"].values, groups=videos["month"].values)
+    if lazy:
+        assert repr(str(videos["bmr_id"].values[k])) in str(info.value)

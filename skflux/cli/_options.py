@@ -32,6 +32,17 @@ def nonneg_int(text):
     return value
 
 
+def n_jobs(text):
+    """joblib's ``n_jobs``: a positive number of workers, or -1 (all cores), -2...."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a positive integer or -1 (all cores), got 0")
+    return value
+
+
 def positive_float(text):
     try:
         value = float(text)
@@ -113,9 +124,11 @@ def add_training_options(parser, *, epochs_default=20):
     g.add_argument("--param", type=key_value, action="append", default=[], metavar="KEY=VALUE",
                    help="any other FluxEmergenceClassifier parameter, e.g. module__width=8 "
                         "or optimizer__momentum=0.8 (repeatable)")
-    g.add_argument("--n-jobs", type=int, default=1,
-                   help="models trained in parallel (joblib; default %(default)s)")
-    g.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
+    g.add_argument("--n-jobs", type=n_jobs, default=1,
+                   help="models trained in parallel (joblib; -1: all cores; default "
+                        "%(default)s)")
+    g.add_argument("--seed", type=nonneg_int, default=0,
+                   help="random seed (default %(default)s)")
 
 
 # classifier parameter -> the option that sets it

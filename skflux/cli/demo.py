@@ -14,7 +14,7 @@ import numpy as np
 
 from ._errors import CommandError
 from ._manifest import Manifest
-from ._options import device, make_classifier, positive_int
+from ._options import device, make_classifier, nonneg_int, positive_int
 
 log = logging.getLogger("skflux")
 
@@ -54,7 +54,7 @@ def add_parser(subparsers, parents):
                    help="override the number of simulated videos")
     p.add_argument("--epochs", type=positive_int, default=None,
                    help="override the maximum epochs per model")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
+    p.add_argument("--seed", type=nonneg_int, default=0, help="random seed (default %(default)s)")
     p.add_argument("--device", type=device, default="cpu",
                    help="torch device (default %(default)s)")
     return p

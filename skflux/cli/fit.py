@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from ._options import add_training_options, classifier_from_args, positive_int
-from ._paths import check_distinct, labels_of, open_videos, output_path
+from ._paths import check_distinct, labels_of, open_videos, output_path, require_file
 
 log = logging.getLogger("skflux")
 
@@ -66,6 +66,7 @@ def train_ensemble(X, y, clf, *, n_blocks, n_seeds, n_jobs=1, seed=0, quiet=Fals
 def run(args):
     check_distinct([("MODEL_DIR", args.model_dir)], [("DATA.nc", args.data)])
     out = output_path(args.model_dir, "MODEL_DIR", args.overwrite, what="directory")
+    require_file(args.data, "NetCDF file")
     clf = classifier_from_args(args)
     videos = open_videos(args.data)
     y = labels_of(videos, args.label_coord, args.data)

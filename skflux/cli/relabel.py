@@ -162,8 +162,8 @@ def run(args):
     from ..metrics import relabeling_summary
 
     out, passes_path, log_path, sheet_dir = output_paths(args)
-    clf = classifier_from_args(args)
     data = require_file(args.data, "NetCDF file")
+    clf = classifier_from_args(args)
     videos = open_videos(data)
     y = labels_of(videos, "label", data)
     y_crude = labels_of(videos, "crude_label", data) if "crude_label" in videos.coords else y

@@ -3,7 +3,7 @@
 import logging
 import time
 
-from ._options import positive_int
+from ._options import nonneg_int, positive_int
 from ._paths import atomic_output, output_path
 
 log = logging.getLogger("skflux")
@@ -20,7 +20,8 @@ def add_parser(subparsers, parents):
     p.add_argument("out", metavar="OUT.nc", help="NetCDF file to write")
     p.add_argument("--n-videos", type=positive_int, required=True, metavar="N",
                    help="number of videos")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--seed", type=nonneg_int, default=0, metavar="S",
+                   help="random seed (default 0)")
     p.add_argument("--frames", type=positive_int, default=N_FRAMES,
                    help="frames per video (default %(default)s, 96-minute cadence)")
     p.add_argument("--size", type=positive_int, default=PATCH_SIZE,

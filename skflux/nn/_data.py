@@ -3,19 +3,7 @@
 import numpy as np
 import torch
 
-from .._validation import _is_dataarray, _is_tensor
-
-
-def video_name(X, i):
-    """``video i`` plus its ``bmr_id`` when ``X`` is a DataArray carrying one.
-
-    Unlike ``skflux._validation.video_name`` (today), also for ids stored as
-    Python objects (the simulator's string ids), which have no ``.item()``.
-    """
-    if _is_dataarray(X) and "bmr_id" in X.coords:
-        bmr_id = X["bmr_id"].values[i]
-        return f"video {i} (bmr_id={getattr(bmr_id, 'item', lambda: bmr_id)()!r})"
-    return f"video {i}"
+from .._validation import _is_dataarray, _is_tensor, video_name
 
 
 class VideoDataset(torch.utils.data.Dataset):

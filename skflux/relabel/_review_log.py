@@ -194,7 +194,7 @@ class ReviewLog:
         me = f"{os.getpid()} {socket.gethostname()}\n"
         for _ in range(5):
             try:
-                fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                _create_with(lock, me)
             except FileExistsError:
                 owner = _lock_owner(lock)
                 if owner is None:  # removed meanwhile, or stale: try again
@@ -206,8 +206,6 @@ class ReviewLog:
             except OSError as exc:
                 raise ReviewLogError(f"cannot create the lock file {lock} of review log "
                                      f"{self.path}: {exc}") from exc
-            with os.fdopen(fd, "w") as fh:
-                fh.write(me)
             self._locked = True
             return
         raise ReviewLogError(f"could not take the lock file {lock} of review log {self.path}")
@@ -510,6 +508,27 @@ class ReviewLog:
         if self._con is None:
             raise ReviewLogError(f"review log {self.path} is not open; call open() first")
         return self._con
+
+
+def _create_with(path, text):
+    """Create ``path`` holding ``text``, atomically; FileExistsError when it exists.
+
+    The text is written to a private file first and hard-linked to ``path``, so
+    the lock file never exists without the process id in it (``O_EXCL``
+    creation, then writing, where hard links are not available).
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise
+    except OSError:  # no hard links on this file system
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _lock_owner(lock):
