@@ -8,7 +8,7 @@ The other examples run on simulated videos. This one cuts patch videos from
 the repository under ``tests/data/observations/`` (their provenance is in
 ``PROVENANCE.md`` there; this example needs a source checkout).
 
-:func:`skflux.io._observations.patch_video` reprojects a full-disk map onto a
+:func:`skflux.io.patch_video` reprojects a full-disk map onto a
 15° × 15° Carrington patch of 1/6° pixels with sunpy and ``reproject``, the
 grid the paper's videos use (see :ref:`observations`).
 """
@@ -32,9 +32,9 @@ from matplotlib.colors import Normalize
 from sunpy.coordinates import frames
 
 import skflux
-from skflux._resample import Resample
-from skflux.io._observations import patch_video
+from skflux.io import patch_video
 from skflux.plotting import plot_video_frames
+from skflux.preprocessing import Resample
 
 DATA = Path(skflux.__file__).resolve().parents[1] / "tests" / "data" / "observations"
 disk_file = DATA / "hmi_m_720s_20111217_0600_fd_bin16.fits"
@@ -90,7 +90,7 @@ plt.show()
 # At a model's input size
 # -----------------------
 # A model trained small (the demo trains on 32 × 32 pixels) is applied after
-# :class:`~skflux._resample.Resample`, which averages areas and so keeps the
+# :class:`~skflux.preprocessing.Resample`, which averages areas and so keeps the
 # mean field (the flux) of the patch.
 small = Resample(size=30).fit_transform(north)
 print(f"mean field: {float(north.mean()):.2f} G at 90 x 90, {float(small.mean()):.2f} G at "

@@ -84,8 +84,8 @@ class Resample(TransformerMixin, BaseEstimator):
     repetition when growing). Use it to apply a model trained at a reduced
     size (e.g. 48 frames of 32 x 32) to full-size videos (225 x 90 x 90), or
     the reverse. NaN propagates to every output value it contributes to:
-    fill gaps and mask off-limb pixels first (:func:`skflux.preprocessing.
-    make_preprocessor`).
+    fill gaps and mask off-limb pixels first
+    (:func:`~skflux.preprocessing.make_preprocessor`).
 
     Works on numpy arrays ``(video, frame, lat, lon)`` and on DataArrays of
     the data model (lazy ones stay lazy, one video per chunk). On a
@@ -111,7 +111,7 @@ class Resample(TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
-    >>> from skflux._resample import Resample
+    >>> from skflux.preprocessing import Resample
     >>> X = np.arange(16.0).reshape(1, 1, 4, 4)
     >>> Resample(size=2).fit_transform(X)[0, 0]
     array([[ 2.5,  4.5],

@@ -12,6 +12,8 @@ DataArrays stay lazy, one video per chunk):
 
 :func:`make_preprocessor` chains them in a :class:`~sklearn.pipeline.Pipeline`
 (order: fill, pad, mask), the same one the ingestion command uses.
+:class:`Resample` brings videos to another number of frames and pixels by area
+averaging (e.g. full-size real patches to the size a model was trained at).
 
 Which frames are observed: on a DataArray, its ``observed`` coordinate; on a
 numpy array, the frames that are not entirely NaN (unobserved frames must be
@@ -30,10 +32,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._resample import Resample
 from ._schema import FRAME_DIM, N_FRAMES, OBSERVED, VIDEO_DIM
 from ._validation import _is_dataarray, _is_tensor, check_videos, video_name
 
-__all__ = ["FillGaps", "MaskOffLimb", "PadFrames", "make_preprocessor", "off_limb_mask"]
+__all__ = ["FillGaps", "MaskOffLimb", "PadFrames", "Resample", "make_preprocessor",
+           "off_limb_mask"]
 
 
 # ----------------------------------------------------------------------------- kernels
@@ -97,38 +101,90 @@ def _fill_gaps_block(values, observed, start=0, names=None, copy=True, check=Tru
     return out
 
 
-def _corner_mask(values):
-    """NaN pixels, and connected regions of zeros or NaN touching a patch corner."""
+_CORNERS = ((0, 0), (0, -1), (-1, 0), (-1, -1))
+
+
+def _check_sentinel(sentinel):
+    """``sentinel`` as stored: None, "auto" or a float (refusing anything else)."""
+    if sentinel is None or (isinstance(sentinel, str) and sentinel == "auto"):
+        return sentinel
+    if (isinstance(sentinel, (numbers.Real, np.floating, np.integer))
+            and not isinstance(sentinel, bool) and np.isfinite(sentinel)):
+        return float(sentinel)
+    raise ValueError(f"sentinel must be a finite number, 'auto' or None; got {sentinel!r}")
+
+
+def _corner_mask(values, sentinel=0.0, min_fraction=0.005):
+    """Off-disk pixels of ``(..., lat, lon)`` frames (see :func:`off_limb_mask`)."""
     shape = values.shape
     frames = values.reshape((-1,) + shape[-2:])
-    candidate = (frames == 0) | np.isnan(frames)
+    nan = np.isnan(frames)
+    if sentinel is None:
+        return nan.reshape(shape)
     structure = np.zeros((3, 3, 3), dtype=bool)
     structure[1] = ndimage.generate_binary_structure(2, 1)  # 4-connected, within a frame
-    labels, n = ndimage.label(candidate, structure=structure)
-    corners = labels[:, [0, 0, -1, -1], [0, -1, 0, -1]]
-    lut = np.zeros(n + 1, dtype=bool)
-    lut[corners.ravel()] = True
-    lut[0] = False
-    return lut[labels].reshape(shape) | np.isnan(values)
+    mask = nan.copy()
+    if sentinel != "auto":
+        labels, n = ndimage.label((frames == sentinel) | nan, structure=structure)
+        lut = np.zeros(n + 1, dtype=bool)
+        lut[labels[:, [c[0] for c in _CORNERS], [c[1] for c in _CORNERS]].ravel()] = True
+        lut[0] = False
+        return (lut[labels] | nan).reshape(shape)
+    min_size = max(2, int(np.ceil(min_fraction * shape[-1] * shape[-2])))
+    for cy, cx in _CORNERS:
+        fill = frames[:, cy, cx]  # each frame's own candidate value (NaN: no candidate)
+        same = frames == fill[:, None, None]
+        labels, _ = ndimage.label(same | nan, structure=structure)
+        corner = labels[:, cy, cx]
+        # size of each frame's corner region, counting the pixels equal to the value
+        counts = np.bincount(labels.ravel(), weights=same.ravel(), minlength=labels.max() + 1)
+        keep = corner[(corner > 0) & ~np.isnan(fill) & (counts[corner] >= min_size)]
+        if keep.size:
+            mask |= np.isin(labels, keep)
+    return mask.reshape(shape)
 
 
-def off_limb_mask(X):
-    """Pixels taken as off the solar disk: NaN, or zero regions touching a corner.
+def off_limb_mask(X, *, sentinel=0.0, min_fraction=0.005):
+    """Pixels taken as off the solar disk: NaN, or a constant fill touching a corner.
 
-    A pixel is off-limb when it is NaN, or when it belongs to a connected
-    (4-neighbour, within one frame) region of pixels that are exactly 0 (or
-    NaN) and that touches one of the four corners of the patch: the authors'
-    files store off-disk pixels as 0 G, and the disk edge cuts a patch from a
-    corner.
+    Files fill the pixels beyond the limb in different ways: NaN (HMI data,
+    :func:`skflux.io.patch_video`), 0 G (the authors' patch files), or a
+    constant sentinel such as the authors' clip floor (their scaled value 0,
+    i.e. -1000 G). A pixel is off-limb when it is NaN, or when it equals the
+    sentinel and belongs to a connected region (4-neighbour, within one
+    frame) of sentinel or NaN pixels that touches one of the four corners of
+    the frame: the limb cuts a patch from a corner, so an isolated value
+    inside the disk that happens to equal the sentinel is kept.
 
     Parameters
     ----------
     X : array-like of shape (..., lat, lon)
-        Frames; any leading dimensions.
+        Frames; any leading dimensions (e.g. ``(video, frame, lat, lon)``).
+    sentinel : float, "auto" or None, default=0.0
+        The off-disk fill value. A number (default 0 G): regions of that value
+        touching a corner, whatever their size. ``"auto"``: detected per frame
+        and corner as the corner pixel's value, when its corner region holds
+        at least ``min_fraction`` of the frame's pixels at exactly that value
+        (a measured field is never constant over that many pixels; this finds
+        0 G, -1000 G or any other constant fill, frame by frame). None: NaN
+        only.
+    min_fraction : float, default=0.005
+        Smallest corner region, as a fraction of the frame's pixels (41 of
+        90 x 90; at least 2 pixels), taken as off-disk fill with
+        ``sentinel="auto"``. Smaller corner regions stay on the disk: give the
+        sentinel explicitly to mask them. Unused otherwise.
 
     Returns
     -------
     mask : ndarray of bool, same shape as ``X``
+
+    Raises
+    ------
+    ValueError
+        If ``X`` has fewer than 2 dimensions, or ``sentinel`` or
+        ``min_fraction`` is invalid.
+    TypeError
+        If ``X`` is not numeric.
 
     Examples
     --------
@@ -139,16 +195,26 @@ def off_limb_mask(X):
     array([[1, 1, 0],
            [1, 0, 0],
            [1, 0, 0]])
+    >>> frame = np.full((10, 10), -1000.0)  # the authors' clip floor off the disk
+    >>> frame[3:, 3:] = np.arange(49.0).reshape(7, 7)
+    >>> int(off_limb_mask(frame, sentinel="auto").sum()), int(off_limb_mask(frame).sum())
+    (51, 0)
     """
     values = np.asarray(getattr(X, "values", X))
-    if values.ndim < 2:
+    if values.ndim < 2 or min(values.shape[-2:]) < 1:
         raise ValueError(f"X must have at least 2 dimensions (lat, lon); got shape {values.shape}")
-    return _corner_mask(values)
+    if not np.issubdtype(values.dtype, np.number):
+        raise TypeError(f"X must be numeric; got dtype {values.dtype}")
+    sentinel = _check_sentinel(sentinel)
+    if (not isinstance(min_fraction, (numbers.Real, np.floating)) or isinstance(min_fraction, bool)
+            or not 0 <= min_fraction <= 1):
+        raise ValueError(f"min_fraction must be a number in [0, 1]; got {min_fraction!r}")
+    return _corner_mask(values, sentinel, float(min_fraction))
 
 
-def _mask_block(values, fill_value, copy=True):
+def _mask_block(values, fill_value, sentinel=0.0, copy=True):
     out = values.copy() if copy else values
-    if fill_value == 0:
+    if fill_value == 0 and sentinel == 0:
         # Corner-connected zero regions already equal the background: only NaN changes.
         # in blocks of frames, so that the NaN mask stays in cache
         flat = out.reshape(-1, *out.shape[-2:])
@@ -157,7 +223,7 @@ def _mask_block(values, fill_value, copy=True):
             block = flat[k: k + step]
             np.copyto(block, 0, where=np.isnan(block))
     else:
-        out[_corner_mask(out)] = fill_value
+        out[_corner_mask(out, sentinel)] = fill_value
     return out
 
 
@@ -388,17 +454,25 @@ class FillGaps(_VideoTransformer):
 class MaskOffLimb(_VideoTransformer):
     """Set off-disk pixels to a background field (0 G).
 
-    Off-disk pixels are NaN, or connected regions of exact zeros touching a
-    patch corner, as in the authors' files (see :func:`off_limb_mask`). With
-    the default ``fill_value=0`` the zero regions already hold the
-    background, so only NaN changes (this shortcut is exact, and fast).
+    Off-disk pixels are NaN, or a constant fill value (``sentinel``) in
+    regions touching a patch corner (see :func:`off_limb_mask`): exact 0 G in
+    the authors' patch files (the default), their clip floor -1000 G, or any
+    constant detected frame by frame with ``sentinel="auto"``. With the
+    defaults (``fill_value=0``, ``sentinel=0``) the zero regions already hold
+    the background, so only NaN changes (this shortcut is exact, and fast).
     Also turns the NaN frames left before a video's first observation into
-    0 G frames. Idempotent: applying it twice equals applying it once.
+    ``fill_value`` frames. Idempotent: applying it twice equals applying it
+    once.
 
     Parameters
     ----------
     fill_value : float, default=0.0
         Background field in Gauss (the paper: 0 G).
+    sentinel : float, "auto" or None, default=0.0
+        Off-disk fill value of the input, besides NaN: a number (regions of
+        exactly that value touching a corner), ``"auto"`` (per frame, a
+        corner region of one constant value covering at least 0.5 % of the
+        frame) or None (NaN only).
     copy : bool, default=True
         Whether to work on a copy. False modifies an in-memory input in place.
 
@@ -417,15 +491,21 @@ class MaskOffLimb(_VideoTransformer):
     >>> X = np.array([np.nan, 0.0, 2.0, 0.0]).reshape(1, 1, 2, 2)
     >>> MaskOffLimb(fill_value=-1.0).fit_transform(X).ravel()
     array([-1., -1.,  2., -1.])
+    >>> X = np.array([-1000.0, -1000.0, 2.0, 5.0]).reshape(1, 1, 2, 2)
+    >>> MaskOffLimb(sentinel=-1000.0).fit_transform(X).ravel()
+    array([0., 0., 2., 5.])
     """
 
     _parameter_constraints = {
         **_VideoTransformer._parameter_constraints,
         "fill_value": [Interval(numbers.Real, None, None, closed="neither")],  # finite
+        "sentinel": [Interval(numbers.Real, None, None, closed="neither"),
+                     StrOptions({"auto"}), None],
     }
 
-    def __init__(self, fill_value=0.0, copy=True):
+    def __init__(self, fill_value=0.0, sentinel=0.0, copy=True):
         self.fill_value = fill_value
+        self.sentinel = sentinel
         self.copy = copy
 
     def transform(self, X):
@@ -452,13 +532,14 @@ class MaskOffLimb(_VideoTransformer):
         self._validate_params()
         X, flat = _check_X(X)
         fill = float(self.fill_value)
+        sentinel = _check_sentinel(self.sentinel)
         if _is_lazy(X):
             data = X.data
-            if fill != 0:  # corner regions need whole frames in one chunk
+            if fill != 0 or sentinel != 0:  # corner regions need whole frames in one chunk
                 data = data.rechunk({2: -1, 3: -1})
-            return X.copy(data=data.map_blocks(_mask_block, fill, dtype=X.dtype))
+            return X.copy(data=data.map_blocks(_mask_block, fill, sentinel, dtype=X.dtype))
         values = np.asarray(X.values if _is_dataarray(X) else X)
-        out = _mask_block(values, fill, copy=self.copy)
+        out = _mask_block(values, fill, sentinel, copy=self.copy)
         return X.copy(data=out) if _is_dataarray(X) else _restore(out, flat)
 
 
@@ -596,10 +677,11 @@ class PadFrames(_VideoTransformer):
 
 
 def make_preprocessor(*, n_frames=N_FRAMES, mode="edge", crop=False, fill_value=0.0,
-                      copy=True):
+                      sentinel=0.0, copy=True):
     """The paper's preparation of videos as one scikit-learn Pipeline.
 
-    ``FillGaps() -> PadFrames(n_frames, mode, crop) -> MaskOffLimb(fill_value)``.
+    ``FillGaps() -> PadFrames(n_frames, mode, crop) -> MaskOffLimb(fill_value,
+    sentinel)``.
     Padding comes before masking so that the last observed frame is still
     recognizable on numpy input (its unobserved tail is NaN until masking);
     the result is the same as masking first.
@@ -614,6 +696,8 @@ def make_preprocessor(*, n_frames=N_FRAMES, mode="edge", crop=False, fill_value=
         Whether videos longer than ``n_frames`` may be cut.
     fill_value : float, default=0.0
         Off-disk background of :class:`MaskOffLimb`, in Gauss.
+    sentinel : float, "auto" or None, default=0.0
+        Off-disk fill value of the input (besides NaN), see :class:`MaskOffLimb`.
     copy : bool, default=True
         Whether the input is left untouched. The later steps always work in
         place on the first step's output (no needless copies of full-size
@@ -638,5 +722,5 @@ def make_preprocessor(*, n_frames=N_FRAMES, mode="edge", crop=False, fill_value=
     return Pipeline([
         ("fill_gaps", FillGaps(copy=copy)),
         ("pad_frames", PadFrames(n_frames=n_frames, mode=mode, crop=crop, copy=False)),
-        ("mask_off_limb", MaskOffLimb(fill_value=fill_value, copy=False)),
+        ("mask_off_limb", MaskOffLimb(fill_value=fill_value, sentinel=sentinel, copy=False)),
     ])

@@ -541,7 +541,9 @@ def test_videos_of_another_shape_are_refused(videos, shape, make_clf):
     got, want = "×".join(map(str, shape)), f"{FRAMES}×{SIZE}×{SIZE}"
     expected = (rf"X holds videos of {got} \(frame×lat×lon; first: video 0 "
                 rf"\(bmr_id='BMR0000'\)\) but FluxEmergenceClassifier was trained on videos "
-                rf"of {want}: resample or re-cut the videos to {want}")
+                rf"of {want}: resample them with skflux\.preprocessing\.Resample\("
+                rf"n_frames={FRAMES}, size={SIZE}\) \(command line: --resample\) or re-cut "
+                rf"them to {want}")
     for method in (clf.predict_proba, clf.predict, clf.decision_function):
         with pytest.raises(ValueError, match=expected):
             method(other)

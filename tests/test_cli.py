@@ -12,11 +12,11 @@ SKFLUX = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "skflux.
 SUBCOMMANDS = ("simulate", "ingest", "fit", "relabel", "locate", "report", "demo")
 
 
-def skflux(*args, cwd=None, timeout=300, input=None):
+def skflux(*args, cwd=None, input=None):
     # one torch thread: these runs check behaviour, not speed, and stay light on a shared CPU
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONWARNINGS="ignore", OMP_NUM_THREADS="1")
     return subprocess.run([*SKFLUX, *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=timeout, input=input)
+                          cwd=cwd, env=env, input=input)
 
 
 def cli(*args, cwd):
@@ -235,6 +235,27 @@ def test_locate_writes_times(times):
         assert ((frames >= ds.attrs["lower_bound"]) & (frames <= 15)).all()
 
 
+def test_locate_refuses_another_size_unless_resampled(work, model, tmp_path):
+    """Videos of 20 frames of 24 x 24 against a model of 16 x 16 x 16: refused, naming
+    both sizes and the fix; with --resample, located on the model's grid."""
+    import xarray as xr
+
+    proc = cli("-q", "simulate", "big.nc", "--n-videos", "3", "--seed", "5", "--frames", "20",
+               "--size", "24", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    args = ("locate", "big.nc", str(model), "times.nc")
+    proc = cli(*args, cwd=tmp_path)
+    assert_failure(proc, "20×24×24", "16×16×16", "Resample(n_frames=16, size=16)",
+                   "--resample")
+    assert not (tmp_path / "times.nc").exists()
+    proc = cli("-q", *args, "--resample", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    with xr.open_dataset(tmp_path / "times.nc") as ds:
+        assert ds.sizes["video"] == 3 and ds["curves"].shape == (4, 3, 16)
+        assert ds.attrs["resampled_from"].startswith("20x24x24")
+        assert ((ds["emergence_frame"] >= 0) & (ds["emergence_frame"] <= 15)).all()
+
+
 @pytest.mark.slow
 def test_relabel_truth_writes_a_copy_and_resumes(work):
     import hashlib
@@ -432,7 +453,7 @@ def test_demo_quick_writes_a_report_with_its_figures(tmp_path):
     import json
     import re
 
-    proc = skflux("demo", "--quick", "--out", "demo", cwd=tmp_path, timeout=900)
+    proc = skflux("demo", "--quick", "--out", "demo", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     report = Path(proc.stdout.strip().splitlines()[-1])
     assert report == (tmp_path / "demo" / "report" / "index.html").resolve()

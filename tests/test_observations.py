@@ -10,9 +10,16 @@ import pytest
 from astropy.io import fits
 from astropy.time import TimeDelta
 
-from skflux.io import VideoWriter, open_videos, validate_videos
-from skflux.io._observations import patch_video, write_patch_videos
-from skflux.preprocessing import FillGaps
+from skflux.io import (
+    VideoWriter,
+    find_maps,
+    open_videos,
+    patch_video,
+    read_sharp,
+    validate_videos,
+    write_patch_videos,
+)
+from skflux.preprocessing import FillGaps, MaskOffLimb, off_limb_mask
 
 DATA = Path(__file__).parent / "data" / "observations"
 HMI_AR = DATA / "hmi_m_720s_20111217_0600_ar_bin4.fits"
@@ -163,7 +170,7 @@ def test_mdi_map_patch():
 
 @pytest.mark.filterwarnings("ignore:CTYPE. value 'solar-")
 def test_cross_instrument_scale():
-    from skflux.io._observations import TO_HMI
+    from skflux.io import TO_HMI
 
     m = _map(MDI_FD)
     lon0 = m.carrington_longitude.to_value(u.deg)
@@ -356,7 +363,6 @@ def test_write_patch_videos_matches_patch_video_and_reads_each_map_once(
 
 
 def test_find_maps_sorts_by_observation_time(dated_map_files, tmp_path):
-    from skflux.io._observations import find_maps
 
     folder = tmp_path / "maps"
     folder.mkdir()
@@ -453,8 +459,6 @@ SHARP = DATA / "hmi_sharp_cea_720s_115_20100807_2036_bin4.fits"
 def test_sharp_regridding_conserves_flux():
     from sunpy.map import all_coordinates_from_map
 
-    from skflux.io._sharp import read_sharp
-
     video = read_sharp([SHARP], n_frames=1, size=60)
     assert video.bmr_id.item() == "HARP115" and video.harpnum.item() == 115
     m = _map(SHARP)
@@ -479,8 +483,6 @@ def test_sharp_regridding_conserves_flux():
 
 
 def test_sharp_cutouts_on_the_96_minute_grid(tmp_path):
-    from skflux.io._sharp import read_sharp
-
     m = _map(SHARP)
     paths = []
     for i, minutes in enumerate([0, 12, 96 + 30, 3 * 96]):
@@ -498,8 +500,6 @@ def test_sharp_cutouts_on_the_96_minute_grid(tmp_path):
 
 
 def test_sharp_refuses_full_disk_maps_and_mixed_harps(tmp_path):
-    from skflux.io._sharp import read_sharp
-
     with pytest.raises(ValueError, match=r"fd_bin16\.fits: not a SHARP CEA cutout"):
         read_sharp([HMI_FD])
     m = _map(SHARP)
@@ -527,33 +527,35 @@ def _limb_frame(fill, size=30):
 
 @pytest.mark.parametrize("fill", [np.nan, 0.0, -1000.0, 37.5])
 def test_off_disk_fill_is_found_whatever_its_value(fill):
-    from skflux.io._observations import off_disk_mask
-
     frame, off = _limb_frame(fill)
-    np.testing.assert_array_equal(off_disk_mask(frame), off)  # "auto"
-    np.testing.assert_array_equal(off_disk_mask(frame, sentinel=fill if fill == fill else None),
+    np.testing.assert_array_equal(off_limb_mask(frame, sentinel="auto"), off)
+    np.testing.assert_array_equal(off_limb_mask(frame, sentinel=fill if fill == fill else None),
                                   off)
     stack = np.stack([frame, np.flipud(frame)])[None]  # (video, frame, lat, lon)
-    np.testing.assert_array_equal(off_disk_mask(stack), np.stack([off, np.flipud(off)])[None])
+    np.testing.assert_array_equal(off_limb_mask(stack, sentinel="auto"),
+                                  np.stack([off, np.flipud(off)])[None])
+    # MaskOffLimb puts the background exactly there, and nowhere else
+    for sentinel in ("auto", fill if fill == fill else None):
+        out = MaskOffLimb(fill_value=-5.0, sentinel=sentinel).fit_transform(stack)
+        np.testing.assert_array_equal(out[0, 0][off], -5.0)
+        np.testing.assert_array_equal(out[0, 0][~off], frame[~off])
 
 
 def test_off_disk_mask_leaves_the_disk_alone():
-    from skflux.io._observations import off_disk_mask
-
     frame, _ = _limb_frame(0.0)
     real = patch_video([HMI_AR], AR_LON, AR_LAT, n_frames=1, size=30,
                        pixel_deg=0.5).values[0, 0]
-    assert not off_disk_mask(real).any()  # measured field: no constant corner region
+    assert not off_limb_mask(real, sentinel="auto").any()  # measured: no constant region
     # the sentinel value inside the disk, not touching a corner: kept
     inner = real.astype(float).copy()
     inner[10:20, 10:20] = -1000.0
-    assert not off_disk_mask(inner).any()
-    assert not off_disk_mask(inner, sentinel=-1000.0).any()
+    assert not off_limb_mask(inner, sentinel="auto").any()
+    assert not off_limb_mask(inner, sentinel=-1000.0).any()
     # a two-pixel corner region: too small to be guessed, masked when named
     tiny = real.astype(float).copy()
     tiny[0, :2] = -1000.0
-    assert not off_disk_mask(tiny).any()
-    assert off_disk_mask(tiny, sentinel=-1000.0).sum() == 2
-    assert off_disk_mask(frame, sentinel=-1000.0).sum() == 0  # another fill value
+    assert not off_limb_mask(tiny, sentinel="auto").any()
+    assert off_limb_mask(tiny, sentinel=-1000.0).sum() == 2
+    assert off_limb_mask(frame, sentinel=-1000.0).sum() == 0  # another fill value
     with pytest.raises(ValueError, match="sentinel"):
-        off_disk_mask(frame, sentinel="zero")
+        off_limb_mask(frame, sentinel="zero")

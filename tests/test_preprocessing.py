@@ -130,17 +130,83 @@ def test_fill_gaps_lazy_equals_eager(tmp_path):
 
 @given(
     hnp.arrays(np.float64, (1, 2, 5, 5),
-               elements=st.sampled_from([0.0, np.nan, 1.0, -3.5, 0.0, 0.0])),
+               elements=st.sampled_from([0.0, np.nan, 1.0, -3.5, 0.0, 0.0, -1000.0])),
     st.sampled_from([0.0, -7.0, 2.0]),
+    st.sampled_from([0.0, -1000.0, "auto", None]),
 )
-def test_mask_off_limb_idempotent(X, fill):
-    m = MaskOffLimb(fill_value=fill)
+def test_mask_off_limb_idempotent(X, fill, sentinel):
+    m = MaskOffLimb(fill_value=fill, sentinel=sentinel)
     once = m.fit_transform(X)
     assert not np.isnan(once).any()
     np.testing.assert_array_equal(m.transform(once), once)
-    # pixels neither NaN nor off-limb zeros are unchanged
-    keep = ~off_limb_mask(X)
-    np.testing.assert_array_equal(once[keep], X[keep])
+    # off-limb pixels get the background; the others are unchanged
+    off = off_limb_mask(X, sentinel=sentinel)
+    np.testing.assert_array_equal(once[~off], X[~off])
+    assert (once[off] == fill).all()
+    # the mask is NaN plus pixels equal to the sentinel, never other values
+    if sentinel is None:
+        np.testing.assert_array_equal(off, np.isnan(X))
+    elif sentinel != "auto":
+        assert ((X[off] == sentinel) | np.isnan(X[off])).all()
+
+
+def _limb(fill, size=12):
+    """A frame of distinct on-disk values whose lower-left corner is off the disk."""
+    frame = np.arange(1.0, size * size + 1).reshape(size, size)
+    yy, xx = np.mgrid[:size, :size]
+    off = (size - 1 - yy + xx) < size // 2
+    frame[off] = fill
+    return frame, off
+
+
+@pytest.mark.parametrize("fill", [np.nan, 0.0, -1000.0, 12.5])
+def test_off_limb_nan_zero_and_sentinels(fill):
+    """NaN, 0 G, the authors' -1000 G clip floor and any constant: given or detected."""
+    frame, off = _limb(fill)
+    given_ = None if np.isnan(fill) else fill
+    np.testing.assert_array_equal(off_limb_mask(frame, sentinel=given_), off)
+    np.testing.assert_array_equal(off_limb_mask(frame, sentinel="auto"), off)
+    # the default (0 G, the authors' patch files) finds NaN and 0 only
+    np.testing.assert_array_equal(off_limb_mask(frame), off if fill in (0.0,) or np.isnan(fill)
+                                  else np.zeros_like(off))
+    X = np.stack([frame, np.fliplr(frame)])[None]  # different corners in two frames
+    for sentinel in (given_, "auto"):
+        out = MaskOffLimb(fill_value=0.0, sentinel=sentinel).fit_transform(X)
+        np.testing.assert_array_equal(out[0, 0], np.where(off, 0.0, frame))
+        np.testing.assert_array_equal(out[0, 1], np.where(np.fliplr(off), 0.0, np.fliplr(frame)))
+
+
+def test_off_limb_sentinel_away_from_corners_stays():
+    frame, off = _limb(-1000.0)
+    frame[5:7, 5:7] = -1000.0  # the same value inside the disk: not off-limb
+    for sentinel in (-1000.0, "auto"):
+        mask = off_limb_mask(frame, sentinel=sentinel)
+        np.testing.assert_array_equal(mask, off)
+    small = np.arange(1.0, 145.0).reshape(12, 12)
+    small[0, 0] = -1000.0  # one corner pixel: too small to be detected, masked when given
+    assert not off_limb_mask(small, sentinel="auto").any()
+    assert off_limb_mask(small, sentinel=-1000.0).sum() == 1
+    assert off_limb_mask(small, sentinel="auto", min_fraction=0.0).sum() == 0  # >= 2 pixels
+    with pytest.raises(ValueError, match="sentinel"):
+        off_limb_mask(small, sentinel="zero")
+    with pytest.raises(ValueError, match="min_fraction"):
+        off_limb_mask(small, sentinel="auto", min_fraction=2)
+    with pytest.raises(InvalidParameterError, match="sentinel"):
+        MaskOffLimb(sentinel="zero").fit_transform(small[None, None])
+
+
+def test_mask_off_limb_sentinel_lazy(tmp_path):
+    from skflux.io import open_videos, to_netcdf
+
+    v = tiny_videos(n=2, n_frames=3, size=8)
+    v[:, :, :2, :2] = -1000.0
+    lazy = open_videos(to_netcdf(v, tmp_path / "v.nc"))
+    for sentinel in (-1000.0, "auto"):
+        out = MaskOffLimb(sentinel=sentinel).transform(lazy)
+        assert out.chunks is not None
+        np.testing.assert_array_equal(out.values, MaskOffLimb(sentinel=sentinel).transform(
+            lazy.compute()).values)
+        assert (out.values[:, :, :2, :2] == 0).all()
 
 
 def test_off_limb_mask_corner_regions():

@@ -11,8 +11,9 @@ from hypothesis.extra.numpy import arrays
 from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skflux._resample import Resample, area_weights
+from skflux._resample import area_weights
 from skflux.io._examples import tiny_videos
+from skflux.preprocessing import Resample
 
 DATA = Path(__file__).parent / "data" / "observations"
 
@@ -103,7 +104,7 @@ def test_nan_propagates_and_params_are_validated():
 
 
 def test_resampled_real_patch_keeps_its_flux():
-    from skflux.io._observations import patch_video
+    from skflux.io import patch_video
 
     video = patch_video([DATA / "hmi_m_720s_20111217_0600_ar_bin4.fits"], 296.0, 23.0,
                         n_frames=1, size=90)
@@ -118,7 +119,7 @@ def test_resampled_real_patch_keeps_its_flux():
 def test_resampled_real_patch_goes_through_a_model_trained_small(
         tiny_classifier, tiny_videos, one_torch_thread):
     """A full-size real HMI patch, resampled to the model's 8 x 16 x 16, is classified."""
-    from skflux.io._observations import patch_video
+    from skflux.io import patch_video
 
     clf = tiny_classifier().fit(tiny_videos, tiny_videos["label"].values)
     video = patch_video([DATA / "hmi_m_720s_20111217_0600_ar_bin4.fits"], 296.0, 23.0,

@@ -364,7 +364,9 @@ def test_video_shape_mismatch_with_the_ensemble(shape):
     da = _as_dataarray(np.zeros((1, *shape), np.float32))
     with pytest.raises(ValueError, match=(
             f"X holds videos of {got} .*video 0 \\(bmr_id=.*100.*\\)\\) but the ensemble was "
-            f"trained on videos of {T}×{S}×{S}: resample or re-cut the videos to {T}×{S}×{S}")):
+            f"trained on videos of {T}×{S}×{S}: resample them with "
+            f"skflux\\.preprocessing\\.Resample\\(n_frames={T}, size={S}\\) \\(command "
+            f"line: --resample\\) or re-cut them to {T}×{S}×{S}")):
         loc.transform(da)
 
 

@@ -3,6 +3,7 @@
 import logging
 import time
 
+from ._errors import CommandError
 from ._options import device, nonneg_int
 from ._paths import atomic_output, check_distinct, open_videos, output_path, require_dir
 
@@ -27,6 +28,10 @@ def add_parser(subparsers, parents):
                    help="fast (exact shortcuts) or naive (one forward pass per cut-off)")
     p.add_argument("--device", type=device, default=None,
                    help="torch device (default: as trained)")
+    p.add_argument("--resample", action="store_true",
+                   help="bring videos of another size to the frames x lat x lon the model was "
+                        "trained on with skflux.preprocessing.Resample (area averaging; "
+                        "without it such videos are refused)")
     p.add_argument("--overwrite", action="store_true", help="replace OUT.nc if it exists")
     return p
 
@@ -38,10 +43,39 @@ def default_lower_bound(n_frames):
     return max(1, min(n_frames - 2, round(30 * n_frames / N_FRAMES)))
 
 
-def run_locate(videos, ens, *, lower_bound=None, method="fast", quiet=False):
-    """Emergence times of ``videos`` as a Dataset, with the probability curves."""
+def resample_to_model(videos, shape):
+    """``videos`` resampled to the model's ``(frame, lat, lon)`` (unchanged when equal)."""
+    from ..preprocessing import Resample
+
+    if shape is None:
+        raise CommandError("--resample: the model does not record the video size it was "
+                           "trained on; resample the videos in Python with "
+                           "skflux.preprocessing.Resample")
+    n_frames, n_lat, n_lon = (int(s) for s in shape)
+    if n_lat != n_lon:
+        raise CommandError(f"--resample: the model was trained on {n_lat}x{n_lon} patches; "
+                           "Resample makes square patches only")
+    got = tuple(int(videos.sizes[d]) for d in ("frame", "lat", "lon"))
+    if got == (n_frames, n_lat, n_lon):
+        return videos
+    log.info("resampling videos of %s to the model's %s (frame x lat x lon)",
+             "x".join(map(str, got)), "x".join(map(str, shape)))
+    return Resample(n_frames=n_frames, size=n_lat).fit_transform(videos)
+
+
+def run_locate(videos, ens, *, lower_bound=None, method="fast", quiet=False, resample=False):
+    """Emergence times of ``videos`` as a Dataset, with the probability curves.
+
+    With ``resample``, videos of another size are first brought to the size the
+    ensemble was trained on (:func:`resample_to_model`); frames in the output
+    are then frames of the resampled videos.
+    """
     from ..timing import EmergenceTimeLocator
 
+    shape_in = tuple(int(videos.sizes[d]) for d in ("frame", "lat", "lon"))
+    if resample:
+        probe = EmergenceTimeLocator(ens, lower_bound=1).fit()  # reads the model's size
+        videos = resample_to_model(videos, probe.video_shape_)
     if lower_bound is None:
         lower_bound = default_lower_bound(videos.sizes["frame"])
     loc = EmergenceTimeLocator(ens, lower_bound=lower_bound, method=method,
@@ -50,6 +84,9 @@ def run_locate(videos, ens, *, lower_bound=None, method="fast", quiet=False):
     ds["curves"] = (("member", "video", "frame"), loc.curves_.astype("float32"))
     ds["curves"].attrs["description"] = (
         "probability of emergence of each member with the video cut at each frame")
+    if tuple(videos.shape[1:]) != shape_in:
+        ds.attrs["resampled_from"] = (f"{'x'.join(map(str, shape_in))} (frame x lat x lon; "
+                                      "frames here are frames of the resampled videos)")
     return ds
 
 
@@ -68,7 +105,7 @@ def run(args):
                                   device=args.device)
     start = time.perf_counter()
     ds = run_locate(videos, ens, lower_bound=args.lower_bound, method=args.method,
-                    quiet=args.quiet)
+                    quiet=args.quiet, resample=args.resample)
     write_dataset(ds, out)
     log.info("emergence times of %d videos (%d members) -> %s in %.1f s", ds.sizes["video"],
              ds.sizes["member"], out, time.perf_counter() - start)

@@ -5,24 +5,34 @@ with dims ``("video", "frame", "lat", "lon")`` (names in
 :mod:`skflux._schema`). On disk they are NetCDF4 files, CF-packed int16 with
 zlib, one video per chunk, written incrementally and opened lazily with dask.
 The authors' FITS layout (a patch cube plus a ``.dt.fits`` of seconds since
-the first frame) is read onto the 96-minute grid.
+the first frame) is read onto the 96-minute grid. Real observations come in
+through :func:`patch_video` and :func:`write_patch_videos` (patches cut from
+full-disk MDI/HMI/GONG magnetograms with sunpy and reproject, found by
+:func:`find_maps`) and :func:`read_sharp` (HMI SHARP CEA cutouts).
 """
 
 from ._fits import find_fits_pairs, frames_to_video, read_fits_directory, read_fits_video
 from ._netcdf import FIELD_VAR, PACK_LIMIT, PACK_SCALE, VideoWriter, open_videos, to_netcdf
+from ._observations import TO_HMI, find_maps, patch_video, write_patch_videos
+from ._sharp import read_sharp
 from ._validate import VideoSchemaError, validate_videos
 
 __all__ = [
     "FIELD_VAR",
     "PACK_LIMIT",
     "PACK_SCALE",
+    "TO_HMI",
     "VideoSchemaError",
     "VideoWriter",
     "find_fits_pairs",
+    "find_maps",
     "frames_to_video",
     "open_videos",
+    "patch_video",
     "read_fits_directory",
     "read_fits_video",
+    "read_sharp",
     "to_netcdf",
     "validate_videos",
+    "write_patch_videos",
 ]

@@ -58,8 +58,7 @@ from .._schema import (
 )
 from .._validation import calendar_month
 
-__all__ = ["MU_MIN", "TO_HMI", "find_maps", "off_disk_mask", "patch_video", "patch_wcs",
-           "write_patch_videos"]
+__all__ = ["MU_MIN", "TO_HMI", "find_maps", "patch_video", "patch_wcs", "write_patch_videos"]
 
 MU_MIN = 0.1  # default limb cut: pixels with mu < 0.1 are NaN
 #: Factors that bring a line-of-sight magnetogram to HMI's scale (``scale="to_hmi"``):
@@ -840,80 +839,3 @@ def _isna(value):
 
 def _scalar(value):
     return value.item() if isinstance(value, np.generic) else value
-
-
-# ------------------------------------------------------------------------ off-disk sentinels
-def off_disk_mask(X, *, sentinel="auto", min_fraction=0.005):
-    """Off-disk pixels of patch frames: NaN, or a constant fill value touching a corner.
-
-    Files fill the pixels beyond the limb in different ways: NaN (HMI, and
-    :func:`patch_video`), 0 G, or a constant sentinel such as the authors'
-    clip floor (their scaled value 0, i.e. -1000 G). A pixel is off-disk when
-    it is NaN, or when it belongs to a 4-connected region (within one frame)
-    of pixels exactly equal to the sentinel that touches a corner of the
-    frame: the limb cuts a patch from a corner.
-
-    Parameters
-    ----------
-    X : array-like of shape (..., lat, lon)
-        Frames, any leading dimensions (e.g. ``(video, frame, lat, lon)``).
-    sentinel : float, "auto" or None, default="auto"
-        The fill value. ``"auto"``: detected per frame as the value of a
-        corner pixel whose corner-connected region of that exact value covers
-        at least ``min_fraction`` of the frame (a measured field is never
-        constant over that many pixels, so this finds 0 G, -1000 G or any
-        other constant fill). A number: that value, whatever the size of the
-        region. None: NaN only.
-    min_fraction : float, default=0.005
-        Smallest region, as a fraction of the frame's pixels (41 of 90 x 90;
-        at least 2 pixels), taken as an off-disk fill in ``"auto"`` mode. A
-        smaller corner region stays on the disk: give ``sentinel`` explicitly
-        to mask it.
-
-    Returns
-    -------
-    mask : ndarray of bool, same shape as ``X``
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skflux.io._observations import off_disk_mask
-    >>> frame = np.full((10, 10), -1000.0)
-    >>> frame[3:, 3:] = np.arange(49.0).reshape(7, 7)
-    >>> int(off_disk_mask(frame).sum()), int(off_disk_mask(frame, sentinel=None).sum())
-    (51, 0)
-    """
-    from scipy import ndimage
-
-    values = np.asarray(getattr(X, "values", X))
-    if values.ndim < 2 or min(values.shape[-2:]) < 1:
-        raise ValueError(f"X must have at least 2 dimensions (lat, lon); got shape {values.shape}")
-    if not np.issubdtype(values.dtype, np.number):
-        raise TypeError(f"X must be numeric; got dtype {values.dtype}")
-    auto = isinstance(sentinel, str)
-    if auto and sentinel != "auto":
-        raise ValueError(f"sentinel must be a number, 'auto' or None; got {sentinel!r}")
-    if not (isinstance(min_fraction, (int, float)) and 0 <= min_fraction <= 1):
-        raise ValueError(f"min_fraction must be a number in [0, 1]; got {min_fraction!r}")
-    shape = values.shape
-    frames = values.reshape((-1,) + shape[-2:])
-    mask = np.isnan(frames)
-    if sentinel is None:
-        return mask.reshape(shape)
-    structure = np.zeros((3, 3, 3), dtype=bool)
-    structure[1] = ndimage.generate_binary_structure(2, 1)  # 4-connected, within a frame
-    min_size = max(2, int(np.ceil(min_fraction * shape[-1] * shape[-2]))) if auto else 1
-    corners = ((0, 0), (0, -1), (-1, 0), (-1, -1))
-    for cy, cx in corners if auto else corners[:1]:
-        fill = frames[:, cy, cx] if auto else np.full(frames.shape[0], float(sentinel))
-        same = frames == fill[:, None, None]
-        labels, _ = ndimage.label(same, structure=structure)
-        touching = np.unique(labels[:, [0, 0, -1, -1], [0, -1, 0, -1]] if not auto
-                             else labels[:, cy, cx])
-        touching = touching[touching > 0]
-        if touching.size == 0:
-            continue
-        sizes = np.bincount(labels.ravel())
-        keep = touching[sizes[touching] >= min_size]
-        mask |= np.isin(labels, keep)
-    return mask.reshape(shape)

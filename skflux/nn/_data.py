@@ -200,5 +200,31 @@ def check_video_shape(X, expected, *, name="X", model="the model"):
         raise ValueError(
             f"{name} holds videos of {_shape_text(shape)} (frame×lat×lon; first: "
             f"{video_name(X, 0)}) but {model} was trained on videos of "
-            f"{_shape_text(expected)}: resample or re-cut the videos to {_shape_text(expected)}"
+            f"{_shape_text(expected)}: {resample_hint(expected)}"
         )
+
+
+def resample_hint(expected):
+    """The fix for videos of the wrong shape: how to bring them to ``expected``.
+
+    Parameters
+    ----------
+    expected : tuple of int
+        The model's input shape ``(frame,)`` or ``(frame, lat, lon)``.
+
+    Returns
+    -------
+    hint : str
+
+    Examples
+    --------
+    >>> resample_hint((48, 32, 32))
+    'resample them with skflux.preprocessing.Resample(n_frames=48, size=32) (command line: ...'
+    """
+    expected = tuple(int(s) for s in expected)
+    if len(expected) == 3 and expected[1] == expected[2]:
+        call = f"Resample(n_frames={expected[0]}, size={expected[1]})"
+    else:  # frames only, or a non-square patch (Resample's size is square)
+        call = f"Resample(n_frames={expected[0]})"
+    return (f"resample them with skflux.preprocessing.{call} (command line: --resample) or "
+            f"re-cut them to {_shape_text(expected)}")

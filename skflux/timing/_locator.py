@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._schema import CADENCE_MINUTES, VIDEO_DIM
 from .._validation import _is_dataarray, _is_tensor, check_videos
-from ..nn._data import check_video_shape, iter_video_batches
+from ..nn._data import check_video_shape, iter_video_batches, resample_hint
 from ._masking import _CurveEngine, _Member
 
 _OUTPUT_VARS = ("emergence_frame", "emergence_time", "emergence_offset", "member_frames",
@@ -328,8 +328,7 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
         elif self.n_frames_ is not None and X.shape[1] != self.n_frames_:
             raise ValueError(
                 f"X has {X.shape[1]} frames per video but the ensemble was trained on "
-                f"{self.n_frames_}-frame videos; resample or re-cut the videos to "
-                f"{self.n_frames_} frames"
+                f"{self.n_frames_}-frame videos: {resample_hint((self.n_frames_,))}"
             )
         _check_lower_bound(self.lower_bound, X.shape[1])
         return X

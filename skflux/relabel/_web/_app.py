@@ -1,0 +1,262 @@
+"""The Starlette app of the review page: a fixed set of routes behind a token.
+
+Routes (every one needs ``?token=...`` or the header ``X-Skflux-Token``; 403 otherwise):
+
+``GET /``, ``/review.js``, ``/review.css``
+    The page, from the package's resources, by fixed names (no request path
+    reaches the file system).
+``GET /api/state``
+    The queue of the pass under review (or ``status: "waiting"`` between passes).
+``GET /api/video/{video}``
+    The facts of one queued video (label, probability, date, position, evidence).
+``GET /api/video/{video}/frames``
+    Its frames: one uint8 block, ``n_frames * height * width`` bytes, scaled on
+    the server with a symmetric Gauss scale (headers ``X-Skflux-Shape``,
+    ``X-Skflux-Vmax``).
+``POST /api/verdict | undo | skip | finish | stop``
+    Actions (JSON). Malformed or out-of-range: 400 and nothing changes; no longer
+    possible (another tab was first): 409. A verdict is answered only once the
+    verdict it commits is in the review log.
+``POST /api/hello | bye``
+    A page opened / closed (closing every page stops the review after a grace).
+"""
+
+import asyncio
+import collections
+import json
+import secrets
+import threading
+import warnings
+from importlib import resources
+from urllib.parse import parse_qs
+
+import numpy as np
+
+from ._frames import encode_frames, video_facts
+from ._session import BadRequest, evidence_json, parse_action
+
+__all__ = ["Hub", "build_app"]
+
+_STATIC = {  # URL path -> (resource name, media type): the only files ever served
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/review.js": ("review.js", "text/javascript; charset=utf-8"),
+    "/review.css": ("review.css", "text/css; charset=utf-8"),
+}
+_MAX_BODY = 4096
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "SAMEORIGIN",
+}
+_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; frame-ancestors 'self' http://localhost:* http://127.0.0.1:*")
+
+
+def _static_files(token):
+    root = resources.files(__package__) / "static"
+    files = {}
+    for route, (name, media) in _STATIC.items():
+        data = (root / name).read_bytes()
+        if name == "index.html":  # the token is hex: safe inside the page
+            data = data.replace(b"{{TOKEN}}", token.encode())
+        files[route] = (data, media)
+    return files
+
+
+class Hub:
+    """What the app reads and where it sends actions; owned by one :class:`WebOracle`.
+
+    Attributes
+    ----------
+    session : ReviewSession or None
+        The pass under review (set by the oracle's ``review``).
+    clients : Clients
+    """
+
+    def __init__(self, *, token, clients, vmax, evidence, reviewer, cache_size=8):
+        self.token = token
+        self.clients = clients
+        self.vmax = vmax
+        self.evidence = evidence
+        self.reviewer = reviewer
+        self.session = None
+        self._cache = collections.OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def _cached(self, key, make):
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        value = make()
+        with self._lock:
+            self._cache[key] = value
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return value
+
+    def frames(self, session, video):
+        """``(data, vmax, shape, nan_frames)``: the uint8 block and the frames with NaN."""
+        item = session.items[video]
+
+        def make():
+            v = np.asarray(item.video, dtype=np.float32)
+            nan_frames = np.flatnonzero(~np.isfinite(v).reshape(len(v), -1).all(axis=1))
+            return (*encode_frames(v, self.vmax), nan_frames.tolist())
+
+        return self._cached(("frames", session.pass_index, video), make)
+
+    def meta(self, session, video):
+        item = session.items[video]
+
+        def make():
+            facts = video_facts(item.X, item.index)
+            # frames with missing (NaN) pixels: off the disk, unless masked already
+            nan_frames = self.frames(session, video)[3]
+            facts["off_disk"] = sorted(set(facts["off_disk"]) | set(nan_frames))
+            try:
+                evidence = {} if self.evidence is None else evidence_json(
+                    self.evidence(item), item)
+            except Exception as exc:  # the page still shows the video; the terminal says why
+                message = (f"evidence for video {item.index} ({item.video_id}) failed: "
+                           f"{type(exc).__name__}: {exc}")
+                warnings.warn(message, RuntimeWarning, stacklevel=1)
+                evidence = {"error": message}
+            return {
+                "video": item.index, "video_id": item.video_id, "label": item.label,
+                "model_label": item.model_label, "proba": item.proba,
+                "pass": item.pass_index, "n_frames": item.n_frames, **facts,
+                "evidence": evidence,
+            }
+
+        return self._cached(("meta", session.pass_index, video), make)
+
+
+def _authorised(scope, token):
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    given = query.get("token", [""])[0]
+    if not given:
+        for name, value in scope.get("headers", ()):
+            if name == b"x-skflux-token":
+                given = value.decode("latin-1")
+    return secrets.compare_digest(given.encode("utf-8", "replace"), token.encode())
+
+
+def build_app(hub):
+    """The Starlette application serving ``hub``'s review."""
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import JSONResponse, PlainTextResponse, Response
+    from starlette.routing import Route
+
+    files = _static_files(hub.token)
+
+    def error(status, message):
+        return JSONResponse({"error": message}, status_code=status, headers=_HEADERS)
+
+    async def static(request):
+        data, media = files[request.url.path]
+        headers = dict(_HEADERS, **{"Content-Security-Policy": _CSP})
+        return Response(data, media_type=media, headers=headers)
+
+    async def state(request):
+        client = request.query_params.get("client", "")
+        if 0 < len(client) <= 64:  # the page polls: it is open
+            hub.clients.hello(client)
+        session = hub.session
+        if session is None:
+            return JSONResponse({"status": "waiting", "reviewer": hub.reviewer},
+                                headers=_HEADERS)
+        return JSONResponse(dict(session.snapshot(), reviewer=hub.reviewer), headers=_HEADERS)
+
+    def queued(request):
+        session = hub.session
+        video = request.path_params["video"]
+        if session is None or video not in session.items:
+            return session, None, error(404, f"video {video} is not in the queue under review")
+        return session, video, None
+
+    async def video_meta(request):
+        session, video, err = queued(request)
+        if err is not None:
+            return err
+        return JSONResponse(await run_in_threadpool(hub.meta, session, video), headers=_HEADERS)
+
+    async def video_frames(request):
+        session, video, err = queued(request)
+        if err is not None:
+            return err
+        data, vmax, shape, _ = await run_in_threadpool(hub.frames, session, video)
+        headers = dict(_HEADERS, **{"X-Skflux-Shape": ",".join(map(str, shape)),
+                                    "X-Skflux-Vmax": repr(vmax)})
+        return Response(data, media_type="application/octet-stream", headers=headers)
+
+    async def read_json(request):
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > _MAX_BODY):
+            raise BadRequest(f"the body must be at most {_MAX_BODY} bytes")
+        body = await request.body()
+        if len(body) > _MAX_BODY:
+            raise BadRequest(f"the body must be at most {_MAX_BODY} bytes")
+        try:
+            return json.loads(body.decode("utf-8")) if body else {}
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BadRequest(f"the body is not JSON ({exc})") from None
+
+    async def client_event(request):
+        try:
+            body = await read_json(request)
+            client = body.get("client") if isinstance(body, dict) else None
+            if not isinstance(client, str) or not 0 < len(client) <= 64:
+                raise BadRequest("give the page's 'client' id (a text of 1-64 characters)")
+        except BadRequest as exc:
+            return error(400, str(exc))
+        if request.url.path == "/api/hello":
+            hub.clients.hello(client)
+        else:
+            hub.clients.bye(client)
+        return JSONResponse({"ok": True}, headers=_HEADERS)
+
+    async def act(request):
+        kind = request.url.path.rsplit("/", 1)[-1]
+        session = hub.session
+        if session is None:
+            return error(409, "no pass is under review now (the models may be training)")
+        try:
+            action = parse_action(kind, await read_json(request), session)
+        except BadRequest as exc:
+            return error(400, str(exc))
+        if not session.submit(action):
+            return error(409, "this pass's review has ended")
+        try:
+            status, body = await asyncio.wait_for(asyncio.wrap_future(action.reply), 30)
+        except TimeoutError:
+            return error(503, "the review did not answer within 30 s; see the terminal that "
+                              "runs skflux")
+        return JSONResponse(body, status_code=status, headers=_HEADERS)
+
+    routes = [Route(path, static) for path in _STATIC]
+    routes += [
+        Route("/api/state", state),
+        Route("/api/video/{video:int}", video_meta),
+        Route("/api/video/{video:int}/frames", video_frames),
+    ]
+    routes += [Route(f"/api/{event}", client_event, methods=["POST"])
+               for event in ("hello", "bye")]
+    for kind in ("verdict", "undo", "skip", "finish", "stop"):
+        routes.append(Route(f"/api/{kind}", act, methods=["POST"]))
+
+    app = Starlette(routes=routes)
+
+    async def guarded(scope, receive, send):
+        if scope["type"] == "http" and not _authorised(scope, hub.token):
+            response = PlainTextResponse(
+                "403 Forbidden: open the address printed by skflux, with its ?token=...",
+                status_code=403, headers=_HEADERS)
+            await response(scope, receive, send)
+            return
+        await app(scope, receive, send)
+
+    return guarded

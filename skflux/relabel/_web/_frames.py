@@ -1,0 +1,118 @@
+"""What the review page gets about one video: its frames as one uint8 block, and its facts.
+
+Nothing here reads ground truth: only whitelisted coordinates of ``X`` (time,
+Carrington latitude and longitude, month, which frames were observed or off the
+disk) reach the page, never ``true_label`` or ``emergence_frame`` of simulated data.
+"""
+
+import math
+
+import numpy as np
+
+from ..._validation import _is_dataarray
+
+__all__ = ["encode_frames", "video_facts"]
+
+# coordinate names (first found wins) -> fact shown on the page
+_FACT_COORDS = {
+    "date": ("time", "date", "t_obs"),
+    "lat": ("lat0", "carrington_lat", "latitude", "crlt"),
+    "lon": ("lon0", "carrington_lon", "longitude", "crln"),
+    "month": ("month",),
+    "bmr_id": ("bmr_id",),
+}
+
+
+def encode_frames(video, vmax=None):
+    """Scale a video to one uint8 block with a symmetric Gauss scale.
+
+    Parameters
+    ----------
+    video : array-like of shape (n_frames, height, width)
+        Field in Gauss; NaN marks missing pixels.
+    vmax : float or None
+        Field shown as full white (and ``-vmax`` as full black). None: the
+        99.5th percentile of ``|B|`` over the video's finite pixels.
+
+    Returns
+    -------
+    data : bytes
+        ``n_frames * height * width`` bytes, C order; 0 G is 128, ``+vmax`` 255,
+        ``-vmax`` 0, NaN 128.
+    vmax : float
+        The scale used.
+    shape : tuple of 3 int
+
+    Examples
+    --------
+    >>> data, vmax, shape = encode_frames(np.array([[[-2.0, 0.0, 2.0]]]), vmax=2.0)
+    >>> list(data), vmax, shape
+    ([0, 128, 255], 2.0, (1, 1, 3))
+    """
+    v = np.asarray(video, dtype=np.float32)
+    if v.ndim != 3:
+        raise ValueError(f"a video to review must have 3 dimensions (frame, lat, lon); got "
+                         f"shape {v.shape}")
+    finite = np.isfinite(v)
+    if vmax is None:
+        vmax = float(np.quantile(np.abs(v[finite]), 0.995)) if finite.any() else 1.0
+    vmax = float(vmax)
+    if not math.isfinite(vmax) or vmax <= 0:
+        vmax = 1.0
+    scaled = np.where(finite, v, 0.0) * np.float32(127.5 / vmax) + np.float32(127.5)
+    out = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+    out[~finite] = 128
+    return out.tobytes(), vmax, tuple(int(s) for s in v.shape)
+
+
+def _scalar(value):
+    if isinstance(value, np.ndarray):
+        value = value.item() if value.size == 1 else None
+    if isinstance(value, np.datetime64):
+        return None if np.isnat(value) else str(value.astype("datetime64[s]")).replace("T", " ")
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (int, float, str)) or value is None:
+        return value
+    return str(value)
+
+
+def _frame_flags(X, index, name):
+    """Frame numbers where a boolean ``(video, frame)`` coordinate ``name`` is False/True."""
+    coord = X.coords[name]
+    if coord.dims != ("video", "frame"):
+        return None
+    return np.asarray(coord.isel(video=int(index)).values, dtype=bool)
+
+
+def video_facts(X, index):
+    """The facts of video ``index`` of ``X`` shown beside it (only whitelisted coordinates).
+
+    Returns
+    -------
+    dict
+        ``date``, ``lat``, ``lon``, ``month``, ``bmr_id`` when ``X`` has them
+        (else None), ``unobserved`` and ``off_disk`` (lists of frame numbers,
+        from boolean ``observed`` / ``off_disk`` coordinates of dims
+        ``(video, frame)``).
+    """
+    facts = dict.fromkeys(_FACT_COORDS)
+    facts["unobserved"], facts["off_disk"] = [], []
+    if not _is_dataarray(X):
+        return facts
+    for key, names in _FACT_COORDS.items():
+        for name in names:
+            if name in X.coords and X.coords[name].dims == ("video",):
+                facts[key] = _scalar(X.coords[name].values[int(index)])
+                break
+    if "observed" in X.coords:
+        flags = _frame_flags(X, index, "observed")
+        if flags is not None:
+            facts["unobserved"] = np.flatnonzero(~flags).tolist()
+    if "off_disk" in X.coords:
+        flags = _frame_flags(X, index, "off_disk")
+        if flags is not None:
+            facts["off_disk"] = np.flatnonzero(flags).tolist()
+    return facts
