@@ -1,6 +1,6 @@
 """The browser review app: how fast the page answers a reviewer, in a real browser.
 
-A :class:`skflux.relabel._web.WebOracle` serves a queue of simulated videos
+A :class:`skflux.relabel.WebOracle` serves a queue of simulated videos
 (:func:`skflux.datasets.make_flux_emergence`) to headless Chromium driven by
 selenium; its verdicts go through the relabeler's own review path (each one
 appended to an SQLite :class:`skflux.relabel.ReviewLog`, committed with
@@ -8,8 +8,9 @@ appended to an SQLite :class:`skflux.relabel.ReviewLog`, committed with
 times, with ``performance.now()`` from the key press:
 
 * **verdict round trip**: key press -> the server's answer, which comes only
-  once the verdict is committed to the review log (``undo=False``: every
-  verdict commits at once). Target: 95th percentile <= 50 ms.
+  once the verdict is committed to the review log (every verdict commits
+  at once; ``undo=False`` ends the pass at its last verdict). Target: 95th
+  percentile <= 50 ms.
 * **first frame of the next video**: key press -> the next video's first frame
   drawn on the canvas (the page prefetches the next video while the current
   one plays). Target: <= 300 ms (95th percentile reported; the target is

@@ -22,13 +22,21 @@ Per-video coordinates (dim ``video``)
 ``emergence_frame`` ground-truth frame of emergence, -1 when none, optional
 ``mislabel_reason`` why the crude label is wrong ("" when right), optional
 
-Per-video × frame coordinate
-----------------------------
+Per-video × frame coordinates
+-----------------------------
 ``observed``        bool: a real observation, not interpolated or padded
+``mu``              optional, float: cosine of the heliocentric angle of the patch
+                    centre in the map used for that frame (1 at disk centre, 0 at
+                    the limb; NaN for frames without a map), written by
+                    :func:`skflux.io.patch_video` and :func:`skflux.io.read_sharp`.
+                    :class:`skflux.preprocessing.Resample` averages it like the
+                    field; :class:`skflux.preprocessing.PadFrames` pads it with NaN
 
 Attributes
 ----------
-``cadence_minutes`` (96), ``units`` ("G"), ``instrument``, free-form provenance.
+``cadence_minutes`` (96), ``units`` ("G"), ``instrument``, free-form provenance
+(patches cut from observations add ``source``, ``calibration``,
+``reprojection``, ``projection``, ``limb_cut_mu`` and ``skflux_version``).
 """
 
 DIMS = ("video", "frame", "lat", "lon")
@@ -39,6 +47,8 @@ CADENCE_SECONDS = CADENCE_MINUTES * 60  # 5760 s: frame = floor(seconds / 5760)
 N_FRAMES = 225  # ~14.9 days at 96-minute cadence
 PATCH_SIZE = 90  # pixels per side
 PIXEL_DEG = 1.0 / 6.0  # degrees per pixel: 90 px = 15 degrees
+MU = "mu"  # optional per-frame coordinate, dims (video, frame): mu of the patch centre
+MU_MIN = 0.1  # default limb cut of patches cut from observations: pixels with mu < 0.1 NaN
 UNITS = "G"
 
 REQUIRED_VIDEO_COORDS = ("time", "month", "year", "label", "bmr_id", "lat0", "lon0")

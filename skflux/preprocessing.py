@@ -32,8 +32,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._resample import Resample
-from ._schema import FRAME_DIM, N_FRAMES, OBSERVED, VIDEO_DIM
+from . import _resample
+from ._schema import FRAME_DIM, LAT_DIM, LON_DIM, N_FRAMES, OBSERVED, VIDEO_DIM
 from ._validation import _is_dataarray, _is_tensor, check_videos, video_name
 
 __all__ = ["FillGaps", "MaskOffLimb", "PadFrames", "Resample", "make_preprocessor",
@@ -560,7 +560,9 @@ class PadFrames(_VideoTransformer):
     ``crop=True`` (then only its first ``n_frames`` frames are kept). An
     input with more than ``n_frames`` frames whose extra frames are all
     unobserved is shortened without loss. The ``observed`` coordinate is
-    padded with False; ``frame`` becomes ``0 ... n_frames - 1``.
+    padded with False, other float per-frame coordinates (e.g. ``mu`` of
+    patches cut from observations) with NaN; ``frame`` becomes ``0 ...
+    n_frames - 1``.
 
     Parameters
     ----------
@@ -621,14 +623,15 @@ class PadFrames(_VideoTransformer):
         Xt : ndarray of shape (n_videos, n_frames, n_lat, n_lon) or (n_videos, n_frames), \
                 or xarray.DataArray
             A DataArray keeps its coordinates, with ``observed`` padded with
-            False.
+            False and other float per-frame coordinates with NaN.
 
         Raises
         ------
         ValueError
             If a video is observed beyond ``n_frames`` frames and ``crop`` is
             False (naming the videos), if a video has no observed frame, or
-            if a DataArray has other coordinates along ``frame``.
+            if a DataArray has a non-float coordinate along ``frame`` (other
+            than ``observed``).
         """
         self._validate_params()
         X, flat = _check_X(X)
@@ -657,11 +660,15 @@ class PadFrames(_VideoTransformer):
         new_obs[:, :k] = observed[:, :k]
         if not _is_dataarray(X):
             return _restore(_pad_block(values, observed, n_out, self.mode, copy=self.copy), flat)
-        others = [n for n, c in X.coords.items()
-                  if FRAME_DIM in c.dims and n not in (FRAME_DIM, OBSERVED)]
-        if others:
+        others = {n: c for n, c in X.coords.items()
+                  if FRAME_DIM in c.dims and n not in (FRAME_DIM, OBSERVED)}
+        bad = [n for n, c in others.items() if c.dims != (VIDEO_DIM, FRAME_DIM)
+               or not np.issubdtype(c.dtype, np.floating)]
+        if bad:
             raise ValueError(
-                f"coordinates {others} run along 'frame' and cannot be padded; drop them first"
+                f"coordinates {bad} run along 'frame' and cannot be padded (only float "
+                "coordinates of dims ('video', 'frame'), such as 'mu', are: with NaN); drop "
+                "them first"
             )
         if lazy:
             data = _map_videos(X, lambda v, o, s: _pad_block(v, o, n_out, self.mode),
@@ -673,7 +680,157 @@ class PadFrames(_VideoTransformer):
         coords = {n: c for n, c in X.coords.items() if FRAME_DIM not in c.dims}
         coords[FRAME_DIM] = np.arange(n_out)
         coords[OBSERVED] = ((VIDEO_DIM, FRAME_DIM), new_obs)
+        for name, c in others.items():  # e.g. mu: NaN on the new frames, cut with the video
+            padded = np.full((observed.shape[0], n_out), np.nan, dtype=c.dtype)
+            padded[:, :k] = np.asarray(c.values)[:, :k]
+            coords[name] = ((VIDEO_DIM, FRAME_DIM), padded)
         return xr.DataArray(data, dims=X.dims, coords=coords, attrs=dict(X.attrs), name=X.name)
+
+
+class Resample(_VideoTransformer):
+    """Bring videos to another number of frames and pixels by area averaging.
+
+    Flux-conserving: every output frame (pixel) is the overlap-weighted mean
+    of the input frames (pixels) it covers, so the mean field of each video
+    is unchanged; exact for integer factors (block means when shrinking,
+    repetition when growing). Use it to apply a model trained at a reduced
+    size (e.g. 48 frames of 32 x 32) to full-size videos (225 x 90 x 90), or
+    the reverse. NaN propagates to every output value it contributes to:
+    fill gaps and mask off-limb pixels first
+    (:func:`~skflux.preprocessing.make_preprocessor`).
+
+    Works on numpy arrays ``(video, frame, lat, lon)`` (a 2-D array
+    ``(video, frame)``: single-pixel videos, resampled in time only) and on
+    DataArrays of the data model (lazy ones stay lazy, one video per chunk).
+    The transformer is stateless: :meth:`transform` works without
+    :meth:`fit`, on videos of any size. On a
+    DataArray, ``lat``/``lon`` become the centres of the new pixels, the
+    ``cadence_minutes`` attribute is scaled by ``n_in / n_out`` (``time``,
+    the start of frame 0, is unchanged), an output frame is ``observed``
+    when any input frame it covers was observed, and other per-frame numeric
+    coordinates (e.g. ``mu``) are averaged like the field.
+
+    Parameters
+    ----------
+    n_frames : int, optional
+        Output frames per video; None keeps the input's.
+    size : int, optional
+        Output pixels per side (``lat`` and ``lon``); None keeps the input's.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Frames per video of the ``X`` given to :meth:`fit` (informational:
+        the transformer is stateless).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skflux.preprocessing import Resample
+    >>> X = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> Resample(size=2).fit_transform(X)[0, 0]
+    array([[ 2.5,  4.5],
+           [10.5, 12.5]])
+    """
+
+    _parameter_constraints = {
+        "n_frames": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(self, n_frames=None, size=None):
+        self.n_frames = n_frames
+        self.size = size
+
+    def transform(self, X):
+        """Resample the videos.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_videos, n_frames, n_lat, n_lon) or (n_videos, n_frames), \
+                or xarray.DataArray
+            Videos (a dask-backed DataArray stays lazy; a 2-D array holds
+            single-pixel videos).
+
+        Returns
+        -------
+        Xt : same type as X
+            Shape ``(n_videos, n_frames or n_frames_in, size or n_lat, size or
+            n_lon)`` (2-D input: ``(n_videos, n_frames or n_frames_in)``),
+            float32 for float32 input, else float64.
+
+        Raises
+        ------
+        ValueError
+            If X is neither 4-D nor 2-D, ``size`` is given for 2-D input, or
+            a DataArray has per-pixel or non-numeric per-frame coordinates
+            that cannot be resampled.
+        """
+        self._validate_params()
+        X, flat = _check_X(X)
+        if flat and self.size not in (None, 1):
+            raise ValueError(f"X is 2-D (video, frame): single-pixel videos cannot be resampled "
+                             f"to size={self.size}; give 4-D videos (video, frame, lat, lon)")
+        _, n_t, n_y, n_x = X.shape
+        out_t = n_t if self.n_frames is None else int(self.n_frames)
+        out_y = n_y if self.size is None else int(self.size)
+        out_x = n_x if self.size is None else int(self.size)
+        wt = None if out_t == n_t else _resample.area_weights(n_t, out_t)
+        wy = None if out_y == n_y else _resample.area_weights(n_y, out_y)
+        wx = None if out_x == n_x else _resample.area_weights(n_x, out_x)
+        dtype = np.float32 if X.dtype == np.float32 else np.float64
+
+        def kernel(values):
+            return _resample._apply(values, wt, wy, wx).astype(dtype)
+
+        if not _is_dataarray(X):
+            return _restore(kernel(X), flat)
+        if X.chunks is not None:
+            import dask.array as da
+
+            data = X.data.rechunk({1: -1, 2: -1, 3: -1})
+            chunks = (data.chunks[0], (out_t,), (out_y,), (out_x,))
+            values = da.map_blocks(kernel, data, dtype=dtype, chunks=chunks)
+        else:
+            values = kernel(X.values)
+        return self._wrap(X, values, wt, out_t, out_y, out_x)
+
+    def _wrap(self, X, values, wt, out_t, out_y, out_x):
+        import xarray as xr
+
+        coords = {}
+        for name, c in X.coords.items():
+            if name == FRAME_DIM:
+                coords[name] = np.arange(out_t)
+            elif name == LAT_DIM:
+                coords[name] = _resample._centres(c.values, out_y)
+            elif name == LON_DIM:
+                coords[name] = _resample._centres(c.values, out_x)
+            elif FRAME_DIM in c.dims and wt is not None:
+                coords[name] = self._frame_coord(name, c, wt)
+            elif LAT_DIM in c.dims or LON_DIM in c.dims:
+                raise ValueError(f"coordinate {name!r} has dims {c.dims}: Resample cannot "
+                                 "resample per-pixel coordinates; drop it first")
+            else:
+                coords[name] = c
+        attrs = dict(X.attrs)
+        if wt is not None and "cadence_minutes" in attrs:
+            attrs["cadence_minutes"] = float(attrs["cadence_minutes"]) * X.shape[1] / out_t
+        return xr.DataArray(values, dims=X.dims, coords=coords, attrs=attrs, name=X.name)
+
+    @staticmethod
+    def _frame_coord(name, c, wt):
+        """A per-frame coordinate on the new frames: ``observed``-like any, numbers averaged."""
+        if c.dims != (VIDEO_DIM, FRAME_DIM):
+            raise ValueError(f"coordinate {name!r} has dims {c.dims}; per-frame coordinates "
+                             "must have dims ('video', 'frame')")
+        v = np.asarray(c.values)
+        if v.dtype == bool or name == OBSERVED:
+            return c.dims, (v.astype(float) @ (wt.T > 0)) > 0
+        if np.issubdtype(v.dtype, np.number):
+            return c.dims, v.astype(float) @ wt.T
+        raise ValueError(f"coordinate {name!r} (dtype {v.dtype}) cannot be resampled in time; "
+                         "drop it first")
 
 
 def make_preprocessor(*, n_frames=N_FRAMES, mode="edge", crop=False, fill_value=0.0,

@@ -9,7 +9,7 @@ import pytest
 
 _SCRIPT = Path(sys.executable).with_name("skflux")
 SKFLUX = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "skflux.cli"]
-SUBCOMMANDS = ("simulate", "ingest", "fit", "relabel", "locate", "report", "demo")
+SUBCOMMANDS = ("simulate", "ingest", "extract", "fit", "relabel", "locate", "report", "demo")
 
 
 def skflux(*args, cwd=None, input=None):
@@ -248,7 +248,7 @@ def test_locate_refuses_another_size_unless_resampled(work, model, tmp_path):
     assert_failure(proc, "20×24×24", "16×16×16", "Resample(n_frames=16, size=16)",
                    "--resample")
     assert not (tmp_path / "times.nc").exists()
-    proc = cli("-q", *args, "--resample", cwd=tmp_path)
+    proc = skflux("-q", *args, "--resample", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     with xr.open_dataset(tmp_path / "times.nc") as ds:
         assert ds.sizes["video"] == 3 and ds["curves"].shape == (4, 3, 16)

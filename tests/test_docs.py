@@ -372,9 +372,10 @@ FITTERS = {
     "skflux.preprocessing.FillGaps": _fit_transformer("FillGaps"),
     "skflux.preprocessing.MaskOffLimb": _fit_transformer("MaskOffLimb"),
     "skflux.preprocessing.PadFrames": _fit_transformer("PadFrames"),
+    "skflux.preprocessing.Resample": _fit_transformer("Resample"),
 }
 STATELESS = {"skflux.preprocessing.FillGaps", "skflux.preprocessing.MaskOffLimb",
-             "skflux.preprocessing.PadFrames"}
+             "skflux.preprocessing.PadFrames", "skflux.preprocessing.Resample"}
 NEURAL = {"skflux.FluxEmergenceClassifier", "skflux.MonthBlockEnsemble",
           "skflux.EmergenceTimeLocator"}
 

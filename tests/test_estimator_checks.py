@@ -11,8 +11,9 @@ included) on each estimator below, built on tiny base models:
   ``LogisticRegression`` members, ``StratifiedKFold(3)`` folds (the checks carry no
   months), and for the relabeler an oracle that confirms every current label;
 * :class:`~skflux.preprocessing.FillGaps`, :class:`~skflux.preprocessing.MaskOffLimb`,
-  :class:`~skflux.preprocessing.PadFrames`: a 2-D array is a batch of single-pixel
-  videos ``(video, frame)``.
+  :class:`~skflux.preprocessing.PadFrames`, :class:`~skflux.preprocessing.Resample`
+  (``n_frames=3``: resampled in time): a 2-D array is a batch of single-pixel videos
+  ``(video, frame)``.
 
 Expected failures (``xfail_strict``: a listed check that starts passing fails the
 run, so this table stays exact):
@@ -21,9 +22,10 @@ run, so this table stays exact):
 Estimator                Check                               Reason
 =======================  ==================================  ================================
 FillGaps, MaskOffLimb,   check_n_features_in_after_fitting   stateless: ``transform`` takes
-PadFrames                                                    videos of any length after
-                                                             ``fit`` (PadFrames exists to
-                                                             equalize them)
+PadFrames, Resample                                          videos of any length after
+                                                             ``fit`` (PadFrames and
+                                                             Resample exist to equalize
+                                                             them)
 FluxEmergenceClassifier  check_no_attributes_set_in_init     skorch.NeuralNet sets history_,
                                                              initialized_, virtual_params_
                                                              in ``__init__``
@@ -49,7 +51,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from torch import nn
 
 from skflux import FluxEmergenceClassifier, IterativeRelabeler, MonthBlockEnsemble
-from skflux.preprocessing import FillGaps, MaskOffLimb, PadFrames
+from skflux.preprocessing import FillGaps, MaskOffLimb, PadFrames, Resample
 from skflux.relabel import CallbackOracle
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -91,15 +93,17 @@ def _relabeler():
 
 
 ESTIMATORS = [_classifier(), _ensemble(), _relabeler(), FillGaps(), MaskOffLimb(),
-              PadFrames(n_frames=12)]
+              PadFrames(n_frames=12), Resample(n_frames=3)]
 
-_STATELESS = ("stateless: transform takes videos of any length after fit (PadFrames exists to "
-              "bring different lengths to one), so it does not check n_features_in_")
+_STATELESS = ("stateless: transform takes videos of any length after fit (PadFrames and "
+              "Resample exist to bring different lengths to one), so it does not check "
+              "n_features_in_")
 
 EXPECTED_FAILED = {
     "FillGaps": {"check_n_features_in_after_fitting": _STATELESS},
     "MaskOffLimb": {"check_n_features_in_after_fitting": _STATELESS},
     "PadFrames": {"check_n_features_in_after_fitting": _STATELESS},
+    "Resample": {"check_n_features_in_after_fitting": _STATELESS},
     "FluxEmergenceClassifier": {
         "check_no_attributes_set_in_init": (
             "skorch.NeuralNet sets history_, initialized_ and virtual_params_ in __init__, "

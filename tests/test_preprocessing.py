@@ -262,6 +262,21 @@ def test_pad_dataarray_updates_observed_and_frame():
     assert out.attrs == v.attrs
 
 
+def test_pad_keeps_mu_and_refuses_other_frame_coordinates():
+    """The per-frame ``mu`` of real patches is padded with NaN (and cut with crop=True)."""
+    v = tiny_videos(n=2, n_frames=5, size=3)
+    mu = np.linspace(0.2, 0.9, 10).reshape(2, 5)
+    v = v.assign_coords(mu=(("video", "frame"), mu))
+    out = make_preprocessor(n_frames=7).fit_transform(v)
+    np.testing.assert_array_equal(out["mu"].values[:, :5], mu)
+    assert np.isnan(out["mu"].values[:, 5:]).all()
+    cut = PadFrames(n_frames=3, crop=True).fit_transform(v)
+    np.testing.assert_array_equal(cut["mu"].values, mu[:, :3])
+    with pytest.raises(ValueError, match="'source'.*cannot be padded"):
+        PadFrames(n_frames=7).fit_transform(
+            v.assign_coords(source=(("video", "frame"), np.full((2, 5), "x"))))
+
+
 def test_pad_refuses_long_videos_unless_crop():
     v = tiny_videos(n=2, n_frames=6, size=3)
     with pytest.raises(ValueError, match=r"2 video\(s\) are observed beyond 4 frames: video 0 "

@@ -100,6 +100,18 @@ def test_nan_propagates_and_params_are_validated():
         Resample(size=0).fit(X)
     with pytest.raises(ValueError, match="4-D"):
         Resample(size=2).fit_transform(np.ones((3, 4)))
+    with pytest.raises(ValueError, match="4-D"):
+        Resample().fit_transform(np.ones((3, 4, 2)))
+
+
+def test_two_dimensional_input_is_single_pixel_videos():
+    """(video, frame) curves are resampled in time, as 1 x 1-pixel videos, and stay 2-D."""
+    X = np.arange(12.0).reshape(2, 6)
+    Xt = Resample(n_frames=3).fit_transform(X)
+    np.testing.assert_array_equal(Xt, X.reshape(2, 3, 2).mean(axis=2))
+    np.testing.assert_array_equal(Resample(n_frames=3, size=1).fit_transform(X), Xt)
+    np.testing.assert_array_equal(
+        Xt, Resample(n_frames=3).fit_transform(X[:, :, None, None])[:, :, 0, 0])
     assert clone(Resample(n_frames=3)).get_params() == {"n_frames": 3, "size": None}
 
 

@@ -324,3 +324,140 @@ def test_any_verdict_sequence_round_trips(tmp_path_factory, rows):
     back = ReviewLog(path).verdicts()
     assert [(r["video"], r["pass"], r["previous_label"], r["verdict"], r["emergence_frame"],
              r["note"]) for r in back] == rows
+
+
+# ---------------------------------------------------------------------- format 3
+def test_reviewer_and_seconds_are_stored_in_their_columns(tmp_path):
+    log = _log(tmp_path)
+    log.append(video=2, video_id="v2", pass_index=1, previous_label=0, proba=0.7, verdict=1,
+               reviewer="ana", seconds=3.25)
+    _append(log, 4)
+    rows = log.verdicts()
+    assert (rows[0]["reviewer"], rows[0]["seconds"]) == ("ana", 3.25)
+    assert (rows[1]["reviewer"], rows[1]["seconds"]) == (None, None)
+    assert list(log.to_frame().columns[-3:]) == ["reviewer", "seconds", "retracts"]
+    with pytest.raises(ValueError, match="seconds .*video 5"):
+        log.append(video=5, video_id="v5", pass_index=1, previous_label=0, proba=0.5,
+                   verdict=1, seconds=-1.0)
+    assert len(log) == 2
+    log.close()
+
+
+def test_an_undo_appends_a_retraction_and_the_last_unretracted_verdict_counts(tmp_path):
+    log = _log(tmp_path)
+    _append(log, 3, verdict=1)
+    _append(log, 4, verdict=0)
+    log.retract(video=3, pass_index=1, reviewer="ana", note="wrong key")
+    assert [r["video"] for r in log.verdicts()] == [4] and len(log) == 1
+    with pytest.raises(ReviewLogError, match="video 3 has no verdict to retract"):
+        log.retract(video=3, pass_index=1)
+    _append(log, 3, verdict=0)  # the new verdict after the undo
+    with pytest.raises(ReviewLogError, match="video 3 .*already has a verdict"):
+        _append(log, 3, verdict=1)
+    with pytest.raises(ReviewLogError, match="pass 1, not pass 2"):
+        log.retract(video=4, pass_index=2)
+    history = log.history()
+    assert [(r["seq"], r["video"], r["verdict"], r["retracts"]) for r in history] == [
+        (1, 3, 1, None), (2, 4, 0, None), (3, 3, None, 1), (4, 3, 0, None)]
+    assert history[2]["note"] == "wrong key" and history[2]["reviewer"] == "ana"
+    assert [(r["video"], r["verdict"]) for r in log.verdicts()] == [(4, 0), (3, 0)]
+    assert len(log.to_frame(history=True)) == 4
+    # nothing is ever deleted or changed: the database refuses a second retraction too
+    with pytest.raises(sqlite3.IntegrityError):
+        log._con.execute("INSERT INTO verdicts (video, video_id, pass, previous_label, note, "
+                         "time, retracts) VALUES (3, 'v3', 1, 0, '', 'now', 1)")
+    log.close()
+
+
+def _v2_log(tmp_path):
+    """A review log as the previous skflux (format 2) wrote it: one row per video."""
+    path = tmp_path / "v2.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript("""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE verdicts (seq INTEGER PRIMARY KEY AUTOINCREMENT, video INTEGER NOT NULL
+            UNIQUE, video_id TEXT NOT NULL, pass INTEGER NOT NULL, previous_label INTEGER NOT
+            NULL, proba REAL, verdict INTEGER NOT NULL CHECK (verdict IN (0, 1)),
+            emergence_frame INTEGER, note TEXT NOT NULL DEFAULT '', time TEXT NOT NULL);
+        CREATE TABLE passes (pass INTEGER PRIMARY KEY, stage TEXT NOT NULL, labels_sha TEXT
+            NOT NULL, oof_proba BLOB NOT NULL, record TEXT, time TEXT NOT NULL);
+    """)
+    con.executemany("INSERT INTO meta VALUES (?, ?)", [
+        ("format", "skflux-review-log"), ("version", "2"), ("fingerprint", "fp"),
+        ("config", json.dumps(CONFIG, sort_keys=True)), ("seed", "7")])
+    con.executemany("INSERT INTO verdicts (video, video_id, pass, previous_label, proba, "
+                    "verdict, emergence_frame, note, time) VALUES (?, ?, 1, 0, 0.9, ?, ?, "
+                    "'reviewer=bo; seconds=2.00', ?)",
+                    [(5, "v5", 1, 12, "t1"), (2, "v2", 0, None, "t2")])
+    con.commit()
+    con.close()
+    return path
+
+
+def test_a_format_2_log_is_read_as_it_is_and_migrated_when_opened_for_writing(tmp_path):
+    path = _v2_log(tmp_path)
+    old = ReviewLog(path).verdicts()  # reading does not migrate
+    assert [(r["video"], r["verdict"], r["emergence_frame"], r["reviewer"]) for r in old] == [
+        (5, 1, 12, None), (2, 0, None, None)]
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT value FROM meta WHERE key = 'version'").fetchone() == ("2",)
+    con.close()
+    log = ReviewLog(path).open("fp", CONFIG)
+    assert int(log.meta["version"]) == FORMAT_VERSION == 3
+    assert log.meta["migrated"].startswith("from version 2")
+    assert log.verdicts() == [dict(r) for r in old]  # every row kept, unchanged
+    log.retract(video=2, pass_index=1)
+    log.append(video=2, video_id="v2", pass_index=1, previous_label=0, proba=0.9, verdict=1,
+               reviewer="ana", seconds=1.5)
+    assert [(r["seq"], r["retracts"]) for r in log.history()] == [
+        (1, None), (2, None), (3, 2), (4, None)]
+    log.close()
+    again = ReviewLog(path).open("fp", CONFIG)  # a migrated log opens as any other
+    assert [(r["video"], r["verdict"]) for r in again.verdicts()] == [(5, 1), (2, 1)]
+    again.close()
+
+
+def test_extra_meta_is_written_once_and_never_overwritten(tmp_path):
+    log = _log(tmp_path, extra_meta={"command": "first"})
+    log.close()
+    log = _log(tmp_path, extra_meta={"command": "second", "other": "x"})
+    assert log.meta["command"] == "first" and log.meta["other"] == "x"
+    log.close()
+    assert copy.deepcopy(log).extra_meta == {"command": "second", "other": "x"}
+    with pytest.raises(ValueError, match="own keys.*version"):
+        ReviewLog(tmp_path / "x.sqlite", extra_meta={"version": "9"})
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["verdict", "undo"]), st.integers(0, 3),
+                          st.integers(1, 2), st.integers(0, 1)), max_size=30))
+def test_any_sequence_of_verdicts_and_undos_keeps_one_effective_verdict_per_video(
+        tmp_path_factory, ops):
+    """The log against a dict model: refusals change nothing, rows are never lost."""
+    path = tmp_path_factory.mktemp("u") / "log.sqlite"
+    log = ReviewLog(path).open("fp", CONFIG)
+    model, n_rows = {}, 0  # video -> (pass, verdict) of its effective verdict
+    for kind, video, p, verdict in ops:
+        if kind == "verdict":
+            ok = video not in model
+            try:
+                _append(log, video, verdict=verdict, pass_index=p)
+            except ReviewLogError:
+                assert not ok
+            else:
+                assert ok
+                model[video] = (p, verdict)
+        else:
+            ok = video in model and model[video][0] == p
+            try:
+                log.retract(video=video, pass_index=p)
+            except ReviewLogError:
+                assert not ok
+            else:
+                assert ok
+                del model[video]
+        n_rows += ok
+    log.close()
+    back = ReviewLog(path)
+    assert {r["video"]: (r["pass"], r["verdict"]) for r in back.verdicts()} == model
+    assert len(back) == len(model) and len(back.history()) == n_rows

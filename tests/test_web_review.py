@@ -24,8 +24,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from skflux.relabel import IterativeRelabeler, ReviewLog, ReviewPending, ReviewRequest
-from skflux.relabel._web import WebOracle
+from skflux.relabel import (
+    IterativeRelabeler,
+    Retraction,
+    ReviewLog,
+    ReviewPending,
+    ReviewRequest,
+    Verdict,
+    WebOracle,
+)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -78,6 +85,18 @@ class Reviewing:
     def join(self, timeout=30):
         assert self.done.wait(timeout), "the review did not end"
         return self.verdicts
+
+
+def effective(yielded):
+    """``(index, label, emergence_frame)`` of the yielded verdicts no retraction withdrew."""
+    out = []
+    for v in yielded:
+        if isinstance(v, Retraction):
+            assert out and out[-1][0] == v.index, "only the last verdict can be retracted"
+            out.pop()
+        else:
+            out.append((v.index, v.label, v.emergence_frame))
+    return out
 
 
 def make_request(videos, indices, labels=None, pass_index=1):
@@ -143,36 +162,42 @@ def test_a_malformed_or_out_of_range_verdict_gets_400_and_yields_nothing(oracle,
     # the review goes on: a valid verdict is taken
     ok = json.loads(http(oracle, "/api/verdict", method="POST",
                          body={"video": 4, "label": 1, "emergence_frame": 7})[1])
-    assert ok["state"]["held"] == 4 and ok["state"]["current"] == 6
+    assert ok["committed"] == [4] and len(rev.verdicts) == 1  # yielded before the answer
+    assert ok["state"]["undoable"] == 4 and ok["state"]["current"] == 6
     oracle.stop()
     rev.join()
     assert [(v.index, v.label, v.emergence_frame) for v in rev.verdicts] == [(4, 1, 7)]
     assert isinstance(rev.error, ReviewPending) and rev.error.n_pending == 1
 
 
-def test_two_tabs_first_verdict_wins_and_undo_is_only_for_the_held_one(oracle, tiny_videos):
+def test_two_tabs_first_verdict_wins_and_undo_is_only_for_the_last_one(oracle, tiny_videos):
     rev = Reviewing(oracle, make_request(tiny_videos, [10, 11, 12]))
 
     def post(kind, body):
         status, text = http(oracle, f"/api/{kind}", method="POST", body=body)
         return status, json.loads(text)
 
-    assert post("verdict", {"video": 10, "label": 1})[0] == 200  # tab A
+    assert post("verdict", {"video": 10, "label": 1, "seconds": 2.5})[0] == 200  # tab A
+    assert [(v.index, v.label) for v in rev.verdicts] == [(10, 1)]  # committed at once
     status, answer = post("verdict", {"video": 10, "label": 0})  # tab B, same video
-    assert status == 409 and answer["state"]["held"] == 10
+    assert status == 409 and answer["state"]["undoable"] == 10
     assert post("skip", {"video": 10})[0] == 409
-    assert post("verdict", {"video": 11, "label": 0})[0] == 200  # commits video 10
-    assert [v.index for v in rev.verdicts] == [10]
+    assert post("verdict", {"video": 11, "label": 0})[0] == 200
     status, answer = post("undo", {"video": 10})
-    assert status == 409 and "committed" in answer["error"]
-    assert post("undo", {"video": 11})[0] == 200
+    assert status == 409 and "only the last verdict" in answer["error"]
+    status, answer = post("undo", {"video": 11})
+    assert status == 200 and answer["retracted"] == [11]
+    assert answer["state"]["current"] == 11 and answer["state"]["undoable"] == 10
+    assert isinstance(rev.verdicts[-1], Retraction) and rev.verdicts[-1].index == 11
+    assert post("undo", {"video": 11})[0] == 409  # no verdict left to undo on 11
     assert post("verdict", {"video": 11, "label": 1})[0] == 200
     assert post("verdict", {"video": 12, "label": 0})[0] == 200
     assert post("finish", {})[0] == 200
     rev.join()
     assert rev.error is None
-    assert [(v.index, v.label) for v in rev.verdicts] == [(10, 1), (11, 1), (12, 0)]
-    assert all("reviewer=tester" in v.note and "via=web" in v.note for v in rev.verdicts)
+    assert effective(rev.verdicts) == [(10, 1, None), (11, 1, None), (12, 0, None)]
+    assert all(v.reviewer == "tester" for v in rev.verdicts)
+    assert rev.verdicts[0].seconds == 2.5 and rev.verdicts[1].seconds is None
 
 
 @pytest.fixture(scope="module")
@@ -185,39 +210,39 @@ def shared_oracles():
 
 
 def _expected(ops, undo, n):
-    """What the review must do with ``ops``: (statuses, committed, n_pending at the end)."""
-    order, held, committed, statuses = list(range(n)), None, [], []
-    decided = lambda: {v for v, _ in committed} | ({held[0]} if held else set())  # noqa: E731
+    """What the review must do with ``ops``: (statuses, what it yields, n_pending at the end)."""
+    order, history, done, statuses, yielded = list(range(n)), [], set(), [], []
     for kind, video, label in ops:
-        if len(decided()) == n and not undo:
+        if len(done) == n and not undo:
             break  # the review returned after the last verdict
-        ok = video not in decided() if kind != "undo" else held is not None and held[0] == video
-        statuses.append(200 if ok else 409)
-        if not ok:
-            continue
         if kind == "verdict":
-            if undo:
-                committed += [held] if held else []
-                held = (video, label)
-            else:
-                committed.append((video, label))
+            ok = video not in done
+            if ok:
+                done.add(video)
+                history.append(video)
+                yielded.append(("verdict", video, label))
         elif kind == "undo":
-            held = None
-            order.remove(video)
-            order.insert(0, video)
+            ok = undo and bool(history) and history[-1] == video
+            if ok:
+                history.pop()
+                done.discard(video)
+                order.remove(video)
+                order.insert(0, video)
+                yielded.append(("undo", video, None))
         else:
-            order.remove(video)
-            order.append(video)
-    if held:
-        committed.append(held)
-    return statuses, committed, n - len(committed)
+            ok = video not in done
+            if ok:
+                order.remove(video)
+                order.append(video)
+        statuses.append(200 if ok else 409)
+    return statuses, yielded, n - len(done)
 
 
 @settings(max_examples=40, deadline=None)
 @given(ops=st.lists(st.tuples(st.sampled_from(["verdict", "undo", "skip"]),
                               st.integers(0, 3), st.integers(0, 1)), max_size=20),
        undo=st.booleans())
-def test_any_sequence_of_actions_gives_each_video_at_most_one_verdict(shared_oracles,
+def test_any_sequence_of_actions_gives_each_video_at_most_one_effective_verdict(shared_oracles,
                                                                       tiny_videos, ops, undo):
     from skflux.relabel._web._session import parse_action
 
@@ -241,10 +266,12 @@ def test_any_sequence_of_actions_gives_each_video_at_most_one_verdict(shared_ora
         if session.submit(stop):
             stop.reply.result(timeout=30)
     rev.join()
-    want_status, want_committed, n_pending = _expected(
+    want_status, want_yielded, n_pending = _expected(
         [(kind, int(request.indices[k]), label) for kind, k, label in ops], undo, 4)
     assert statuses == want_status
-    assert [(v.index, v.label) for v in rev.verdicts] == want_committed
+    assert [("undo", v.index, None) if isinstance(v, Retraction) else ("verdict", v.index,
+                                                                       v.label)
+            for v in rev.verdicts] == want_yielded
     if n_pending:
         assert isinstance(rev.error, ReviewPending) and rev.error.n_pending == n_pending
     else:
@@ -258,11 +285,12 @@ def test_without_undo_every_verdict_is_yielded_at_once(tiny_videos):
                             body={"video": 1, "label": 1, "seconds": 2.5})
         assert status == 200 and json.loads(text)["committed"] == [1]
         assert [v.index for v in rev.verdicts] == [1]
-        assert http(oracle, "/api/undo", method="POST", body={"video": 1})[0] == 409
+        status, text = http(oracle, "/api/undo", method="POST", body={"video": 1})
+        assert status == 409 and "undo is off" in json.loads(text)["error"]
         http(oracle, "/api/verdict", method="POST", body={"video": 0, "label": 0})
         rev.join()
     assert rev.error is None and [v.index for v in rev.verdicts] == [1, 0]
-    assert "seconds=2.50" in rev.verdicts[0].note
+    assert rev.verdicts[0].seconds == 2.5 and rev.verdicts[0].note == ""
 
 
 def test_the_address_is_printed_with_its_token_and_copies_do_not_share_the_server():
@@ -424,6 +452,91 @@ def test_failing_evidence_still_shows_the_video(tiny_videos):
         oracle.stop()
 
 
+# ---------------------------------------------------------------------- the relabeler's side
+def test_ask_oracle_logs_retractions_and_reviewer_columns(tmp_path, tiny_videos):
+    from skflux.relabel._review import ask_oracle
+
+    request = make_request(tiny_videos, [3, 4])
+    log = ReviewLog(tmp_path / "r.db").open("fp", {})
+
+    def answers(_):
+        yield Verdict(3, 1, reviewer="ana", seconds=1.5)
+        yield Retraction(3, reviewer="ana")
+        yield Verdict(3, 0, reviewer="ana", seconds=0.5)
+        yield Verdict(4, 1)
+
+    got = ask_oracle(type("O", (), {"review": staticmethod(answers)})(), request, {}, log)
+    assert got == {3: (0, None), 4: (1, None)}
+    assert [(r["video"], r["verdict"], r["reviewer"], r["seconds"], r["retracts"])
+            for r in log.history()] == [(3, 1, "ana", 1.5, None), (3, None, "ana", None, 1),
+                                         (3, 0, "ana", 0.5, None), (4, 1, None, None, None)]
+
+    def bad(_):
+        yield Retraction(4)  # 4 has no verdict in this review
+
+    with pytest.raises(ValueError, match="retracted the verdict on video 4"):
+        ask_oracle(type("O", (), {"review": staticmethod(bad)})(), request, {}, None)
+
+    def open_ended(_):
+        yield Verdict(3, 1)
+        yield Retraction(3)
+
+    with pytest.raises(ValueError, match="no verdict for 2 of 2"):  # retracted: pending again
+        ask_oracle(type("O", (), {"review": staticmethod(open_ended)})(), request, {}, None)
+    log.close()
+
+
+def test_when_the_log_refuses_a_verdict_the_oracle_generator_is_closed_at_once(tiny_videos):
+    from skflux.relabel._review import ask_oracle
+
+    events = []
+
+    class Refusing:
+        def append(self, **kw):
+            raise OSError("disk full")
+
+    def answers(_):
+        try:
+            yield Verdict(3, 1)
+            events.append("resumed")
+        finally:
+            events.append("closed")
+
+    with pytest.raises(OSError, match="disk full"):
+        ask_oracle(type("O", (), {"review": staticmethod(answers)})(),
+                   make_request(tiny_videos, [3]), {}, Refusing())
+    assert events == ["closed"]
+
+
+def test_a_page_waiting_for_a_refused_verdict_gets_its_error_at_once(tmp_path, oracle,
+                                                                    tiny_videos):
+    from skflux.relabel._review import ask_oracle
+
+    class Refusing:
+        def append(self, **kw):
+            raise OSError("disk full")
+
+    request = make_request(tiny_videos, [3, 4])
+    out = {}
+
+    def run():
+        try:
+            ask_oracle(oracle, request, {}, Refusing())
+        except OSError as exc:
+            out["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while getattr(oracle._hub, "session", None) is None:
+        assert time.monotonic() < deadline, "the review did not start"
+        time.sleep(0.01)
+    status, text = http(oracle, "/api/verdict", method="POST", body={"video": 3, "label": 1})
+    thread.join(30)
+    assert status == 500 and "terminal" in json.loads(text)["error"]
+    assert isinstance(out.get("error"), OSError)
+
+
 # ---------------------------------------------------------------------- real browser
 @pytest.fixture(scope="module")
 def chrome(tmp_path_factory):
@@ -489,13 +602,14 @@ def test_a_review_done_entirely_by_keys_yields_those_verdicts(chrome, oracle, ti
         wait_js(chrome, showing(video))
         press(chrome, key)
     wait_js(chrome, "window.skflux.view.state.current === null && "
-                    "window.skflux.view.state.held === 9")
+                    "window.skflux.view.state.undoable === 9")
+    assert len(rev.verdicts) == 4  # every verdict is committed when given
     press(chrome, "\n")
     rev.join()
     assert rev.error is None
     assert [(v.index, v.label, v.emergence_frame) for v in rev.verdicts] == [
         (3, 1, None), (5, 0, None), (7, 1, None), (9, 0, None)]
-    assert all("reviewer=tester" in v.note and "seconds=" in v.note for v in rev.verdicts)
+    assert all(v.reviewer == "tester" and v.seconds >= 0 for v in rev.verdicts)
     stats = chrome.execute_script("return window.skflux.stats")
     assert len(stats["verdictMs"]) == 4 and len(stats["firstFrameMs"]) == 3
 
@@ -508,8 +622,9 @@ def test_undo_skip_and_marking_the_emergence_frame_in_the_browser(chrome, oracle
     open_page(chrome, oracle)
     wait_js(chrome, showing(20))
     press(chrome, "n", until=showing(21))
-    press(chrome, "u", until=showing(20))  # undo: back to video 20, nothing yielded
-    assert rev.verdicts == []
+    assert [(v.index, v.label) for v in rev.verdicts] == [(20, 0)]  # committed at once
+    press(chrome, "u", until=showing(20))  # undo: back to video 20, a retraction logged
+    assert isinstance(rev.verdicts[-1], Retraction) and rev.verdicts[-1].index == 20
     press(chrome, " ")  # pause, then walk to frame 3 and mark it
     for _ in range(8):
         press(chrome, Keys.ARROW_LEFT)
@@ -520,17 +635,18 @@ def test_undo_skip_and_marking_the_emergence_frame_in_the_browser(chrome, oracle
     assert chrome.execute_script("return window.skflux.view.mark") == 3
     press(chrome, "e", until=showing(21))
     press(chrome, "s", until=showing(22))  # skip 21: it comes back at the end
-    assert [v.index for v in rev.verdicts] == []  # 20 still held
+    assert effective(rev.verdicts) == [(20, 1, 3)]
     press(chrome, "n", until=showing(21))
-    assert [(v.index, v.label, v.emergence_frame) for v in rev.verdicts] == [(20, 1, 3)]
     press(chrome, Keys.BACKSPACE, until=showing(22))  # Backspace undoes 22's verdict
+    assert effective(rev.verdicts) == [(20, 1, 3)]
     press(chrome, "e", until=showing(21))
     press(chrome, "n", until="window.skflux.view.state.current === null")
     press(chrome, Keys.ENTER)
     rev.join()
     assert rev.error is None
-    assert [(v.index, v.label, v.emergence_frame) for v in rev.verdicts] == [
-        (20, 1, 3), (22, 1, None), (21, 0, None)]
+    assert [type(v).__name__ for v in rev.verdicts] == [
+        "Verdict", "Retraction", "Verdict", "Verdict", "Retraction", "Verdict", "Verdict"]
+    assert effective(rev.verdicts) == [(20, 1, 3), (22, 1, None), (21, 0, None)]
 
 
 @pytest.mark.e2e
@@ -575,7 +691,7 @@ def test_closing_the_page_stops_the_review_keeping_the_verdicts(chrome, oracle, 
     chrome.get("about:blank")  # pagehide: the page says goodbye
     rev.join()
     assert isinstance(rev.error, ReviewPending) and rev.error.n_pending == 2
-    assert [(v.index, v.label) for v in rev.verdicts] == [(30, 1)]  # the held one is kept
+    assert [(v.index, v.label) for v in rev.verdicts] == [(30, 1)]  # committed when given
 
 
 @pytest.mark.e2e
@@ -586,15 +702,15 @@ def test_reloading_the_page_mid_pass_resumes_where_it_was(chrome, tiny_videos):
         wait_js(chrome, showing(40))
         press(chrome, "n", until=showing(41))
         chrome.refresh()
-        wait_js(chrome, showing(41) + " && window.skflux.view.state.held === 40")
-        press(chrome, "u", until=showing(40))  # the held verdict survived the reload
+        wait_js(chrome, showing(41) + " && window.skflux.view.state.undoable === 40")
+        press(chrome, "u", until=showing(40))  # still undoable after the reload
         press(chrome, "e", until=showing(41))
         press(chrome, "e", until=showing(42))
         press(chrome, "n", until="window.skflux.view.state.current === null")
         press(chrome, "\n")
         rev.join()
     assert rev.error is None
-    assert [(v.index, v.label) for v in rev.verdicts] == [(40, 1), (41, 1), (42, 0)]
+    assert effective(rev.verdicts) == [(40, 1, None), (41, 1, None), (42, 0, None)]
 
 
 def _screenshot_dir(tmp_path):
@@ -676,7 +792,7 @@ def review_all_by_keys(driver, oracle, truth, fitting, verdicts_given):
             verdicts_given.append((video, int(truth[video])))
             wait_js(driver, f"window.skflux.view.state.current !== {video} && "
                             "!window.skflux.view.busy", timeout=10)
-        elif state["held"] is not None:
+        elif state["undoable"] is not None:  # every video has a verdict: finish
             press(driver, "\n")
             wait_js(driver, "!window.skflux.view.busy")
             time.sleep(0.1)
@@ -718,7 +834,7 @@ def test_relabeler_driven_from_the_browser_takes_the_verdicts(chrome, tmp_path):
     assert [(r["video"], r["verdict"]) for r in rows] == given
     for video, label in given:
         assert rel.labels_[video] == label
-    assert all(r["note"].startswith("reviewer=tester; seconds=") for r in rows)
+    assert all(r["reviewer"] == "tester" and r["seconds"] >= 0 for r in rows)
 
 
 _KILL_SCRIPT = textwrap.dedent("""
@@ -790,12 +906,9 @@ def test_sigkill_mid_pass_then_resume_loses_no_committed_verdict(tmp_path, undo)
         video = state["current"]
         status, answer = _post(url, "verdict", {"video": video, "label": int(truth[video])})
         assert status == 200, answer
-        committed.extend((v, int(truth[v])) for v in answer["committed"])
-        # the answer comes once the verdicts it lists are in the log
-        if undo:  # the new verdict is held; the one held before is committed
-            assert video not in answer["committed"] and len(answer["committed"]) <= 1
-        else:
-            assert answer["committed"] == [video]
+        # the answer comes once the verdict is in the log
+        assert answer["committed"] == [video]
+        committed.append((video, int(truth[video])))
         return answer["state"]
 
     proc, url = _start(script)
@@ -806,25 +919,27 @@ def test_sigkill_mid_pass_then_resume_loses_no_committed_verdict(tmp_path, undo)
         committed = []
         for _ in range(3):
             state = answer_current(state, committed)
-        assert len(committed) == (2 if undo else 3)  # with undo the last one is held
+        if undo:  # undo the last verdict: the log keeps it, retracted
+            status, answer = _post(url, "undo", {"video": committed[-1][0]})
+            assert status == 200 and answer["retracted"] == [committed.pop()[0]]
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     rows = ReviewLog(log).verdicts()
     assert [(r["video"], r["verdict"]) for r in rows] == committed
+    assert len(ReviewLog(log).history()) == (4 if undo else 3)
 
     proc, url = _start(script)  # resume: the same log
     try:
         state = _state(url)
-        # committed videos are not shown again; the held one (undo) is shown again
+        # committed videos are not shown again; the retracted one (undo) is shown again
         assert state["n_total"] == n_total - len(committed)
         assert state["current"] not in {v for v, _ in committed}
         while state["current"] is not None:
             state = answer_current(state, committed)
         if undo:
             status, answer = _post(url, "finish", {})
-            assert status == 200
-            committed.extend((v, int(truth[v])) for v in answer["committed"])
+            assert status == 200 and answer["committed"] == []
         out = proc.communicate(timeout=120)[0]
     finally:
         if proc.poll() is None:

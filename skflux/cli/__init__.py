@@ -1,4 +1,4 @@
-"""The ``skflux`` command: simulate, ingest, fit, relabel, locate, report and demo.
+"""The ``skflux`` command: simulate, ingest, extract, fit, relabel, locate, report and demo.
 
 Every subcommand is a thin shell over the public library (one module each in
 this package); run ``skflux SUBCOMMAND --help`` for its options. Common options
@@ -39,7 +39,7 @@ A *run directory* collects what the pipeline produces under fixed names, so that
 (``skflux demo`` writes one):
 
 ====================  ===========================================================
-``data.nc``           videos with crude labels (``skflux simulate`` / ``ingest``)
+``data.nc``           videos with crude labels (``simulate`` / ``ingest`` / ``extract``)
 ``relabeled.nc``      copy of the videos with the reviewed labels (``relabel``)
 ``review.db``         the durable log of every verdict (``relabel --log``)
 ``relabeled.json``    per-pass record of the relabeling (Figure 3)

@@ -4,7 +4,7 @@ import argparse
 import logging
 import sys
 
-from . import demo, fit, ingest, locate, relabel, report, simulate
+from . import demo, extract, fit, ingest, locate, relabel, report, review, simulate
 from ._errors import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
@@ -19,7 +19,7 @@ from ._options import common_options
 
 log = logging.getLogger("skflux")
 
-COMMANDS = (simulate, ingest, fit, relabel, locate, report, demo)
+COMMANDS = (simulate, ingest, extract, fit, relabel, review, locate, report, demo)
 
 EPILOG = f"""\
 Start with 'skflux demo --quick'.
@@ -29,7 +29,7 @@ exit status:
   {EXIT_FAILURE}    failure (missing or corrupt file, invalid data, output exists...)
   {EXIT_USAGE}    usage error: unknown option, bad value, an output in a missing folder or
        equal to an input or another output (found before any work starts)
-  {EXIT_REVIEW_PENDING}    stopped to wait for a review (relabel): review, then rerun
+  {EXIT_REVIEW_PENDING}    stopped to wait for a review (relabel, review): review, then rerun
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
 """
 
@@ -53,8 +53,9 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="skflux",
         description="Human-efficient labeling of solar flux-emergence magnetogram videos: "
-                    "simulate or ingest videos, relabel crude labels with a CNN ensemble and a "
-                    "reviewer, locate emergence times, report the paper's figures.",
+                    "simulate, ingest or extract videos, relabel crude labels with a CNN "
+                    "ensemble and a reviewer, locate emergence times, report the paper's "
+                    "figures.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common_options(suppress=False)])
     parser.add_argument("--version", action="version", version=f"skflux {__version__}")

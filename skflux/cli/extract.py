@@ -26,8 +26,7 @@ def scale(text):
 
 
 def add_parser(subparsers, parents):
-    from .._schema import CADENCE_MINUTES, N_FRAMES, PATCH_SIZE, PIXEL_DEG
-    from ..io._observations import MU_MIN
+    from .._schema import CADENCE_MINUTES, MU_MIN, N_FRAMES, PATCH_SIZE, PIXEL_DEG
 
     p = subparsers.add_parser(
         "extract", parents=parents,
@@ -72,6 +71,8 @@ def add_parser(subparsers, parents):
 
 
 def run(args):
+    import xarray as xr
+
     from ..io import find_maps, write_patch_videos
 
     check_distinct([("OUT.nc", args.out)],
@@ -87,5 +88,7 @@ def run(args):
                            cadence_minutes=args.cadence_minutes, size=args.size,
                            pixel_deg=args.pixel_deg, mu_min=args.mu_min, radial=args.radial,
                            scale=args.scale, n_jobs=args.n_jobs, verbose=not args.quiet)
-    log.info("cut the patch videos of %s -> %s in %.1f s", catalog, out,
+    with xr.open_dataset(out) as ds:
+        n = ds.sizes["video"]
+    log.info("cut %d patch videos (%s) from %d maps -> %s in %.1f s", n, catalog, len(maps), out,
              time.perf_counter() - start)

@@ -1,10 +1,17 @@
 """``skflux relabel DATA.nc --oracle ... --log REVIEW.db``: iterative relabeling, resumable."""
 
+import argparse
 import logging
 from pathlib import Path
 
 from ._errors import EXIT_REVIEW_PENDING, CommandError
-from ._options import add_training_options, classifier_from_args, fraction, positive_int
+from ._options import (
+    add_training_options,
+    classifier_from_args,
+    fraction,
+    nonneg_int,
+    positive_int,
+)
 from ._paths import (
     atomic_output,
     check_distinct,
@@ -12,6 +19,7 @@ from ._paths import (
     labels_of,
     open_videos,
     output_path,
+    require_dir,
     require_file,
 )
 
@@ -29,10 +37,11 @@ def add_parser(subparsers, parents):
                     "with the same log resumes. The new labels go into a copy of DATA.nc (never "
                     "in place). Exit status 3 when the run stops to wait for a review.")
     p.add_argument("data", metavar="DATA.nc", help="videos with crude labels")
-    p.add_argument("--oracle", choices=("truth", "console", "sheet"), required=True,
+    p.add_argument("--oracle", choices=("truth", "console", "sheet", "web"), required=True,
                    help="who reviews: truth (the simulator's ground truth), console "
                         "(you, y/n in the terminal), sheet (write a review sheet to fill, then "
-                        "rerun)")
+                        "rerun), web (you, in the browser: the first line printed that starts "
+                        "with http:// is the page's address)")
     p.add_argument("--log", required=True, metavar="REVIEW.db",
                    help="review log (created or resumed)")
     p.add_argument("--out", metavar="NEW.nc",
@@ -50,8 +59,33 @@ def add_parser(subparsers, parents):
     p.add_argument("--overwrite", action="store_true",
                    help="replace NEW.nc and the per-pass record if they exist (the review log "
                         "is always resumed, never replaced)")
+    add_web_options(p)
     add_training_options(p)
     return p
+
+
+def port(text):
+    value = nonneg_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {value}")
+    return value
+
+
+def add_web_options(p):
+    """The browser reviewer's options (``--oracle web`` and ``skflux review``)."""
+    g = p.add_argument_group("browser review (--oracle web)")
+    g.add_argument("--host", default="127.0.0.1",
+                   help="address the review page listens on (default %(default)s: this "
+                        "machine only)")
+    g.add_argument("--port", type=port, default=0,
+                   help="port of the review page (default 0: a free one)")
+    g.add_argument("--no-browser", action="store_true",
+                   help="do not open a browser; open the printed address yourself")
+    g.add_argument("--reviewer-name", metavar="NAME",
+                   help="stored with every verdict (default: your user name)")
+    g.add_argument("--model", metavar="MODEL_DIR",
+                   help="a fitted ensemble (skflux fit) whose members' spread and "
+                        "frame-masking curves are shown beside each video")
 
 
 def output_paths(args):
@@ -66,7 +100,7 @@ def output_paths(args):
     passes = Path(args.passes_json) if args.passes_json else out.with_suffix(".json")
     log_path = Path(args.log)
     sheet = Path(args.sheet) if args.sheet else log_path.with_name(log_path.stem + "_review")
-    if args.oracle == "truth":  # writes no sheet
+    if args.oracle in ("truth", "web"):  # writes no sheet
         sheet = None
     check_distinct([("--out", out), ("--passes-json", passes), ("--log", log_path),
                     ("--sheet", sheet)], [("DATA.nc", data)])
@@ -81,9 +115,11 @@ def output_paths(args):
     return out, passes, log_path, sheet
 
 
-def make_oracle(kind, videos, data_path, sheet_dir):
+def make_oracle(kind, videos, data_path, sheet_dir, args=None):
     from .. import relabel
 
+    if kind == "web":
+        return web_oracle(args)
     if kind == "truth":
         if "true_label" not in videos.coords:
             raise CommandError(f"{data_path}: no 'true_label' coordinate; the truth oracle "
@@ -92,6 +128,40 @@ def make_oracle(kind, videos, data_path, sheet_dir):
     if kind == "console":
         return relabel.ConsoleOracle(figure_dir=str(sheet_dir), input_func=_ask)
     return relabel.SheetOracle(str(sheet_dir))
+
+
+def web_oracle(args):
+    """The :class:`~skflux.relabel.WebOracle` the browser options of ``args`` describe."""
+    from ..relabel import EnsembleEvidence, WebOracle
+
+    evidence = None
+    if args.model:
+        from ..ensemble import MonthBlockEnsemble
+
+        model = require_dir(args.model, "model directory (skflux fit)")
+        try:
+            ensemble = MonthBlockEnsemble.load(model, device=getattr(args, "device", None))
+        except (OSError, ValueError, TypeError) as exc:
+            raise CommandError(f"--model {args.model}: cannot load the ensemble: {exc}") \
+                from exc
+        evidence = EnsembleEvidence(ensemble)
+    return WebOracle(host=args.host, port=args.port, open_browser=not args.no_browser,
+                     reviewer_name=args.reviewer_name, evidence=evidence,
+                     print_func=lambda s: print(s, flush=True))
+
+
+def recorded_options(args):
+    """The options a later ``skflux review`` needs, as the JSON kept in the review log."""
+    import json
+
+    from .. import __version__
+
+    keys = ("out", "passes_json", "max_passes", "stop_ratio", "epochs", "device", "module",
+            "batch_size", "lr", "param", "n_jobs", "seed")
+    options = {k: getattr(args, k) for k in keys}
+    options["param"] = [list(kv) for kv in options["param"]]
+    return json.dumps({"command": "relabel", "skflux_version": __version__,
+                       "options": options}, sort_keys=True, default=str)
 
 
 def _ask(prompt):
@@ -104,16 +174,18 @@ def _ask(prompt):
 
 
 def run_relabel(videos, y, clf, *, oracle, log_path, max_passes=10, stop_ratio=0.5,
-                n_jobs=1, seed=0, quiet=False, bars=True):
+                n_jobs=1, seed=0, quiet=False, bars=True, log_meta=None):
     """Fit an IterativeRelabeler; returns it, or None when a review is pending.
 
     ``bars=False`` keeps the per-pass lines but drops the progress bars (they would
-    interleave with a reviewer's prompts in the terminal).
+    interleave with a reviewer's prompts in the terminal). ``log_meta`` (dict of
+    str) goes into a new review log's ``meta`` table.
     """
-    from ..relabel import IterativeRelabeler, ReviewPending
+    from ..relabel import IterativeRelabeler, ReviewLog, ReviewPending
 
+    review_log = str(log_path) if not log_meta else ReviewLog(log_path, extra_meta=log_meta)
     rel = IterativeRelabeler(
-        clf, oracle=oracle, review_log=str(log_path), max_passes=max_passes,
+        clf, oracle=oracle, review_log=review_log, max_passes=max_passes,
         stop_ratio=stop_ratio, n_jobs=n_jobs, random_state=seed,
         verbose=0 if quiet else 2 if bars else 1)
     try:
@@ -167,13 +239,18 @@ def run(args):
     videos = open_videos(data)
     y = labels_of(videos, "label", data)
     y_crude = labels_of(videos, "crude_label", data) if "crude_label" in videos.coords else y
-    oracle = make_oracle(args.oracle, videos, data, sheet_dir)
+    oracle = make_oracle(args.oracle, videos, data, sheet_dir, args)
     if log_path.exists():
         log.info("resuming from the review log %s", log_path)
-    rel = run_relabel(videos, y, clf, oracle=oracle, log_path=log_path,
-                      max_passes=args.max_passes, stop_ratio=args.stop_ratio,
-                      n_jobs=args.n_jobs, seed=args.seed, quiet=args.quiet,
-                      bars=args.oracle != "console")
+    try:
+        rel = run_relabel(videos, y, clf, oracle=oracle, log_path=log_path,
+                          max_passes=args.max_passes, stop_ratio=args.stop_ratio,
+                          n_jobs=args.n_jobs, seed=args.seed, quiet=args.quiet,
+                          bars=args.oracle not in ("console", "web"),
+                          log_meta={"command": recorded_options(args)})
+    finally:
+        if args.oracle == "web":
+            oracle.close()
     if rel is None:
         return EXIT_REVIEW_PENDING
     truth = videos["true_label"].values if "true_label" in videos.coords else None

@@ -14,6 +14,10 @@ and the benchmarks.
 * :func:`crude_labels`, :func:`bard_crude_labels`,
   :func:`crude_label_confusion` — the paper's crude rule, a BARD-like
   detector on videos or catalogues, and the crude-vs-truth report.
+* :func:`patch_statistics`, :func:`patch_statistics_by_mu` — the realism
+  statistics (|B| quantiles, fractions above thresholds, power-spectrum
+  slope, flux elements, noise, by μ) by which simulated frames are compared
+  with real magnetograms (``benchmarks/bench_realism.py``).
 
 .. rubric:: Design choices
 
@@ -64,6 +68,7 @@ from ._labels import bard_crude_labels, crude_labels
 from ._labels import crude_label_confusion as crude_label_confusion
 from ._simulator import make_bmr_catalog as make_bmr_catalog
 from ._simulator import make_flux_emergence, write_flux_emergence
+from ._statistics import patch_statistics, patch_statistics_by_mu
 
 __doc__ += _physics.__doc__.split("\n", 2)[2]
 
@@ -73,5 +78,7 @@ __all__ = [
     "crude_labels",
     "make_bmr_catalog",
     "make_flux_emergence",
+    "patch_statistics",
+    "patch_statistics_by_mu",
     "write_flux_emergence",
 ]

@@ -16,6 +16,7 @@ from ._netcdf import FIELD_VAR, PACK_LIMIT, PACK_SCALE, VideoWriter, open_videos
 from ._observations import TO_HMI, find_maps, patch_video, write_patch_videos
 from ._sharp import read_sharp
 from ._validate import VideoSchemaError, validate_videos
+from ._zarr import to_zarr
 
 __all__ = [
     "FIELD_VAR",
@@ -33,6 +34,7 @@ __all__ = [
     "read_fits_video",
     "read_sharp",
     "to_netcdf",
+    "to_zarr",
     "validate_videos",
     "write_patch_videos",
 ]

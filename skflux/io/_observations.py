@@ -49,6 +49,7 @@ import numpy as np
 from .._schema import (
     CADENCE_MINUTES,
     DIMS,
+    MU_MIN,
     N_FRAMES,
     OBSERVED,
     PATCH_SIZE,
@@ -60,7 +61,6 @@ from .._validation import calendar_month
 
 __all__ = ["MU_MIN", "TO_HMI", "find_maps", "patch_video", "patch_wcs", "write_patch_videos"]
 
-MU_MIN = 0.1  # default limb cut: pixels with mu < 0.1 are NaN
 #: Factors that bring a line-of-sight magnetogram to HMI's scale (``scale="to_hmi"``):
 #: B_HMI ~ factor x B_instrument, full-disk averages from Liu, Hoeksema, Bertello, Petrie
 #: & Pevtsov (2025, Solar Phys. 300, 8: MDI 0.701, GONG 1.438), consistent with Liu et al.
@@ -570,14 +570,14 @@ def patch_video(maps, lon0, lat0, *, start=None, n_frames=N_FRAMES,
 
     Notes
     -----
-    Reprojection: see the module :mod:`skflux.io._observations` (sunpy
+    Reprojection: see the user guide, :ref:`observations` (sunpy
     coordinates, :func:`reproject.reproject_adaptive` with
     ``conserve_flux=False`` on the flux density, which conserves the
     magnetic flux; tested against the flux summed over the map's pixels).
 
     Examples
     --------
-    >>> from skflux.io._observations import patch_video
+    >>> from skflux.io import patch_video
     >>> video = patch_video(["hmi_m_720s.fits"], 296.0, 23.0, n_frames=1)  # doctest: +SKIP
     >>> video.sizes["frame"], video.observed.values.tolist()  # doctest: +SKIP
     (1, [[True]])

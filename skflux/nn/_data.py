@@ -54,18 +54,21 @@ class VideoDataset(torch.utils.data.Dataset):
     def _read(self, index):
         X = self.X
         if _is_dataarray(X):
-            return torch.from_numpy(np.asarray(X[index].values, dtype=np.float32))
+            return torch.from_numpy(read_videos(X, index))
         if _is_tensor(X):
             return X[index].float()
         return torch.from_numpy(np.asarray(X[index], dtype=np.float32))
 
     def _check(self, v, index):
-        if self.check_finite and not bool(torch.isfinite(v).all()):
+        # numpy's isfinite is many times faster than torch's on CPU tensors
+        finite = (np.isfinite(v.numpy()) if v.device.type == "cpu" and not v.requires_grad
+                  else torch.isfinite(v))
+        if self.check_finite and not bool(finite.all()):
             if np.ndim(index) == 0:
                 bad = int(index)
             else:
-                per_video = torch.isfinite(v).flatten(1).all(1)
-                bad = int(np.asarray(index)[int((~per_video).nonzero()[0, 0])])
+                per_video = np.asarray(finite.reshape(len(v), -1).all(1))
+                bad = int(np.asarray(index)[int(np.flatnonzero(~per_video)[0])])
             raise ValueError(
                 f"{video_name(self.X, bad)} contains NaN or inf; fill gaps and off-limb pixels "
                 "first (skflux.preprocessing)"
@@ -90,6 +93,95 @@ class VideoDataset(torch.utils.data.Dataset):
         else:
             yb = torch.from_numpy(self.y[index].astype(np.float32))
         return v, yb
+
+
+def read_videos(X, index):
+    """Videos ``index`` of a DataArray as one float32 array, read in this process.
+
+    A dask-backed (lazy) DataArray is computed with dask's synchronous
+    scheduler: the batch is read here, by the thread that asked for it (a
+    reader thread, a DataLoader worker), never shipped through a thread pool
+    or a distributed client that happens to be the default.
+    """
+    part = X[index]
+    if part.chunks is not None:
+        part = part.compute(scheduler="synchronous")
+    return np.asarray(part.values, dtype=np.float32)
+
+
+def is_lazy(X):
+    """Whether ``X`` is read from disk when indexed (a dask-backed DataArray)."""
+    if isinstance(X, torch.utils.data.Subset):
+        X = X.dataset
+    if isinstance(X, VideoDataset):
+        X = X.X
+    return _is_dataarray(X) and X.chunks is not None
+
+
+def prefetch(iterable, depth=2):
+    """Iterate ``iterable`` in a background thread, ``depth`` items ahead.
+
+    Reading and decoding the next batches (NetCDF/Zarr decompression, int16
+    unpacking, the finiteness check: numpy and HDF5 release the GIL) overlap
+    with the network's work on the current one. Items come in order; an
+    exception raised while producing an item is raised here, at that item;
+    stopping early (``break``, an error in the consumer) stops the thread.
+
+    Parameters
+    ----------
+    iterable : iterable
+    depth : int, default=2
+        Items read ahead (memory: ``depth + 1`` items at most).
+
+    Yields
+    ------
+    item
+        The items of ``iterable``, in order.
+
+    Examples
+    --------
+    >>> list(prefetch(iter(range(5))))
+    [0, 1, 2, 3, 4]
+    """
+    import queue
+    import threading
+
+    done = object()
+    q = queue.Queue(maxsize=max(1, int(depth)))
+    stop = threading.Event()
+
+    def put(item):
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work():
+        try:
+            for item in iterable:
+                if not put((item, None)):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put((None, exc))
+            return
+        put((done, None))
+
+    thread = threading.Thread(target=work, name="skflux-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, exc = q.get()
+            if exc is not None:
+                raise exc
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def batch_loader(dataset, *, batch_size, shuffle=False, generator=None, num_workers=0,
@@ -132,10 +224,13 @@ def worker_init(worker_id):
         file_manager.FILE_CACHE.clear()
 
 
-def iter_video_batches(X, batch_size=10, num_workers=0):
+def iter_video_batches(X, batch_size=10, num_workers=0, prefetch_batches=2):
     """Yield float32 tensors ``(batch, frame, lat, lon)`` of raw field, in order.
 
     Every video is read once; ``num_workers`` DataLoader processes read ahead.
+    For a lazy DataArray read in this process (``num_workers=0``), a
+    background thread reads and decodes the next ``prefetch_batches`` batches
+    while the caller computes on the current one.
 
     Parameters
     ----------
@@ -144,6 +239,9 @@ def iter_video_batches(X, batch_size=10, num_workers=0):
     batch_size : int, default=10
     num_workers : int, default=0
         Worker processes reading ahead.
+    prefetch_batches : int, default=2
+        Batches a reader thread keeps ready (lazy DataArrays, ``num_workers=0``);
+        0 reads in the caller's thread.
 
     Yields
     ------
@@ -157,8 +255,11 @@ def iter_video_batches(X, batch_size=10, num_workers=0):
     >>> [tuple(b.shape) for b in iter_video_batches(np.zeros((3, 2, 4, 4)), batch_size=2)]
     [(2, 2, 4, 4), (1, 2, 4, 4)]
     """
-    for xb, _ in batch_loader(VideoDataset(X), batch_size=batch_size, num_workers=num_workers):
-        yield xb
+    loader = batch_loader(VideoDataset(X), batch_size=batch_size, num_workers=num_workers)
+    batches = (xb for xb, _ in loader)
+    if num_workers == 0 and prefetch_batches and is_lazy(X):
+        batches = prefetch(batches, prefetch_batches)
+    yield from batches
 
 
 def _shape_text(shape):

@@ -5,7 +5,7 @@ import torch
 from skorch.callbacks import EarlyStopping
 
 from .._validation import months_of
-from ._data import batch_loader
+from ._data import batch_loader, is_lazy, prefetch
 
 __all__ = ["Batches", "OptionalEarlyStopping", "four_versions", "logit_to_proba", "split_index",
            "valid_accuracy"]
@@ -61,7 +61,10 @@ class Batches:
     One DataLoader (with persistent workers) serves every epoch and reads
     each batch in one go; with ``augment``, each batch read is moved to the
     device once and expanded there into its four versions, so every epoch
-    sees every training video four times while reading it once.
+    sees every training video four times while reading it once. Lazy
+    (on-disk) videos read in this process are read and decoded by a
+    background thread, two batches ahead of the network
+    (:func:`~skflux.nn._data.prefetch`).
     """
 
     def __init__(self, dataset, *, batch_size, shuffle, augment, num_workers, seed, device):
@@ -71,6 +74,7 @@ class Batches:
             generator.manual_seed(int(seed))
         self.augment = augment
         self.device = device
+        self.prefetch = num_workers == 0 and is_lazy(dataset)
         self.loader = batch_loader(
             dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
             num_workers=num_workers,
@@ -82,7 +86,7 @@ class Batches:
         return len(self.loader) * (4 if self.augment else 1)
 
     def __iter__(self):
-        for xb, yb in self.loader:
+        for xb, yb in (prefetch(self.loader) if self.prefetch else self.loader):
             if self.augment:
                 xb = xb.to(self.device, non_blocking=True)
                 for version in four_versions(xb):

@@ -10,7 +10,11 @@ Name                                   What it is
 :class:`CallbackOracle`                any function as reviewer
 :class:`ConsoleOracle`                 a person at the terminal (figure file + y/n)
 :class:`SheetOracle`                   review-file round trip (CSV sheet, stop, resume)
+:class:`WebOracle`                     a person in the browser (keyboard verdicts, undo)
+:class:`EnsembleEvidence`              the ensemble's spread and masking curves, for the page
+:class:`LabelStudioOracle`             review-file round trip through Label Studio
 :class:`Oracle`, :class:`Verdict`      the oracle protocol
+:class:`Retraction`                    an oracle's undo of its verdict in the same pass
 :class:`ReviewRequest`                 what an oracle is asked
 :class:`ReviewItem`                    one video of a request
 :class:`ReviewPending`                 raised to pause a review; ``fit`` resumes later
@@ -22,6 +26,7 @@ from ._oracles import (
     CallbackOracle,
     ConsoleOracle,
     Oracle,
+    Retraction,
     ReviewItem,
     ReviewPending,
     ReviewRequest,
@@ -32,9 +37,11 @@ from ._oracles import (
 from ._passes import RelabelPass, pass_statistics
 from ._relabeler import IterativeRelabeler
 from ._review_log import ReviewLog, ReviewLogError
+from ._web import EnsembleEvidence, LabelStudioOracle, WebOracle
 
 __all__ = [
-    "CallbackOracle", "ConsoleOracle", "IterativeRelabeler", "Oracle", "RelabelPass",
-    "ReviewItem", "ReviewLog", "ReviewLogError", "ReviewPending", "ReviewRequest",
-    "SheetOracle", "TruthOracle", "Verdict", "pass_statistics",
+    "CallbackOracle", "ConsoleOracle", "EnsembleEvidence", "IterativeRelabeler",
+    "LabelStudioOracle", "Oracle", "RelabelPass", "Retraction", "ReviewItem", "ReviewLog",
+    "ReviewLogError", "ReviewPending", "ReviewRequest", "SheetOracle", "TruthOracle",
+    "Verdict", "WebOracle", "pass_statistics",
 ]

@@ -6,7 +6,9 @@ id, current label, ensemble probability, BMR id and lazy access to its frames).
 ``review`` returns (or, better, *yields*) verdicts: :class:`Verdict` objects
 (any order) or plain labels 0/1 (in request order). Each verdict is written to
 the review log the moment the iterator produces it, so a generator that asks a
-human one video at a time loses nothing when the process dies.
+human one video at a time loses nothing when the process dies. A
+:class:`Retraction` withdraws a verdict the oracle gave earlier in the same
+pass (an undo): the log keeps both rows, and the video is pending again.
 
 Raising :class:`ReviewPending` from ``review`` stops ``fit`` cleanly after the
 verdicts already produced were logged; calling ``fit`` again resumes.
@@ -24,7 +26,7 @@ from .._validation import _is_dataarray, _is_tensor
 
 __all__ = [
     "CallbackOracle", "ConsoleOracle", "Oracle", "ReviewItem", "ReviewPending",
-    "ReviewRequest", "SheetOracle", "TruthOracle", "Verdict",
+    "ReviewRequest", "Retraction", "SheetOracle", "TruthOracle", "Verdict",
 ]
 
 
@@ -61,12 +63,42 @@ class Verdict:
         Frame of emergence when the reviewer marked one.
     note : str
         Free text kept in the review log.
+    reviewer : str, optional
+        Who gave the verdict (stored in the log's ``reviewer`` column).
+    seconds : float, optional
+        Seconds the reviewer spent on the video (the log's ``seconds`` column).
     """
 
     index: int
     label: int
     emergence_frame: int | None = None
     note: str = ""
+    reviewer: str | None = None
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Retraction:
+    """The oracle withdraws the verdict it gave on one video earlier in the same pass.
+
+    Yielded from ``review`` like a :class:`Verdict` (an undo). The review log
+    appends a row that retracts the video's verdict (nothing is deleted); the
+    video is pending again, and the oracle must give it a new verdict (or
+    raise :class:`ReviewPending`) before the pass can end.
+
+    Parameters
+    ----------
+    index : int
+        Position of the video in the ``X`` given to ``fit``.
+    note : str
+        Free text kept in the review log.
+    reviewer : str, optional
+        Who withdrew the verdict.
+    """
+
+    index: int
+    note: str = ""
+    reviewer: str | None = None
 
 
 def _take_video(X, i):
@@ -287,7 +319,9 @@ class Oracle:
         -------
         iterable
             :class:`Verdict` objects, or labels 0/1 in request order; a generator
-            is best, each verdict is logged as soon as it is yielded.
+            is best, each verdict is logged as soon as it is yielded. A
+            :class:`Retraction` withdraws a verdict given earlier in the same
+            call (an undo); the video then needs a new verdict.
 
         Raises
         ------
@@ -395,7 +429,7 @@ class CallbackOracle(Oracle):
     >>> oracle = CallbackOracle(lambda item: item.model_label)  # always trust the model
     >>> req = ReviewRequest([5], [0], [0.9], ["5"], None, 1)
     >>> list(oracle.review(req))
-    [Verdict(index=5, label=1, emergence_frame=None, note='')]
+    [Verdict(index=5, label=1, emergence_frame=None, note='', reviewer=None, seconds=None)]
     """
 
     def __init__(self, func, batch=False):

@@ -8,7 +8,7 @@ import numbers
 
 import numpy as np
 
-from ._oracles import ReviewRequest, Verdict
+from ._oracles import Retraction, ReviewRequest, Verdict
 
 __all__ = ["ask_oracle", "confidence_scores", "review_queue"]
 
@@ -63,6 +63,12 @@ def review_queue(oof, labels, verified, fold_of, *, threshold, priority=None, bu
 def ask_oracle(oracle, request, done, log, *, progress=False):
     """Ask ``oracle`` about the videos of ``request``; log each answer the moment it comes.
 
+    A :class:`Retraction` withdraws a verdict of this pass (logged as a
+    retraction row; the video is pending again). When this function stops
+    early (the log refuses a verdict, a bad answer), the oracle's generator is
+    closed at once, so an oracle waiting on its ``yield`` (e.g. a page waiting
+    for its verdict to be committed) learns it straight away.
+
     Parameters
     ----------
     oracle : object with ``review(request)``
@@ -82,7 +88,8 @@ def ask_oracle(oracle, request, done, log, *, progress=False):
     Raises
     ------
     ValueError
-        When the oracle skips, repeats or invents videos, or gives a bad label.
+        When the oracle skips, repeats or invents videos, gives a bad label, or
+        retracts a verdict it did not give in this pass.
     """
     got = dict(done)
     if len(request) == 0:
@@ -101,6 +108,18 @@ def ask_oracle(oracle, request, done, log, *, progress=False):
         bar = tqdm(total=len(request), desc=f"pass {p}: review")
     try:
         for answer in answers:
+            if isinstance(answer, Retraction):
+                i = int(answer.index)
+                if i not in got or i not in position:
+                    raise ValueError(f"oracle retracted the verdict on video {i}, which has "
+                                     f"no verdict given in this review of pass {p}")
+                if log is not None:
+                    log.retract(video=i, pass_index=p, note=answer.note,
+                                reviewer=answer.reviewer)
+                del got[i]
+                if bar is not None:
+                    bar.update(-1)
+                continue
             if not isinstance(answer, Verdict):
                 if k_plain >= len(request):
                     raise ValueError(
@@ -119,13 +138,17 @@ def ask_oracle(oracle, request, done, log, *, progress=False):
             if log is not None:
                 log.append(video=i, video_id=ids[k], pass_index=p,
                            previous_label=int(request.labels[k]), proba=float(request.proba[k]),
-                           verdict=label, emergence_frame=frame, note=answer.note)
+                           verdict=label, emergence_frame=frame, note=answer.note,
+                           reviewer=answer.reviewer, seconds=answer.seconds)
             got[i] = (label, frame)
             if bar is not None:
                 bar.update(1)
     finally:
         if bar is not None:
             bar.close()
+        close = getattr(answers, "close", None)
+        if close is not None:  # a generator: ends it now (runs its finally blocks)
+            close()
     missing = [int(i) for i in request.indices if int(i) not in got]
     if missing:
         k = position[missing[0]]

@@ -9,12 +9,23 @@ that was already given. Tables:
     ``format`` (the marker ``skflux-review-log``), ``version``, ``fingerprint``
     (of the dataset: number of videos, crude labels, month-block folds and video
     ids), ``config`` (the relabeling settings that decide which videos are shown),
-    ``seed`` (the base seed drawn for the fold models), ``created``.
+    ``seed`` (the base seed drawn for the fold models), ``created``, and
+    ``migrated`` (when an older log was brought to this format); callers may
+    add keys of their own (``extra_meta``: the ``skflux relabel`` command
+    records its options under ``command``).
 ``verdicts``
     One row per verdict, append-only: ``seq``, ``video`` (position in ``X``),
     ``video_id``, ``pass``, ``previous_label``, ``proba``, ``verdict``,
-    ``emergence_frame``, ``note``, ``time`` (UTC, ISO 8601). A video has at most
-    one verdict (``UNIQUE``): no video is ever shown to the oracle twice.
+    ``emergence_frame``, ``note``, ``time`` (UTC, ISO 8601), ``reviewer`` (who
+    gave it, or NULL), ``seconds`` (seconds spent on it, or NULL) and
+    ``retracts``. An *undo* deletes nothing: it appends a row whose
+    ``retracts`` is the ``seq`` of the verdict it withdraws (its ``verdict``
+    and ``emergence_frame`` are NULL); a verdict is retracted at most once, and
+    only within its own pass. A video's effective verdict is its last verdict
+    that no row retracts; a video has at most one (a new verdict on a video
+    that has one is refused), so no video is reviewed twice unless its verdict
+    was withdrawn. :meth:`ReviewLog.verdicts` gives the effective verdicts,
+    :meth:`ReviewLog.history` every row.
 ``passes``
     Per pass: ``stage`` ``"trained"`` once its fold models are fitted (with the
     out-of-fold probabilities, 8 bytes per video), then ``"done"`` with the
@@ -29,6 +40,13 @@ simulated videos, two passes: 86 kB in all, 54 bytes per video) and holds
 nothing that runs code. Logs
 of format version 1 could hold pickled fold models; such a log is refused
 (the pickle is never read) with the command that removes them.
+
+Format versions: 3 added the ``reviewer``, ``seconds`` and ``retracts``
+columns (and lifted the one-row-per-video rule, now enforced per effective
+verdict). A log of version 1 or 2 is read as it is (those columns read as
+NULL) and migrated in place, in one transaction, the first time a fit opens
+it for writing: its rows are copied, unchanged, into the new table. A log of
+a newer version is refused.
 
 Labels and verdicts are stored as codes: 1 for emergence (the positive
 class), 0 for the other.
@@ -55,23 +73,12 @@ import numpy as np
 from .._jsonutil import json_default
 
 FORMAT_MARKER = "skflux-review-log"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS verdicts (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    video INTEGER NOT NULL UNIQUE,
-    video_id TEXT NOT NULL,
-    pass INTEGER NOT NULL,
-    previous_label INTEGER NOT NULL,
-    proba REAL,
-    verdict INTEGER NOT NULL CHECK (verdict IN (0, 1)),
-    emergence_frame INTEGER,
-    note TEXT NOT NULL DEFAULT '',
-    time TEXT NOT NULL
-);
+%(verdicts)s
 CREATE TABLE IF NOT EXISTS passes (
     pass INTEGER PRIMARY KEY,
     stage TEXT NOT NULL CHECK (stage IN ('trained', 'done')),
@@ -81,6 +88,35 @@ CREATE TABLE IF NOT EXISTS passes (
     time TEXT NOT NULL
 );
 """
+
+
+_VERDICTS_TABLE = """
+CREATE TABLE IF NOT EXISTS {name} (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    video INTEGER NOT NULL,
+    video_id TEXT NOT NULL,
+    pass INTEGER NOT NULL,
+    previous_label INTEGER NOT NULL,
+    proba REAL,
+    verdict INTEGER CHECK (verdict IN (0, 1)),
+    emergence_frame INTEGER,
+    note TEXT NOT NULL DEFAULT '',
+    time TEXT NOT NULL,
+    reviewer TEXT,
+    seconds REAL CHECK (seconds IS NULL OR seconds >= 0),
+    retracts INTEGER UNIQUE REFERENCES {name} (seq),
+    CHECK ((retracts IS NULL) = (verdict IS NOT NULL))
+);
+CREATE INDEX IF NOT EXISTS {name}_video ON {name} (video);
+"""
+_SCHEMA = _SCHEMA % {"verdicts": _VERDICTS_TABLE.format(name="verdicts")}
+# the columns of a version-2 verdict row, copied as they are by the migration
+_V2_COLUMNS = ("seq, video, video_id, pass, previous_label, proba, verdict, "
+               "emergence_frame, note, time")
+COLUMNS = ("seq", "video", "video_id", "pass", "previous_label", "proba", "verdict",
+           "emergence_frame", "note", "time", "reviewer", "seconds", "retracts")
+# meta keys the log itself writes (extra_meta may not use them)
+_OWN_META = {"format", "version", "fingerprint", "config", "seed", "created", "migrated"}
 
 
 class ReviewLogError(ValueError):
@@ -137,6 +173,11 @@ class ReviewLog:
     path : str or path-like
         The log file. Created when missing (or empty); an existing file must be
         a skflux review log.
+    extra_meta : dict of str to str, optional
+        Keys of your own for the ``meta`` table, written by :meth:`open` when
+        the log does not have them yet (an existing value is kept, never
+        overwritten). The log's own keys (``format``, ``version``...) are
+        refused.
 
     Attributes
     ----------
@@ -158,14 +199,26 @@ class ReviewLog:
     >>> path = os.path.join(tempfile.mkdtemp(), "review.sqlite")
     >>> log = ReviewLog(path)
     >>> with log.open(fingerprint="abc", config={"threshold": 0.5}):
-    ...     log.append(video=3, video_id="bmr-7", pass_index=1, previous_label=0,
-    ...                proba=0.9, verdict=1)
-    >>> [(v["video"], v["verdict"]) for v in log.verdicts()]
-    [(3, 1)]
+    ...     for label in (0, 1):  # a verdict, its undo, the new verdict
+    ...         seq = log.append(video=3, video_id="bmr-7", pass_index=1, previous_label=0,
+    ...                          proba=0.9, verdict=label, reviewer="ana", seconds=4.5)
+    ...         if label == 0:
+    ...             seq = log.retract(video=3, pass_index=1, reviewer="ana")
+    >>> [(v["video"], v["verdict"], v["reviewer"]) for v in log.verdicts()]
+    [(3, 1, 'ana')]
+    >>> [(v["seq"], v["verdict"], v["retracts"]) for v in log.history()]
+    [(1, 0, None), (2, None, 1), (3, 1, None)]
     """
 
-    def __init__(self, path):
+    def __init__(self, path, extra_meta=None):
         self.path = Path(os.fspath(path))
+        self.extra_meta = None if extra_meta is None else dict(extra_meta)
+        clash = _OWN_META & set(self.extra_meta or ())
+        if clash:
+            raise ValueError(f"extra_meta may not set the review log's own keys {sorted(clash)}")
+        if any(not isinstance(k, str) or not isinstance(v, str)
+               for k, v in (self.extra_meta or {}).items()):
+            raise TypeError("extra_meta must map str keys to str values")
         self._con = None
         self._locked = False
 
@@ -180,7 +233,7 @@ class ReviewLog:
         return state
 
     def __deepcopy__(self, memo):
-        return ReviewLog(self.path)
+        return ReviewLog(self.path, self.extra_meta)
 
     # ------------------------------------------------------------------ lock
     @property
@@ -352,6 +405,8 @@ class ReviewLog:
                     f"({', '.join(f'{k}: {old.get(k)!r} in the log' for k in diff)}); "
                     "resume with the same settings or use a new log file"
                 )
+            if int(meta["version"]) < FORMAT_VERSION:
+                self._migrate(con, int(meta["version"]))
         else:
             rows = [("format", FORMAT_MARKER), ("version", str(FORMAT_VERSION)),
                     ("fingerprint", fingerprint), ("config", config_text),
@@ -361,8 +416,39 @@ class ReviewLog:
             with con:
                 con.execute("BEGIN")
                 con.executemany("INSERT INTO meta VALUES (?, ?)", rows)
+        if self.extra_meta:
+            with con:
+                con.execute("BEGIN")
+                con.executemany("INSERT OR IGNORE INTO meta VALUES (?, ?)",
+                                sorted(self.extra_meta.items()))
         self._con = con
         return self
+
+    def _migrate(self, con, version):
+        """Bring a log of format 1 or 2 to the current format, in one transaction.
+
+        The verdict rows are copied unchanged into the new table (``reviewer``,
+        ``seconds`` and ``retracts`` NULL); on any error nothing changes.
+        """
+        try:
+            with con:
+                con.execute("BEGIN IMMEDIATE")
+                con.execute("ALTER TABLE verdicts RENAME TO verdicts_v2")
+                for statement in _VERDICTS_TABLE.format(name="verdicts").split(";"):
+                    if statement.strip():
+                        con.execute(statement)
+                con.execute(f"INSERT INTO verdicts ({_V2_COLUMNS}) "
+                            f"SELECT {_V2_COLUMNS} FROM verdicts_v2 ORDER BY seq")
+                con.execute("DROP TABLE verdicts_v2")
+                con.execute("UPDATE meta SET value = ? WHERE key = 'version'",
+                            (str(FORMAT_VERSION),))
+                con.execute("INSERT OR REPLACE INTO meta VALUES ('migrated', ?)",
+                            (f"from version {version} at {_now()}",))
+        except sqlite3.DatabaseError as exc:
+            con.close()
+            raise ReviewLogError(
+                f"review log {self.path} (format version {version}) could not be migrated to "
+                f"version {FORMAT_VERSION} ({exc}); it was left unchanged") from exc
 
     def _reader(self):
         if self._con is not None:
@@ -398,51 +484,159 @@ class ReviewLog:
 
     # ------------------------------------------------------------------ verdicts
     def append(self, *, video, video_id, pass_index, previous_label, proba, verdict,
-               emergence_frame=None, note=""):
+               emergence_frame=None, note="", reviewer=None, seconds=None):
         """Append one verdict and commit it to disk before returning.
+
+        Parameters
+        ----------
+        video : int
+            Position of the video in ``X``.
+        video_id : str
+        pass_index : int
+        previous_label : {0, 1}
+            The label under review.
+        proba : float or None
+            The out-of-fold probability shown.
+        verdict : {0, 1}
+        emergence_frame : int, optional
+        note : str, default=""
+        reviewer : str, optional
+            Who gave the verdict.
+        seconds : float, optional
+            Seconds spent on it (>= 0).
+
+        Returns
+        -------
+        seq : int
+            The row's sequence number.
 
         Raises
         ------
         ReviewLogError
-            When ``video`` already has a verdict (a video is reviewed once).
+            When ``video`` already has an effective (not retracted) verdict: a
+            video is reviewed once, unless its verdict was withdrawn.
         """
         con = self._require_open()
-        try:
-            con.execute(
+        if seconds is not None and not (np.isfinite(seconds) and seconds >= 0):
+            raise ValueError(f"seconds must be a finite number >= 0; got {seconds!r} for "
+                             f"video {video} ({video_id})")
+        with con:
+            con.execute("BEGIN IMMEDIATE")
+            if self._effective(con, video) is not None:
+                raise ReviewLogError(
+                    f"video {video} ({video_id}) already has a verdict in {self.path}")
+            cur = con.execute(
                 "INSERT INTO verdicts (video, video_id, pass, previous_label, proba, verdict, "
-                "emergence_frame, note, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "emergence_frame, note, time, reviewer, seconds) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (int(video), str(video_id), int(pass_index), int(previous_label),
                  None if proba is None or not np.isfinite(proba) else float(proba),
                  int(verdict), None if emergence_frame is None else int(emergence_frame),
-                 str(note or ""), _now()),
+                 str(note or ""), _now(), None if reviewer is None else str(reviewer),
+                 None if seconds is None else float(seconds)),
             )
-        except sqlite3.IntegrityError as exc:
-            raise ReviewLogError(
-                f"video {video} ({video_id}) already has a verdict in {self.path}") from exc
+            return cur.lastrowid
 
-    def verdicts(self):
-        """All verdicts in the order they were given.
+    def retract(self, *, video, pass_index, note="", reviewer=None):
+        """Withdraw a video's verdict of pass ``pass_index`` (an undo); deletes nothing.
+
+        Appends a row whose ``retracts`` is the ``seq`` of that verdict, and
+        commits it before returning. The video then has no effective verdict.
+
+        Returns
+        -------
+        seq : int
+            The retraction row's sequence number.
+
+        Raises
+        ------
+        ReviewLogError
+            When the video has no effective verdict, or its verdict belongs to
+            another pass (a finished pass's verdicts are final).
+        """
+        con = self._require_open()
+        with con:
+            con.execute("BEGIN IMMEDIATE")
+            row = self._effective(con, video)
+            if row is None:
+                raise ReviewLogError(f"video {video} has no verdict to retract in {self.path}")
+            seq, video_id, pass_, previous, proba = row
+            if pass_ != int(pass_index):
+                raise ReviewLogError(
+                    f"the verdict on video {video} ({video_id}) in {self.path} was given in "
+                    f"pass {pass_}, not pass {pass_index}; only a verdict of the pass under "
+                    "review can be retracted")
+            cur = con.execute(
+                "INSERT INTO verdicts (video, video_id, pass, previous_label, proba, verdict, "
+                "emergence_frame, note, time, reviewer, seconds, retracts) "
+                "VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, ?, NULL, ?)",
+                (int(video), video_id, pass_, previous, proba, str(note or ""), _now(),
+                 None if reviewer is None else str(reviewer), seq),
+            )
+            return cur.lastrowid
+
+    @staticmethod
+    def _effective(con, video):
+        """``(seq, video_id, pass, previous_label, proba)`` of a video's effective verdict."""
+        return con.execute(
+            "SELECT v.seq, v.video_id, v.pass, v.previous_label, v.proba FROM verdicts v "
+            "WHERE v.video = ? AND v.retracts IS NULL AND NOT EXISTS "
+            "(SELECT 1 FROM verdicts r WHERE r.retracts = v.seq) "
+            "ORDER BY v.seq DESC LIMIT 1", (int(video),)).fetchone()
+
+    def history(self):
+        """Every row of the log, retractions included, in the order they were written.
 
         Returns
         -------
         list of dict
-            Keys: ``seq``, ``video``, ``video_id``, ``pass``, ``previous_label``,
-            ``proba``, ``verdict``, ``emergence_frame``, ``note``, ``time``.
+            Keys: :data:`COLUMNS` (``seq``, ``video``, ``video_id``, ``pass``,
+            ``previous_label``, ``proba``, ``verdict``, ``emergence_frame``,
+            ``note``, ``time``, ``reviewer``, ``seconds``, ``retracts``). A
+            retraction row has ``retracts`` set and ``verdict`` None. Logs of
+            format 1 or 2 not yet migrated read ``reviewer``, ``seconds`` and
+            ``retracts`` as None.
         """
         cur = self._reader().execute("SELECT * FROM verdicts ORDER BY seq")
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur]
+        rows = [dict(zip(names, row)) for row in cur]
+        for row in rows:
+            for key in ("reviewer", "seconds", "retracts"):
+                row.setdefault(key, None)
+        return rows
 
-    def to_frame(self):
-        """The verdicts as a :class:`pandas.DataFrame` (one row per verdict)."""
+    def verdicts(self):
+        """The effective verdicts (one per video at most) in the order they were given.
+
+        A verdict withdrawn by a later retraction row is left out (see
+        :meth:`history` for every row).
+
+        Returns
+        -------
+        list of dict
+            Keys as :meth:`history`; ``retracts`` is always None here.
+        """
+        rows = self.history()
+        retracted = {r["retracts"] for r in rows if r["retracts"] is not None}
+        return [r for r in rows if r["retracts"] is None and r["seq"] not in retracted]
+
+    def to_frame(self, history=False):
+        """The verdicts as a :class:`pandas.DataFrame`.
+
+        Parameters
+        ----------
+        history : bool, default=False
+            Every row, retractions included (:meth:`history`), instead of the
+            effective verdicts (:meth:`verdicts`).
+        """
         import pandas as pd
 
-        columns = ["seq", "video", "video_id", "pass", "previous_label", "proba", "verdict",
-                   "emergence_frame", "note", "time"]
-        return pd.DataFrame(self.verdicts(), columns=columns)
+        return pd.DataFrame(self.history() if history else self.verdicts(),
+                            columns=list(COLUMNS))
 
     def __len__(self):
-        return self._reader().execute("SELECT COUNT(*) FROM verdicts").fetchone()[0]
+        """Number of effective verdicts."""
+        return len(self.verdicts())
 
     # ------------------------------------------------------------------ passes
     def save_trained(self, pass_index, labels_sha_, oof_proba):

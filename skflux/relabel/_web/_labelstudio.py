@@ -238,7 +238,8 @@ def review_log_tasks(log, path=None):
                      "current_label": _NAMES[int(row["previous_label"])],
                      "proba": row["proba"]},
             "annotations": [{"result": result, "was_cancelled": False,
-                             "created_at": row["time"], "meta": {"note": row["note"]}}],
+                             "created_at": row["time"], "lead_time": row["seconds"],
+                             "meta": {"note": row["note"], "reviewer": row["reviewer"]}}],
         })
     if path is not None:
         _write_json(tasks, path)

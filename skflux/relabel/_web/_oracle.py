@@ -10,7 +10,7 @@ import webbrowser
 
 from sklearn.utils._param_validation import Interval, validate_parameter_constraints
 
-from .._oracles import Oracle, ReviewPending, Verdict
+from .._oracles import Oracle, Retraction, ReviewPending, Verdict
 from ._session import Clients, ReviewSession
 
 __all__ = ["WebOracle"]
@@ -48,7 +48,8 @@ class WebOracle(Oracle):
     frame-masking curves with the located emergence frame.
 
     Keys: ``E`` emergence, ``N`` non-emergence, ``S`` skip (the video stays
-    pending, at the end of the queue), ``U``/Backspace undo the last verdict,
+    pending, at the end of the queue), ``U``/Backspace undo the last verdict
+    (again: the one before, and so on, within this pass),
     ←/→ one frame, Space play/pause, ``J`` jump to the located emergence
     frame, ``M`` mark the current frame as the emergence frame (stored with an
     emergence verdict), Enter finish the pass, ``Q`` stop for now, ``?`` help.
@@ -66,12 +67,16 @@ class WebOracle(Oracle):
         The secret every request must carry (``?token=``); None draws a random
         one. Hex digits only.
     reviewer_name : str or None, default=None
-        Stored with every verdict; None: the operating system's user name.
+        Stored with every verdict (``Verdict.reviewer``, the review log's
+        ``reviewer`` column); None: the operating system's user name.
     undo : bool, default=True
-        Whether the last verdict can be undone. It is then *held*: committed
-        to the review log (yielded) when the next verdict is given, when the
-        pass is finished (Enter) or stopped (Q), or when the page is closed.
-        With False every verdict is yielded at once (nothing to undo).
+        Whether the reviewer can undo verdicts. Every verdict is committed
+        (yielded, so the review log stores it) the moment it is given either
+        way; an undo yields a :class:`~skflux.relabel.Retraction`, which the
+        log stores as a row retracting that verdict (nothing is deleted), and
+        the video is shown again. With undo the pass ends when the reviewer
+        says so (Enter) once every video has a verdict; without, at the last
+        verdict.
     vmax : float or None, default=None
         Field (Gauss) shown as full white, ``-vmax`` full black. None: the
         99.5th percentile of ``|B|`` of each video.
@@ -97,20 +102,22 @@ class WebOracle(Oracle):
     token_ : str
         The token in use.
     n_reviewed_ : int
-        Verdicts committed through this oracle.
+        Verdicts committed through this oracle, less those undone.
 
     Notes
     -----
-    *Durability.* A verdict is answered to the page only after the verdict it
-    commits came back from the relabeler, i.e. after the review log stored it;
-    the page shows a verdict as "held" until then. Killing the process loses
-    at most the held verdict, never a committed one; ``fit`` with the same
-    review log resumes at the first pending video.
+    *Durability.* A verdict (or an undo) is answered to the page only after
+    the relabeler took it back, i.e. after the review log stored it; the page
+    shows the next video only then. Killing the process loses nothing the page
+    was told is done; ``fit`` with the same review log resumes at the first
+    pending video. Each verdict carries the seconds the reviewer spent on it
+    (``Verdict.seconds``, the log's ``seconds`` column).
 
     *Two tabs.* Every tab shows the same queue; the first verdict for a video
-    wins, and a later verdict, skip or undo for a video that is no longer
-    pending gets HTTP 409 and changes nothing (the tab then shows the queue as
-    it is).
+    wins, and a later verdict or skip for a video that is no longer pending,
+    or an undo of any verdict but the last one given, gets HTTP 409 and
+    changes nothing (the tab then shows the queue as it is). Only verdicts
+    given in this review (since ``fit`` started or resumed) can be undone.
 
     *Security.* Every request needs the token; only the page's three files
     (by fixed names, from the package) and the queued videos are served; a
@@ -118,7 +125,7 @@ class WebOracle(Oracle):
 
     Examples
     --------
-    >>> from skflux.relabel._web import WebOracle
+    >>> from skflux.relabel import WebOracle
     >>> oracle = WebOracle(open_browser=False)
     >>> oracle.undo, oracle.host
     (True, '127.0.0.1')
@@ -278,44 +285,42 @@ class WebOracle(Oracle):
                             session, f"video {action.video} already has a verdict")))
                         continue
                     verdict = Verdict(action.video, action.label, action.emergence_frame,
-                                      self._note(action))
-                    previous = session.held
-                    session.hold(verdict, action.seconds)
-                    committed = []
-                    for v in ([previous] if previous is not None else []) + (
-                            [] if self.undo else [verdict]):
-                        yield from self._commit(session, v)
-                        committed.append(v.index)
-                    action.reply.set_result((200, self._ok(session, committed)))
+                                      action.note, reviewer=self._hub.reviewer or None,
+                                      seconds=action.seconds)
+                    yield verdict  # in the review log when the relabeler resumes us
+                    session.commit(verdict)
+                    self.n_reviewed_ += 1
+                    action.reply.set_result((200, self._ok(session, committed=[verdict.index])))
                     if not self.undo and session.n_pending() == 0:
+                        session.set_status("finished")
                         return
                 elif action.kind == "undo":
-                    if session.held is None or session.held.index != action.video:
-                        action.reply.set_result((409, self._conflict(
-                            session, f"the verdict on video {action.video} is committed to "
-                            "the review log and cannot be undone" if action.video in
-                            session.committed else f"video {action.video} has no verdict")))
+                    last = session.last()
+                    if not self.undo or last is None or last != action.video:
+                        why = ("undo is off for this review" if not self.undo else
+                               f"video {action.video} has no verdict" if
+                               action.video not in session.committed else
+                               f"only the last verdict given (video {last}) can be undone")
+                        action.reply.set_result((409, self._conflict(session, why)))
                         continue
-                    session.undo()
-                    action.reply.set_result((200, self._ok(session, [])))
+                    yield Retraction(action.video, reviewer=self._hub.reviewer or None)
+                    session.retract(action.video)
+                    self.n_reviewed_ -= 1
+                    action.reply.set_result((200, self._ok(session, retracted=[action.video])))
                 elif action.kind == "skip":
                     if not session.is_pending(action.video):
                         action.reply.set_result((409, self._conflict(
                             session, f"video {action.video} already has a verdict")))
                         continue
                     session.skip(action.video)
-                    action.reply.set_result((200, self._ok(session, [])))
+                    action.reply.set_result((200, self._ok(session)))
                 elif action.kind in ("finish", "stop"):
-                    committed = []
-                    if session.held is not None:
-                        committed.append(session.held.index)
-                        yield from self._commit(session, session.held)
                     if session.n_pending() == 0:
                         session.set_status("finished")
-                        action.reply.set_result((200, self._ok(session, committed)))
+                        action.reply.set_result((200, self._ok(session)))
                         return
                     session.set_status("stopped")
-                    action.reply.set_result((200, self._ok(session, committed)))
+                    action.reply.set_result((200, self._ok(session)))
                     reason = "the reviewer stopped"
                     break
         except KeyboardInterrupt:
@@ -328,8 +333,6 @@ class WebOracle(Oracle):
                                                    "this action was applied; see the "
                                                    "terminal that runs skflux")))
             session.close(409, ended)
-        if session.held is not None:  # closed page or stop(): the reviewer gave it
-            yield from self._commit(session, session.held)
         n = session.n_pending()
         if n == 0:
             return
@@ -337,12 +340,6 @@ class WebOracle(Oracle):
             f"review of pass {request.pass_index} stopped ({reason}) with {n} of "
             f"{len(request)} videos pending; call fit again with the same review_log to "
             "resume", n_pending=n)
-
-    def _commit(self, session, verdict):
-        """Hand ``verdict`` to the relabeler; it is in the review log when this resumes."""
-        yield verdict
-        session.commit(verdict)
-        self.n_reviewed_ += 1
 
     def _why_stop(self):
         if self._stop:
@@ -352,18 +349,10 @@ class WebOracle(Oracle):
             return "every review page was closed"
         return None
 
-    def _note(self, action):
-        parts = [f"reviewer={self._hub.reviewer}"] if self._hub.reviewer else []
-        if action.seconds is not None:
-            parts.append(f"seconds={action.seconds:.2f}")
-        parts.append("via=web")
-        if action.note:
-            parts.append(action.note)
-        return "; ".join(parts)
-
     @staticmethod
-    def _ok(session, committed):
-        return {"ok": True, "committed": committed, "state": session.snapshot()}
+    def _ok(session, committed=(), retracted=()):
+        return {"ok": True, "committed": list(committed), "retracted": list(retracted),
+                "state": session.snapshot()}
 
     @staticmethod
     def _conflict(session, message):

@@ -4,8 +4,9 @@ The web server's threads only *read* this state (under its lock) and *queue*
 actions; the oracle's ``review`` generator, running in the thread that called
 ``fit``, applies the actions one at a time, in arrival order. So the rule for
 two tabs (or two people) on one review is simple and deterministic: the first
-verdict for a video wins; any later verdict, undo or skip for a video that is
-no longer pending is answered ``409 Conflict`` and changes nothing.
+verdict for a video wins; any later verdict or skip for a video that is no
+longer pending, and any undo of a verdict that is not the last one given (in
+any tab), is answered ``409 Conflict`` and changes nothing.
 """
 
 import concurrent.futures
@@ -115,7 +116,7 @@ def parse_action(kind, body, session):
 
 
 class ReviewSession:
-    """One pass's queue: pending, skipped, held (undoable) and committed videos.
+    """One pass's queue: pending, skipped and committed videos, and the undo stack.
 
     Parameters
     ----------
@@ -132,8 +133,8 @@ class ReviewSession:
         self.position = {int(i): k for k, i in enumerate(request.indices)}
         self.order = [int(i) for i in request.indices]  # review order of the pending videos
         self.skipped = set()
-        self.held = None  # the last verdict, not yet committed (undo possible)
         self.committed = {}  # video -> Verdict, in the review log
+        self.history = []  # videos committed in this review, in order (undo pops the last)
         self.seconds = seconds
         self.lock = threading.Lock()
         self.actions = queue.Queue()
@@ -164,9 +165,12 @@ class ReviewSession:
 
     # -- read by the server threads --------------------------------------------
     def pending(self):
-        """Videos without any verdict (held or committed), in review order."""
-        held = None if self.held is None else self.held.index
-        return [i for i in self.order if i not in self.committed and i != held]
+        """Videos without a verdict, in review order."""
+        return [i for i in self.order if i not in self.committed]
+
+    def last(self):
+        """The video whose verdict an undo would retract (the last one given), or None."""
+        return self.history[-1] if self.history else None
 
     def snapshot(self):
         """The state the page shows (JSON-able)."""
@@ -184,7 +188,7 @@ class ReviewSession:
                 "n_committed": len(self.committed),
                 "current": pending[0] if pending else None,
                 "next": pending[1] if len(pending) > 1 else None,
-                "held": None if self.held is None else self.held.index,
+                "undoable": self.last(),
                 "skipped": sorted(self.skipped & set(pending)),
                 "median_seconds": median,
                 "eta_seconds": None if median is None else median * len(pending),
@@ -193,33 +197,28 @@ class ReviewSession:
 
     # -- applied by the review generator only -----------------------------------
     def is_pending(self, video):
-        return video in self.items and video not in self.committed and (
-            self.held is None or self.held.index != video)
-
-    def hold(self, verdict, seconds):
-        with self.lock:
-            self.held = verdict
-            self.skipped.discard(verdict.index)
-            if seconds is not None:
-                self.seconds.append(seconds)
-            self.version += 1
+        return video in self.items and video not in self.committed
 
     def commit(self, verdict):
+        """The review log stored ``verdict``: the video leaves the queue."""
         with self.lock:
             self.committed[verdict.index] = verdict
-            if self.held is not None and self.held.index == verdict.index:
-                self.held = None
+            self.history.append(verdict.index)
+            self.skipped.discard(verdict.index)
+            if verdict.seconds is not None:
+                self.seconds.append(verdict.seconds)
             self.version += 1
 
-    def undo(self):
-        """Drop the held verdict; its video becomes the current one again."""
+    def retract(self, video):
+        """The review log stored the undo of ``video``'s verdict: it is the current one again."""
         with self.lock:
-            video = self.held.index
-            self.held = None
+            verdict = self.committed.pop(video)
+            self.history.remove(video)
             self.order.remove(video)
             self.order.insert(0, video)
-            if self.seconds:
-                self.seconds.pop()
+            if verdict.seconds is not None and verdict.seconds in self.seconds:
+                k = len(self.seconds) - 1 - self.seconds[::-1].index(verdict.seconds)
+                del self.seconds[k]
             self.version += 1
             return video
 

@@ -261,12 +261,12 @@
     const at = s.current === null ? s.n_done : s.n_done + 1;
     $("progress").textContent = `${Math.min(at, s.n_total)} of ${s.n_total}${skipped}`;
     $("eta").textContent = eta(s);
-    $("held").textContent = s.held === null ? "" : `last verdict (video #${s.held}) held: U undoes it; the next verdict commits it`;
+    $("held").textContent = s.undoable === null ? "" : `last verdict (video #${s.undoable}) saved: U undoes it (the undo is logged too)`;
     $("btn-finish").disabled = s.current !== null;
-    $("btn-u").disabled = s.held === null;
+    $("btn-u").disabled = s.undoable === null;
     if (s.current === null) {
-      overlay(s.held !== null
-        ? "Every video of this pass has a verdict. Enter: finish the pass (commits the last verdict); U: undo the last verdict."
+      overlay(s.undoable !== null
+        ? "Every video of this pass has a verdict (all saved). Enter: finish the pass; U: undo the last verdict."
         : "This pass is finished. Waiting for the next pass…");
       return;
     }
@@ -332,7 +332,7 @@
     e: (t0) => verdict(1, t0),
     n: (t0) => verdict(0, t0),
     s: (t0) => { if (view.state && view.state.current !== null) act("skip", { video: view.state.current }, t0); },
-    u: (t0) => { if (view.state && view.state.held !== null) act("undo", { video: view.state.held }, t0); },
+    u: (t0) => { if (view.state && view.state.undoable !== null) act("undo", { video: view.state.undoable }, t0); },
     left: () => step(-1),
     right: () => step(1),
     play: () => { view.playing = !view.playing; view.lastDraw = performance.now(); playButton(); },

@@ -1,0 +1,267 @@
+"""Zarr storage of videos: the same schema and int16 packing as the NetCDF files (private).
+
+Zarr keeps each chunk in its own object, so a store lives as well in a folder
+as in a cloud bucket (``s3://``, ``gs://`` through fsspec) and many processes
+read it at once without a shared file handle. :func:`to_zarr` writes one
+video at a time (one video per chunk of the field);
+:func:`skflux.io.open_videos` opens a ``.zarr`` store lazily.
+"""
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .._schema import DIMS, VIDEO_DIM
+from ._packing import FIELD_VAR, FILL_INT16, PACK_SCALE, pack, unpack
+from ._validate import validate_videos
+
+__all__ = ["ZarrField", "is_zarr_store", "open_zarr_dataset", "to_zarr"]
+
+#: Per-video coordinates are chunked this many videos at a time (few small objects).
+_COORD_CHUNK = 1024
+_TIME_ENCODING = {"units": "microseconds since 1970-01-01", "dtype": "int64"}
+
+
+def is_zarr_store(path):
+    """Whether ``path`` names a Zarr store (a ``.zarr`` name, or a folder holding Zarr metadata)."""
+    text = os.fspath(path) if not isinstance(path, str) else path
+    if str(text).rstrip("/").endswith(".zarr"):
+        return True
+    p = Path(text)
+    return p.is_dir() and any((p / name).exists() for name in ("zarr.json", ".zgroup"))
+
+
+def _video_name(videos, i, k):
+    if "bmr_id" in videos.coords:
+        bmr = np.asarray(videos.coords["bmr_id"].values)[i]
+        return f"video {k} (bmr_id={getattr(bmr, 'item', lambda: bmr)()!r})"
+    return f"video {k}"
+
+
+def _one_video_dataset(one, values, attrs):
+    """A one-video Dataset: the field in float64 Gauss (packed by the encoding), coordinates.
+
+    xarray packs with ``round(values / 0.2)`` in float64, as :func:`pack`
+    (which has already refused what the packing cannot hold); strings become
+    variable-length strings.
+    """
+    import xarray as xr
+
+    field = xr.Variable(DIMS, values[None], {
+        "units": attrs.get("units", "G"), "long_name": "line-of-sight magnetic field"})
+    coords = {}
+    for name, c in one.coords.items():
+        v = c.variable
+        if v.dtype.kind == "U":
+            v = v.astype(object)
+        coords[name] = v
+    ds = xr.Dataset({FIELD_VAR: field}, coords=coords)
+    ds.attrs = dict(attrs)
+    return ds
+
+
+def _encoding(ds, n_frames, n_lat, n_lon):
+    enc = {FIELD_VAR: {"chunks": (1, n_frames, n_lat, n_lon), "dtype": "int16",
+                       "scale_factor": PACK_SCALE, "add_offset": 0.0,
+                       "_FillValue": FILL_INT16}}
+    for name, c in ds.coords.items():
+        if VIDEO_DIM not in c.dims:
+            continue
+        chunks = (_COORD_CHUNK,) if c.dims == (VIDEO_DIM,) else (64, *c.shape[1:])
+        enc[name] = {"chunks": chunks}
+        if c.dtype.kind == "M":
+            enc[name].update(_TIME_ENCODING)
+    return enc
+
+
+def to_zarr(videos, store, *, overwrite=False):
+    """Write a DataArray of videos to a Zarr store, one video at a time.
+
+    The store follows the same schema as the NetCDF files of
+    :func:`skflux.io.to_netcdf`: a ``field`` variable packed as int16
+    (``scale_factor=0.2``, NaN as ``_FillValue=-32768``: values come back within
+    0.1 G, range ±6553.4 G, a video outside it is refused), one video per chunk,
+    with every per-video coordinate, the ``observed`` mask and the attributes.
+    Videos are validated first (:func:`skflux.io.validate_videos`) and appended
+    one by one, so a lazy (dask-backed) DataArray is never loaded whole.
+    :func:`skflux.io.open_videos` opens the store lazily.
+
+    Parameters
+    ----------
+    videos : xarray.DataArray
+        Videos following the data model.
+    store : str, path-like or zarr store
+        A folder (conventionally named ``*.zarr``) or any store xarray's
+        ``to_zarr`` accepts (e.g. an fsspec mapper on a cloud bucket).
+    overwrite : bool, default=False
+        Replace an existing store; without it an existing one is refused.
+
+    Returns
+    -------
+    store : pathlib.Path or the store given
+        Where the videos are.
+
+    Raises
+    ------
+    VideoSchemaError
+        If ``videos`` does not follow the data model.
+    ValueError
+        If a video lies outside the packing range or holds inf (naming the
+        video), or the video dimension is empty.
+    FileExistsError
+        If ``store`` exists and ``overwrite`` is False.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from skflux.io import open_videos, to_zarr
+    >>> from skflux.io._examples import tiny_videos
+    >>> videos = tiny_videos(n=3)
+    >>> store = to_zarr(videos, os.path.join(tempfile.mkdtemp(), "videos.zarr"))
+    >>> back = open_videos(store)
+    >>> back.sizes["video"], back.chunks[0]
+    (3, (1, 1, 1))
+    >>> float(abs(back - videos).max()) <= 0.1
+    True
+    """
+    validate_videos(videos)
+    n, n_frames, n_lat, n_lon = (int(s) for s in videos.shape)
+    if n == 0:
+        raise ValueError("videos holds no video: nothing to write")
+    local = isinstance(store, (str, os.PathLike))
+    if local:
+        store = Path(os.fspath(store))
+        if store.exists() and not overwrite:
+            raise FileExistsError(f"{store} exists; pass overwrite=True to replace it")
+    attrs = dict(videos.attrs)
+    for i in range(n):
+        one = videos.isel({VIDEO_DIM: slice(i, i + 1)})
+        values = np.asarray(one.values, dtype=np.float64)[0]
+        pack(values, f"{store}: {_video_name(videos, i, i)}")  # refuses what int16 cannot hold
+        ds = _one_video_dataset(one, values, attrs)
+        if i == 0:
+            ds.to_zarr(store, mode="w", encoding=_encoding(ds, n_frames, n_lat, n_lon),
+                       consolidated=False)
+        else:
+            fixed = [k for k in ds.variables if VIDEO_DIM not in ds[k].dims]
+            ds.drop_vars(fixed).to_zarr(store, append_dim=VIDEO_DIM, consolidated=False)
+    import zarr
+
+    with warnings.catch_warnings():  # Zarr v3 has no consolidated metadata in its spec yet
+        warnings.simplefilter("ignore", category=UserWarning)
+        zarr.consolidate_metadata(store)  # one read opens a store (in a cloud bucket too)
+    return store
+
+
+class ZarrField:
+    """The packed field of a Zarr store as a lazily read float32 array-like.
+
+    The Zarr counterpart of :class:`skflux.io._netcdf.PackedField`: reads the
+    raw int16 chunk and unpacks it in one pass (:func:`skflux.io._packing.unpack`).
+    It pickles as the store's address, so every process opens the store itself.
+    """
+
+    def __init__(self, store, array):
+        self.store = store
+        self._array = array
+        self._pid = os.getpid()
+        self.shape = tuple(int(s) for s in array.shape)
+        self.dtype = np.dtype(np.float32)
+        self.ndim = len(self.shape)
+        attrs = dict(array.attrs)
+        self.scale = np.float32(attrs.get("scale_factor", 1.0))
+        self.offset = np.float32(attrs.get("add_offset", 0.0))
+        fill = attrs.get("_FillValue", array.fill_value)
+        self.fill = np.int16(FILL_INT16 if fill is None else fill)
+
+    @classmethod
+    def usable(cls, store):
+        """A :class:`ZarrField` for ``store``'s packed int16 field, or None."""
+        import zarr
+
+        try:
+            array = zarr.open_group(store, mode="r")[FIELD_VAR]
+        except Exception:  # noqa: BLE001 - anything unreadable: xarray decodes (and reports)
+            return None
+        names = set(array.attrs)
+        if (array.dtype != np.int16 or array.ndim != 4 or "scale_factor" not in names
+                or names & {"missing_value", "valid_range", "valid_min", "valid_max"}):
+            return None
+        return cls(store, array)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_array"] = state["_pid"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+    def __getitem__(self, key):
+        import zarr
+
+        if self._array is None or self._pid != os.getpid():
+            self._array = zarr.open_group(self.store, mode="r")[FIELD_VAR]
+            self._pid = os.getpid()
+            if tuple(self._array.shape) != self.shape:
+                raise ValueError(
+                    f"{self.store}: the store changed after it was opened (field shape "
+                    f"{tuple(self._array.shape)}, was {self.shape}); open it again with "
+                    "skflux.io.open_videos")
+        return unpack(np.asarray(self._array[key]), self.scale, self.offset, self.fill)
+
+
+def open_zarr_dataset(store, chunks):
+    """The Dataset of a Zarr store and its field as a dask array over :class:`ZarrField`.
+
+    Parameters
+    ----------
+    store : str, path-like or zarr store
+    chunks : dict or None
+        Passed to :func:`xarray.open_zarr`; the field is read by
+        :class:`ZarrField` for ``{"video": n}`` and None (then the caller loads it).
+
+    Returns
+    -------
+    ds : xarray.Dataset
+    packed : dask.array.Array or None
+        None when the field is not packed as skflux packs it (xarray decodes it).
+    """
+    import dask.array as dsa
+    import xarray as xr
+    from dask.base import tokenize
+
+    import zarr
+
+    try:
+        zarr.open_consolidated(store, mode="r")
+        consolidated = True
+    except Exception:  # noqa: BLE001 - written by another tool: read each array's metadata
+        consolidated = False
+    # coordinates are read eagerly by the caller: no dask chunks for them
+    ds = xr.open_zarr(store, chunks=None, consolidated=consolidated, decode_timedelta=False)
+    if FIELD_VAR not in ds.variables:
+        return ds, None
+
+    def xarray_decoded():
+        if chunks is None:
+            return ds, None
+        field = ds[FIELD_VAR].chunk(chunks)
+        if field.dtype.kind == "f" and field.dtype != np.float32:  # JSON attrs: float64 scale
+            field = field.astype(np.float32)
+        return ds.assign({FIELD_VAR: field}), None
+
+    if chunks is not None and set(chunks) - {VIDEO_DIM}:
+        return xarray_decoded()
+    n = 1 if chunks is None else chunks[VIDEO_DIM]  # None: the caller loads it all
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        return xarray_decoded()
+    field = ZarrField.usable(store)
+    if field is None or field.shape != tuple(ds[FIELD_VAR].shape):
+        return xarray_decoded()
+    name = "skflux-zarr-field-" + tokenize(str(store), field.shape, int(n))
+    packed = dsa.from_array(field, chunks=(int(n), *field.shape[1:]), lock=False,
+                            asarray=False, name=name, meta=np.empty((0,) * 4, np.float32))
+    return ds, packed

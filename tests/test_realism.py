@@ -1,0 +1,207 @@
+"""Realism statistics (skflux.datasets.patch_statistics) and the real-reference fixtures."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from skflux.datasets import _physics as ph
+from skflux.datasets import patch_statistics, patch_statistics_by_mu
+from skflux.datasets._statistics import _noise_sigma, _power_spectrum, _spectral_slope
+
+
+# ------------------------------------------------------------------ hand-computed values
+def test_quantiles_and_fractions_by_hand():
+    # |B| = 1 .. 100 G with alternating signs: percentiles of 1..100 (linear interpolation)
+    values = np.arange(1.0, 101.0) * np.where(np.arange(100) % 2, -1.0, 1.0)
+    row = patch_statistics(values.reshape(10, 10), mu=0.9).iloc[0]
+    assert row["abs_b_p50"] == pytest.approx(50.5)
+    assert row["abs_b_p90"] == pytest.approx(90.1)
+    assert row["abs_b_p99"] == pytest.approx(99.01)
+    assert row["frac_above_25"] == pytest.approx(0.75)  # 26..100
+    assert row["frac_above_50"] == pytest.approx(0.50)
+    assert row["frac_above_200"] == 0.0
+    assert row["mu"] == 0.9 and row["n_pixels"] == 100
+
+
+def test_nan_pixels_are_left_out_and_empty_frames_kept():
+    frame = np.full((4, 4), np.nan)
+    frame[0, :2] = [10.0, -30.0]
+    frames = np.stack([frame, np.full((4, 4), np.nan)])
+    t = patch_statistics(frames)
+    assert len(t) == 2  # the all-NaN frame is a row, not dropped
+    assert t["n_pixels"].tolist() == [2, 0]
+    assert t.loc[0, "abs_b_p50"] == pytest.approx(20.0)
+    assert t.loc[0, "frac_above_25"] == pytest.approx(0.5)
+    assert np.isnan(t.loc[1, "abs_b_p50"]) and np.isnan(t.loc[1, "noise_sigma"])
+
+
+def test_noise_sigma_by_hand_and_robust_to_strong_fields():
+    # MAD of [-1, 0, 1] * many is 1: sigma = 1.4826, nothing clipped
+    assert _noise_sigma(np.tile([-1.0, 0.0, 1.0], 30)) == pytest.approx(1.4826)
+    rng = np.random.default_rng(0)
+    b = rng.normal(0.0, 10.0, (90, 90))
+    b[:20, :20] = 800.0  # a plage patch (5 % of the pixels) does not raise the noise
+    assert patch_statistics(b).loc[0, "noise_sigma"] == pytest.approx(10.0, rel=0.05)
+
+
+def test_flux_elements_by_hand():
+    pixel_deg = 0.5
+    area = (pixel_deg * ph.MM_PER_DEG * 1e8) ** 2  # cm^2
+    b = np.resize([-1.0, 0.0, 1.0], 256).reshape(16, 16)  # MAD 1 G: sigma = 1.4826
+    b[1:3, 1:3] = 100.0  # positive element, 2x2
+    b[8, 8:11] = -50.0  # negative element, 3 pixels
+    b[9, 8] = 40.0  # touches the negative one but has the other sign: its own, 1 pixel
+    b[12, 12] = b[13, 13] = 60.0  # diagonal neighbours: not 4-connected, 1 pixel each
+    row = patch_statistics(b, pixel_deg=pixel_deg).iloc[0]
+    assert row["noise_sigma"] == pytest.approx(1.4826)
+    assert row["n_elements"] == 2  # single pixels are below min_pixels=2
+    assert row["element_flux_total"] == pytest.approx((400.0 + 150.0) * area)
+    assert row["element_flux_median"] == pytest.approx(275.0 * area)
+    one = patch_statistics(b, pixel_deg=pixel_deg, min_pixels=1).iloc[0]
+    assert one["n_elements"] == 5
+    strict = patch_statistics(b, pixel_deg=pixel_deg, n_sigma=40.0).iloc[0]
+    assert strict["n_elements"] == 1  # only the 100 G element exceeds 59 G
+
+
+def test_power_spectrum_peaks_at_a_cosine_wavelength():
+    pixel_mm = 2.0
+    x = np.arange(64)
+    frame = np.cos(2 * np.pi * x / 8.0)[None, :] * np.ones((64, 1))  # 16 Mm wavelength
+    k, power = _power_spectrum(frame, pixel_mm)
+    assert k[0] == pytest.approx(1 / 128.0) and k[-1] == pytest.approx(0.25)
+    assert k[np.argmax(power)] == pytest.approx(1 / 16.0)
+
+
+@pytest.mark.parametrize("slope", [-1.0, -2.0, -3.0])
+def test_spectral_slope_of_a_power_law_field(slope):
+    n, pixel_deg = 128, 1 / 12
+    pixel_mm = pixel_deg * ph.MM_PER_DEG
+    rng = np.random.default_rng(1)
+    ky = np.fft.fftfreq(n, d=pixel_mm)
+    k = np.hypot(ky[:, None], ky[None, :])
+    amp = np.where(k > 0, k, np.inf) ** (slope / 2)
+    field = np.fft.ifft2(amp * np.exp(2j * np.pi * rng.random((n, n)))).real
+    row = patch_statistics(field / field.std() * 30, pixel_deg=pixel_deg).iloc[0]
+    assert row["spectral_slope"] == pytest.approx(slope, abs=0.25)
+
+
+def test_spectral_slope_needs_resolved_wavelengths():
+    k = np.array([0.01, 0.02, 0.03])
+    assert np.isnan(_spectral_slope(k, np.ones(3), (2.0, 20.0)))
+    # 1-degree pixels (12 Mm) resolve no wavelength under 20 Mm: NaN, not a fit
+    t = patch_statistics(np.random.default_rng(0).normal(size=(15, 15)), pixel_deg=1.0)
+    assert np.isnan(t.loc[0, "spectral_slope"])
+
+
+@settings(max_examples=25, deadline=None)
+@given(arrays(np.float64, (12, 12), elements=st.floats(-500, 500, allow_subnormal=False)),
+       st.sampled_from([0.5, 2.0, 10.0]))
+def test_invariants_sign_rotation_scale(b, scale):
+    """Flipping the sign or rotating a frame changes nothing; scaling the field scales |B|."""
+    cols = ["abs_b_p50", "abs_b_p90", "abs_b_p99", "noise_sigma", "n_elements",
+            "element_flux_total"]
+    t = patch_statistics(np.stack([b, -b, np.rot90(b), b * scale]), pixel_deg=0.1)
+    for i in (1, 2):
+        np.testing.assert_allclose(t.loc[i, cols].to_numpy(float), t.loc[0, cols].to_numpy(float),
+                                   rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(t.loc[3, ["abs_b_p50", "abs_b_p99", "noise_sigma"]].to_numpy(float),
+                               scale * t.loc[0, ["abs_b_p50", "abs_b_p99",
+                                                 "noise_sigma"]].to_numpy(float),
+                               rtol=1e-9, atol=1e-9)
+    assert t.loc[3, "n_elements"] == t.loc[0, "n_elements"]
+
+
+# ------------------------------------------------------------------------------ μ and bins
+def test_mu_shapes_and_errors():
+    frames = np.zeros((2, 3, 4, 4))
+    t = patch_statistics(frames, mu=[0.5, 0.9])
+    assert t["mu"].tolist() == [0.5] * 3 + [0.9] * 3
+    assert t["video"].tolist() == [0, 0, 0, 1, 1, 1] and t["frame"].tolist() == [0, 1, 2] * 2
+    assert patch_statistics(frames[0], mu=[0.1, 0.2, 0.3])["mu"].tolist() == [0.1, 0.2, 0.3]
+    with pytest.raises(ValueError, match=r"mu has shape \(5,\)"):
+        patch_statistics(frames, mu=np.ones(5))
+    with pytest.raises(ValueError, match="5 dimensions"):
+        patch_statistics(np.zeros((1, 2, 3, 4, 4)))
+    with pytest.raises(TypeError, match="numbers"):
+        patch_statistics(np.array([["a", "b"], ["c", "d"]]))
+
+
+def test_mu_of_simulated_videos_from_their_geometry():
+    from skflux.datasets import make_flux_emergence
+
+    v = make_flux_emergence(2, random_state=3, n_frames=16, size=16, preprocessed=False)
+    t = patch_statistics(v)
+    cad = v.attrs["cadence_minutes"] / 1440.0
+    days = ph.days_since_epoch(v["time"].values[1]) + 5 * cad
+    cmd = (v["lon0"].values[1] - ph.carrington_cm_longitude(days) + 180) % 360 - 180
+    expected = ph.mu_of(v["lat0"].values[1], cmd, ph.b0_angle(days))
+    assert t.query("video == 1 and frame == 5")["mu"].item() == pytest.approx(expected)
+    # on the disk exactly when the frame has data (a 15-degree patch: centre mu > 0)
+    row = t.loc[t["n_pixels"] > 0]
+    assert (row["mu"] > -0.3).all()
+    assert t["mu"].max() <= 1.0
+
+
+def test_by_mu_bins_counts_and_outside():
+    rng = np.random.default_rng(0)
+    frames = rng.normal(0, 10, (5, 16, 16))
+    t = patch_statistics(frames, mu=[1.0, 0.9, 0.5, 0.2, np.nan])
+    t["kind"] = ["quiet", "active", "quiet", "quiet", "quiet"]
+    s = patch_statistics_by_mu(t, by="kind")
+    assert s.attrs["outside_bins"] == 2  # mu 0.2 and NaN
+    med = s.query("statistic == 'abs_b_p50'").set_index(["kind", "mu_bin"])
+    assert med.loc[("quiet", "0.85-1"), "n"] == 1  # mu = 1.0 is in the last bin
+    assert med.loc[("quiet", "0.85-1"), "median"] == pytest.approx(t.loc[0, "abs_b_p50"])
+    assert med.loc[("active", "0.85-1"), "median"] == pytest.approx(t.loc[1, "abs_b_p50"])
+    assert med.loc[("quiet", "0.3-0.6"), "n"] == 1
+    assert "video" not in set(s["statistic"]) and "kind" not in set(s["statistic"])
+    with pytest.raises(ValueError, match="increasing"):
+        patch_statistics_by_mu(t, bins=[0.5, 0.3])
+    with pytest.raises(ValueError, match="no column"):
+        patch_statistics_by_mu(t, by="source")
+
+
+# ------------------------------------------------------------------ real-reference fixtures
+REALISM = __import__("pathlib").Path(__file__).parent / "data" / "realism"
+
+
+@pytest.fixture(scope="module")
+def real_patches():
+    import json
+
+    with np.load(REALISM / "degraded_hmi_patches.npz", allow_pickle=False) as z:
+        data = {k: z[k] for k in z.files}
+    expected = json.loads((REALISM / "expected_statistics.json").read_text())
+    return data, expected
+
+
+def test_real_fixtures_give_their_recorded_statistics(real_patches):
+    data, expected = real_patches
+    field = data["field_0p2G"].astype(float) * 0.2
+    assert field.shape == (7, 90, 90) and len(expected) == 7
+    t = patch_statistics(field, mu=data["mu"], pixel_deg=1 / 6)
+    for row, exp in zip(t.to_dict("records"), expected):
+        for key, value in row.items():
+            if isinstance(value, float) and np.isnan(value):
+                assert exp[key] is None, key
+            else:
+                assert value == pytest.approx(exp[key], rel=1e-9), key
+
+
+def test_real_fixtures_documented_values(real_patches):
+    """The values in tests/data/realism/PROVENANCE.md: MDI 96-minute quality patches."""
+    data, _ = real_patches
+    t = patch_statistics(data["field_0p2G"] * 0.2, mu=data["mu"], pixel_deg=1 / 6)
+    t["kind"] = data["kind"]
+    quiet = t[t["kind"] == "quiet"]
+    # the MDI 96-minute noise after remapping to 1/6-degree pixels: 10-12 G
+    assert quiet["noise_sigma"].between(9.0, 12.5).all()
+    assert quiet["abs_b_p50"].between(6.0, 8.5).all()
+    assert (quiet["frac_above_200"] < 0.005).all()
+    strongest = t.loc[t["abs_b_p99"].idxmax()]
+    assert strongest["kind"] == "active" and strongest["abs_b_p99"] > 500
+    assert strongest["frac_above_200"] > 0.1
+    assert strongest["spectral_slope"] < t.loc[t["kind"] == "quiet", "spectral_slope"].min()
+    np.testing.assert_allclose(t["n_elements"], [43, 6, 8, 43, 35, 28, 18])
