@@ -270,21 +270,20 @@ def _fmt(v, factor):
     return f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}"
 
 
-def table_markdown(cmp, counts):
-    """The wide table of the guide: one line per statistic, real vs simulator per kind/bin."""
-    lines = []
+def table_cells(cmp, counts):
+    """Per kind: (header cells, rows of cells): one row per statistic, real vs simulator."""
+    out = {}
     for kind in ("quiet", "active"):
-        bins = [b for b in sorted(set(cmp.loc[cmp["kind"] == kind, "mu_bin"]), reverse=True)]
+        bins = sorted(set(cmp.loc[cmp["kind"] == kind, "mu_bin"]), reverse=True)
         if not bins:
             continue
-        head = " | ".join(
-            f"μ {b}: real (n={counts.get((kind, b, 'real'), 0)}) | simulator "
-            f"(n={counts.get((kind, b, 'simulator'), 0)}) | ratio" for b in bins)
-        lines += [f"**{kind.capitalize()} patches** (median over patches; ratio = "
-                  "simulator / real, goal within 0.67–1.5)", "",
-                  f"| statistic | {head} |", "|---" * (1 + 3 * len(bins)) + "|"]
+        header = ["statistic"]
+        for b in bins:
+            header += [f"μ {b}: real (n={counts.get((kind, b, 'real'), 0)})",
+                       f"simulator (n={counts.get((kind, b, 'simulator'), 0)})", "ratio"]
+        rows = []
         for col, label, unit, factor in STATS:
-            cells = []
+            cells = [label + (f" ({unit})" if unit else "")]
             for b in bins:
                 row = cmp[(cmp["kind"] == kind) & (cmp["mu_bin"] == b)
                           & (cmp["statistic"] == col)]
@@ -297,8 +296,35 @@ def table_markdown(cmp, counts):
                 cells += [_fmt(row["median_real"], factor), _fmt(row["median_sim"], factor),
                           (f"{ratio:.2f}" if np.isfinite(ratio) else "–")
                           + ("" if ok or not np.isfinite(ratio) else " ✗")]
-            unit_txt = f" ({unit})" if unit else ""
-            lines.append(f"| {label}{unit_txt} | " + " | ".join(cells) + " |")
+            rows.append(cells)
+        out[kind] = (header, rows)
+    return out
+
+
+def _title(kind):
+    return (f"{kind.capitalize()} patches (median over patches; ratio = simulator / real, "
+            "goal within 0.67–1.5; ✗ outside)")
+
+
+def table_markdown(cmp, counts):
+    """The wide table as Markdown (``results/realism_table.md``)."""
+    lines = []
+    for kind, (header, rows) in table_cells(cmp, counts).items():
+        lines += [f"**{_title(kind)}**", "", "| " + " | ".join(header) + " |",
+                  "|---" * len(header) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def table_rst(cmp, counts):
+    """The wide table as reStructuredText list-tables (``results/realism_table.rst``)."""
+    lines = []
+    for kind, (header, rows) in table_cells(cmp, counts).items():
+        lines += [f".. list-table:: {_title(kind)}", "   :header-rows: 1", ""]
+        for r in [header, *rows]:
+            r = [c.replace("\\|", "|").replace("|", "\\|") for c in r]
+            lines += ["   * - " + r[0]] + [f"     - {c}" for c in r[1:]]
         lines.append("")
     return "\n".join(lines)
 
@@ -429,6 +455,7 @@ def main():
 
     suffix = "_quick" if args.quick else ""
     (RESULTS / f"realism_table{suffix}.md").write_text(table + "\n")
+    (RESULTS / f"realism_table{suffix}.rst").write_text(table_rst(cmp, counts) + "\n")
     if args.write_fixtures is not None:
         real["_frame"] = list(frames)
         write_fixtures(args.write_fixtures, real)

@@ -134,6 +134,37 @@ def precision_recall_threshold(y_true, score, *, pos_label=1):
     return float(t0 + (t1 - t0) * (-d[i - 1]) / (d[i] - d[i - 1]))
 
 
+def _torch_proba(modules, devices, precisions, X, batch_size, verbose=0):
+    """P(positive) of every network for every video, ``(n_members, n_videos)``, in this process.
+
+    Each batch is read once (lazy videos by a background thread, ahead of the
+    networks), moved once per device and given, in Gauss, to every network
+    (under bfloat16 autocast for a member with ``precision="bf16"``).
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from .nn._data import autocast_context, iter_video_batches
+
+    for module in modules:
+        module.eval()
+    out = np.empty((len(modules), len(X)), dtype=float)
+    start = 0
+    with torch.no_grad():
+        for xb in tqdm(iter_video_batches(X, batch_size), total=-(-len(X) // batch_size),
+                       desc="ensemble inference", disable=not verbose):
+            on_device = {}  # device -> the batch there: read and moved once
+            stop = start + xb.shape[0]
+            for i, (module, dev, precision) in enumerate(zip(modules, devices, precisions)):
+                if dev not in on_device:
+                    on_device[dev] = xb.to(dev)
+                with autocast_context(precision, dev):
+                    logits = module(on_device[dev])
+                out[i, start:stop] = torch.sigmoid(logits.float()).cpu().numpy()
+            start = stop
+    return out
+
+
 # --------------------------------------------------------------------------- estimator
 class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
     """Ensemble of one classifier per month-block split and random seed.
@@ -193,8 +224,12 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
         The positive class (emergence). None: ``"emergence"`` when the labels
         are strings holding it, else the larger label (``classes_[1]``).
     n_jobs : int, optional
-        Members fitted in parallel (joblib semantics; None means 1 unless in a
-        :func:`joblib.parallel_config` context).
+        Members fitted in parallel, and blocks of videos predicted in parallel
+        (joblib semantics; None means 1 unless in a :func:`joblib.parallel_config`
+        context). Inside ``joblib.parallel_config(backend="dask")`` both run on
+        the workers of a :class:`dask.distributed.Client`; videos opened with
+        :func:`skflux.io.open_videos` travel as their file's path and each
+        worker reads its own (see the scaling guide).
     random_state : int, RandomState or None
         Draws the base seed ``b``; the member of split ``k`` and seed ``s`` gets
         the seed :class:`numpy.random.SeedSequence` ``([b, k, s])`` (the scheme
@@ -438,9 +473,11 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
 
         Neural-network members (fitted skorch nets such as
         :class:`skflux.FluxEmergenceClassifier`) share one pass over the videos:
-        each batch is read once and given, in Gauss, to every member's
-        ``module_`` (eval mode, no gradients; the module clips and scales it
-        itself). Other members use their own ``predict_proba``.
+        each batch is read once (from disk by a background thread, ahead of
+        the networks) and given, in Gauss, to every member's ``module_`` (eval
+        mode, no gradients; the module clips and scales it itself). With
+        ``n_jobs`` (or a joblib context) above one, blocks of whole batches run
+        in parallel. Other members use their own ``predict_proba``.
 
         Parameters
         ----------
@@ -468,30 +505,26 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
         return np.stack(out).astype(float)
 
     def _proba_torch(self, members, X):
-        import torch
-        from tqdm.auto import tqdm
-
-        from .nn._data import iter_video_batches
+        from joblib import Parallel, delayed, effective_n_jobs
 
         X = check_videos(X, allow_nan=True)  # finiteness is checked per video while reading
         batch_size = self.batch_size or getattr(members[0], "batch_size", None) or 10
-        devices = [torch.device(getattr(m, "device", "cpu") or "cpu") for m in members]
-        for m in members:
-            m.module_.eval()
-        out = np.empty((len(members), len(X)), dtype=float)
-        start = 0
-        with torch.no_grad():
-            for xb in tqdm(iter_video_batches(X, batch_size), total=-(-len(X) // batch_size),
-                           desc="ensemble inference", disable=not self.verbose):
-                on_device = {}  # device -> the batch there: read and moved once
-                stop = start + xb.shape[0]
-                for i, (m, dev) in enumerate(zip(members, devices)):
-                    if str(dev) not in on_device:
-                        on_device[str(dev)] = xb.to(dev)
-                    logits = m.module_(on_device[str(dev)])
-                    out[i, start:stop] = torch.sigmoid(logits.float()).cpu().numpy()
-                start = stop
-        return out
+        modules = [m.module_ for m in members]
+        devices = [str(getattr(m, "device", "cpu") or "cpu") for m in members]
+        precisions = [getattr(m, "precision", "float32") for m in members]
+        n_videos = len(X)
+        n_jobs = effective_n_jobs(self.n_jobs)
+        if n_jobs <= 1 or n_videos <= batch_size:
+            return _torch_proba(modules, devices, precisions, X, batch_size, self.verbose)
+        # blocks of whole batches, one per job: a lazy DataArray travels as its file's
+        # path and each worker (process, dask worker) reads its own videos
+        n_blocks = min(n_jobs, -(-n_videos // batch_size))
+        bounds = np.linspace(0, -(-n_videos // batch_size), n_blocks + 1).astype(int) * batch_size
+        blocks = [np.arange(a, min(b, n_videos)) for a, b in zip(bounds[:-1], bounds[1:])]
+        parts = Parallel(n_jobs=self.n_jobs)(
+            delayed(_torch_proba)(modules, devices, precisions, take(X, block), batch_size)
+            for block in blocks if block.size)
+        return np.concatenate(parts, axis=1)
 
     def out_of_fold_proba(self, X):
         """Out-of-fold probability of the positive class for the training videos.

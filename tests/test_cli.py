@@ -9,7 +9,8 @@ import pytest
 
 _SCRIPT = Path(sys.executable).with_name("skflux")
 SKFLUX = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "skflux.cli"]
-SUBCOMMANDS = ("simulate", "ingest", "extract", "fit", "relabel", "locate", "report", "demo")
+SUBCOMMANDS = ("simulate", "ingest", "extract", "fit", "relabel", "review", "locate", "report",
+               "demo")
 
 
 def skflux(*args, cwd=None, input=None):

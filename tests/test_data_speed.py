@@ -126,3 +126,37 @@ def test_prefetch_raises_at_the_failing_item():
         for i in prefetch(items()):
             got.append(i)
     assert got == [1, 2]
+
+
+# ------------------------------------------------------------------ mixed precision
+def test_precision_is_a_checked_saved_parameter(tiny_classifier, tmp_path, one_torch_thread):
+    from sklearn.base import clone
+
+    from skflux import FluxEmergenceClassifier
+
+    clf = tiny_classifier(precision="bf16", max_epochs=1, valid_months=None)
+    assert clone(clf).get_params()["precision"] == "bf16"
+    with pytest.raises(ValueError, match="precision"):
+        tiny_classifier(precision="fp8").fit(np.zeros((4, 8, 16, 16)), [0, 1, 0, 1])
+    X = tiny_videos(n=4, n_frames=8, size=16).values
+    clf.fit(X, [0, 1, 0, 1])
+    back = FluxEmergenceClassifier.load(clf.save(tmp_path / "m"))
+    assert back.precision == "bf16"
+    np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
+
+
+def test_bf16_autocast_changes_arithmetic_not_the_result(tiny_classifier, one_torch_thread):
+    from skflux import MonthBlockEnsemble, MonthBlockSplit
+
+    X = tiny_videos(n=8, n_frames=8, size=16).values
+    y = np.array([0, 1] * 4)
+    f32 = tiny_classifier(max_epochs=1, valid_months=None).fit(X, y)
+    bf16 = tiny_classifier(max_epochs=1, valid_months=None, precision="bf16").fit(X, y)
+    p32, p16 = f32.predict_proba(X), bf16.predict_proba(X)
+    assert p16.dtype == p32.dtype
+    assert not np.array_equal(p16, p32)  # bfloat16 arithmetic was used ...
+    np.testing.assert_allclose(p16, p32, atol=0.05)  # ... for (nearly) the same model
+    # the ensemble's shared pass honours each member's precision
+    ens = MonthBlockEnsemble(bf16, cv=MonthBlockSplit(blocks=((1,), (2,))), n_seeds=1)
+    ens.estimators_ = [bf16]
+    np.testing.assert_allclose(ens._member_proba([bf16], X)[0], p16[:, 1], atol=1e-6)

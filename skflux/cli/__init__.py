@@ -1,4 +1,4 @@
-"""The ``skflux`` command: simulate, ingest, extract, fit, relabel, locate, report and demo.
+"""The ``skflux`` command: simulate, ingest, extract, fit, relabel, review, locate, report, demo.
 
 Every subcommand is a thin shell over the public library (one module each in
 this package); run ``skflux SUBCOMMAND --help`` for its options. Common options
@@ -20,9 +20,9 @@ Exit status (also in ``skflux --help``):
       folder or equal to an input or another output of the same command; found
       when the command line is read, before any training or writing, and named
       (``skflux COMMAND: error: argument --option: ...``)
-3     ``skflux relabel`` stopped to wait for a review (review sheet to fill, or
-      the console reviewer stopped): nothing is lost; review, then rerun the
-      same command
+3     ``skflux relabel`` or ``skflux review`` stopped to wait for a review
+      (review sheet to fill, the console reviewer or the browser page
+      stopped): nothing is lost; review, then rerun the same command
 130   interrupted (Ctrl-C)
 ====  =======================================================================
 

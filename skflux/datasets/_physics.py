@@ -39,9 +39,17 @@ degrees), magnetic flux in Mx (per polarity for bipoles), fields in G.
 * ~4″ FWHM resolution (2″ pixels; Scherrer et al. 1995) applied in the image
   plane, i.e. σ = 1.22 Mm at disk centre, stretched by 1/cos(CMD) east–west
   in the Carrington grid, so east–west resolution is lost near the limb.
-* Noise ~20 G per pixel for 1-minute magnetograms, ~9 G for 5-minute averages
-  (Scherrer et al. 1995; Hagenaar 2001, ApJ 555, 448); white at disk centre,
-  correlated east–west near the limb by the remapping to the Carrington grid.
+* Noise 10 G per 1/6° pixel by default: the level of the 96-minute MDI
+  magnetograms (5-minute averages) the paper used, once remapped to the
+  Carrington grid. Measured, not quoted: real HMI maps degraded to MDI
+  96-minute quality (``benchmarks/bench_realism.py``: 4″ resolution, 2″
+  pixels, ×1.4, and the 15.6 G per 2″ pixel at which a real 96-minute MDI
+  file's header statistics are reproduced) have a noise core of 10.2–11.4 G
+  in 1/6° patches (:func:`skflux.datasets.patch_statistics`); the simulator
+  with 10 G gives 10.4–11.0 G. (Scherrer et al. 1995 quote ~20 G for 1-minute
+  magnetograms, the earlier default, which made every simulated frame twice
+  as noisy as the real ones.) White at disk centre, correlated east–west near
+  the limb by the remapping to the Carrington grid.
 * A smooth gain variation of 10–30 % peak to peak over days; a saturation
   roll-off above 3500 G towards 4000 G.
 * Missing frames: 2–5 % at random plus occasional 1–3-day blocks (about one
@@ -173,7 +181,7 @@ _JD_UNIX_EPOCH = 2440587.5  # Julian date of 1970-01-01T00:00
 ARCSEC_PER_MM = 969.3 / R_SUN_MM  # SOHO at L1: solar radius ~969"
 BLUR_FWHM_ARCSEC = 4.0
 BLUR_SIGMA_MM = BLUR_FWHM_ARCSEC / ARCSEC_PER_MM / 2.3548  # ~1.22 Mm
-NOISE_1MIN_G = 20.0
+NOISE_96MIN_G = 10.0  # default: MDI 96-minute magnetograms remapped to 1/6° pixels (measured)
 SATURATION_G = 3500.0
 SATURATION_MAX_G = 4000.0
 GAIN_PEAK_TO_PEAK = (0.10, 0.30)

@@ -244,7 +244,7 @@ def _build(entropy, indices, opts, *, missing, preprocessed, quiet_sun, activity
 
 
 def make_flux_emergence(n_videos, *, random_state=None, n_frames=N_FRAMES, size=PATCH_SIZE,
-                        years=(1996, 2011), emergence_fraction=0.5, noise=ph.NOISE_1MIN_G,
+                        years=(1996, 2011), emergence_fraction=0.5, noise=ph.NOISE_96MIN_G,
                         missing=True, preprocessed=True, quiet_sun=True, activity=True,
                         cadence_minutes=None, patch_deg=PATCH_DEG, verbose=0):
     """Simulated MDI-like magnetic-patch videos with ground truth and BARD-like crude labels.
@@ -284,10 +284,12 @@ def make_flux_emergence(n_videos, *, random_state=None, n_frames=N_FRAMES, size=
         Fraction of videos that are true emergences. With the default, 19 %
         of the crude labels are wrong on average (16–23 % over sets of 400),
         mostly non-emergences first detected west of −60°.
-    noise : float, default=20.0
-        Standard deviation of the noise in G for a native 1/6° pixel (MDI
-        1-minute magnetograms; 9.0 for 5-minute averages; 0 for none).
-        Coarser pixels average it down.
+    noise : float, default=10.0
+        Standard deviation of the noise in G for a native 1/6° pixel: the
+        level of MDI 96-minute magnetograms remapped to 1/6° pixels, as
+        measured on real HMI maps degraded to MDI quality
+        (``benchmarks/bench_realism.py``); about 20 for MDI 1-minute
+        magnetograms; 0 for none. Coarser pixels average it down.
     missing : bool, default=True
         Drop frames like MDI did (2–5 % at random, 1–3-day blocks, the SOHO
         gaps). ``observed`` records which frames are real observations of
@@ -436,7 +438,7 @@ def write_flux_emergence(path, n_videos, *, random_state=None, chunk=1, prefetch
     activity = kwargs.pop("activity", True)
     opts = _options(kwargs.get("n_frames", N_FRAMES), kwargs.get("size", PATCH_SIZE),
                     kwargs.get("years", (1996, 2011)), kwargs.get("emergence_fraction", 0.5),
-                    kwargs.get("noise", ph.NOISE_1MIN_G), kwargs.get("cadence_minutes"),
+                    kwargs.get("noise", ph.NOISE_96MIN_G), kwargs.get("cadence_minutes"),
                     kwargs.get("patch_deg", PATCH_DEG))
     entropy = cat.root_entropy(random_state)
     rows = _sample(entropy, np.arange(n_videos), opts["emergence_fraction"], opts["years"],

@@ -615,8 +615,9 @@ def find_maps(directory, pattern="*.fits"):
     ----------
     directory : str or path-like
         Folder of full-disk magnetograms (or SHARP cutouts).
-    pattern : str, default="*.fits"
-        Glob pattern of the files (``"**/*.fits"`` searches sub-folders).
+    pattern : str, optional
+        Glob pattern of the files: ``"*.fits"`` by default, ``"**/*.fits"``
+        searches sub-folders.
 
     Returns
     -------

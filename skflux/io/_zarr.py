@@ -25,7 +25,7 @@ _TIME_ENCODING = {"units": "microseconds since 1970-01-01", "dtype": "int64"}
 
 
 def is_zarr_store(path):
-    """Whether ``path`` names a Zarr store (a ``.zarr`` name, or a folder holding Zarr metadata)."""
+    """Whether ``path`` names a Zarr store (a ``.zarr`` name, or a folder with Zarr metadata)."""
     text = os.fspath(path) if not isinstance(path, str) else path
     if str(text).rstrip("/").endswith(".zarr"):
         return True
@@ -183,7 +183,7 @@ class ZarrField:
 
         try:
             array = zarr.open_group(store, mode="r")[FIELD_VAR]
-        except Exception:  # noqa: BLE001 - anything unreadable: xarray decodes (and reports)
+        except Exception:  # anything unreadable: xarray decodes it (and reports)
             return None
         names = set(array.attrs)
         if (array.dtype != np.int16 or array.ndim != 4 or "scale_factor" not in names
@@ -231,14 +231,13 @@ def open_zarr_dataset(store, chunks):
     """
     import dask.array as dsa
     import xarray as xr
-    from dask.base import tokenize
-
     import zarr
+    from dask.base import tokenize
 
     try:
         zarr.open_consolidated(store, mode="r")
         consolidated = True
-    except Exception:  # noqa: BLE001 - written by another tool: read each array's metadata
+    except Exception:  # not consolidated (written by another tool)
         consolidated = False
     # coordinates are read eagerly by the caller: no dask chunks for them
     ds = xr.open_zarr(store, chunks=None, consolidated=consolidated, decode_timedelta=False)

@@ -95,6 +95,30 @@ class VideoDataset(torch.utils.data.Dataset):
         return v, yb
 
 
+def autocast_context(precision, device):
+    """:func:`torch.autocast` to bfloat16 for ``precision="bf16"``, else a no-op context.
+
+    Parameters
+    ----------
+    precision : {"float32", "bf16"}
+    device : str or torch.device
+        Where the network runs (its device type picks the autocast backend).
+
+    Examples
+    --------
+    >>> import torch
+    >>> with autocast_context("bf16", "cpu"):
+    ...     torch.ones(2, 2) @ torch.ones(2, 2)
+    tensor([[2., 2.],
+            [2., 2.]], dtype=torch.bfloat16)
+    """
+    import contextlib
+
+    if precision == "bf16":
+        return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def read_videos(X, index):
     """Videos ``index`` of a DataArray as one float32 array, read in this process.
 

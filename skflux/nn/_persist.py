@@ -40,7 +40,7 @@ HISTORY = "history.json"
 #: Constructor parameters a model directory stores (besides module__/criterion__/optimizer__).
 PARAMS = ("module", "criterion", "optimizer", "lr", "max_epochs", "batch_size", "field_limit",
           "augment", "threshold", "valid_months", "patience", "random_state", "device",
-          "verbose", "num_workers", "video_shape", "pos_label")
+          "verbose", "num_workers", "video_shape", "pos_label", "precision")
 PREFIXES = ("module__", "criterion__", "optimizer__")
 CRITERIA = {"BCEWithLogitsLoss": torch.nn.BCEWithLogitsLoss,
             "GeneralizedCrossEntropyLoss": GeneralizedCrossEntropyLoss}

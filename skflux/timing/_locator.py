@@ -11,8 +11,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._schema import CADENCE_MINUTES, VIDEO_DIM
 from .._validation import _is_dataarray, _is_tensor, check_videos
-from ..nn._data import check_video_shape, iter_video_batches, resample_hint
-from ._masking import _CurveEngine, _Member
+from ..nn._data import check_video_shape, resample_hint
+from ._masking import masked_curves
 
 _OUTPUT_VARS = ("emergence_frame", "emergence_time", "emergence_offset", "member_frames",
                 "frame_q25", "frame_q75", "final_probability")
@@ -283,7 +283,11 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
     def emergence_curves(self, X):
         """Probability curves of every member under masking.
 
-        Each video is read once (lazy DataArrays one video at a time).
+        Each video is read once (lazy DataArrays one video at a time, by a
+        background thread while the networks run). Inside
+        ``joblib.parallel_config(backend="dask")`` (or any joblib backend with
+        more than one job), blocks of videos run in parallel, each worker
+        reading its own videos from the file.
 
         Parameters
         ----------
@@ -303,23 +307,16 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
             a ``lower_bound`` too large for the videos, or NaN/inf in a video
             (named).
         """
-        from tqdm.auto import tqdm
-
         check_is_fitted(self, "ensemble_")
         X = self._check_X(X)
-        n_videos, n_frames = X.shape[0], X.shape[1]
         members = _members_of(self.ensemble_)
-        curves = np.empty((len(members), n_videos, n_frames))
-        with _eval_mode([m.module_ for m in members]):
-            prepared = [_Member(m.module_, self.device) for m in members]
-            engine = _CurveEngine(prepared, self.lower_bound, self.method, self.batch_size)
-            if _is_tensor(X):
-                X = X.detach().cpu()
-            batches = iter_video_batches(X, batch_size=1)
-            for i, xb in enumerate(tqdm(batches, total=n_videos, desc="emergence time",
-                                        disable=not self.verbose)):
-                curves[:, i] = engine.curves(xb[0])
-        return curves
+        modules = [m.module_ for m in members]
+        if _is_tensor(X):
+            X = X.detach().cpu()
+        with _eval_mode(modules):
+            return masked_curves(modules, X, lower_bound=self.lower_bound, method=self.method,
+                                 batch_size=self.batch_size, device=self.device,
+                                 verbose=self.verbose)
 
     def _check_X(self, X):
         X = check_videos(X, allow_nan=False)

@@ -303,3 +303,69 @@ class _CurveEngine:
             idx = masked_frame_index(n_frames, self.lower_bound, cutoffs[b0:b0 + self.batch_size])
             out.append(_as_logits(m.module(x[torch.from_numpy(idx).to(x.device)])))
         return torch.cat(out)
+
+
+def _curves_block(modules, X, lower_bound, method, batch_size, device, verbose=0):
+    """Curves ``(members, videos, frames)`` of the videos ``X``, in this process.
+
+    Each video is read once (lazy DataArrays by a background thread, one
+    video ahead) and given to every member.
+    """
+    from tqdm.auto import tqdm
+
+    from ..nn._data import iter_video_batches
+
+    for module in modules:
+        module.eval()
+    prepared = [_Member(module, device) for module in modules]
+    engine = _CurveEngine(prepared, lower_bound, method, batch_size)
+    n_videos, n_frames = X.shape[0], X.shape[1]
+    curves = np.empty((len(modules), n_videos, n_frames))
+    batches = iter_video_batches(X, batch_size=1)
+    for i, xb in enumerate(tqdm(batches, total=n_videos, desc="emergence time",
+                                disable=not verbose)):
+        curves[:, i] = engine.curves(xb[0])
+    return curves
+
+
+def masked_curves(modules, X, *, lower_bound, method="fast", batch_size=32, device=None,
+                  verbose=0):
+    """Probability curves under masking of every member for every video.
+
+    Runs in this process, or, inside :func:`joblib.parallel_config` with more
+    than one job (``backend="loky"``, or ``backend="dask"`` on a
+    :class:`dask.distributed.Client`'s workers), on blocks of videos in
+    parallel: each task receives the networks and its block of ``X``; a lazy
+    DataArray from :func:`skflux.io.open_videos` travels as the file's path
+    and each worker reads its own videos from the file.
+
+    Parameters
+    ----------
+    modules : list of torch.nn.Module
+        Networks mapping Gauss videos to logits (put in evaluation mode).
+    X : ndarray, torch.Tensor (on the CPU) or xarray.DataArray
+        Videos ``(video, frame, lat, lon)``.
+    lower_bound, method, batch_size, device
+        See :class:`skflux.EmergenceTimeLocator`.
+    verbose : int, default=0
+        Progress bar (in-process runs only).
+
+    Returns
+    -------
+    curves : ndarray of shape (n_members, n_videos, n_frames)
+    """
+    from joblib import Parallel, delayed, effective_n_jobs
+
+    from .._ensemble_members import take
+
+    n_videos = X.shape[0]
+    n_jobs = effective_n_jobs(None)  # 1 unless a joblib.parallel_config says otherwise
+    if n_jobs <= 1 or n_videos < 2:
+        return _curves_block(modules, X, lower_bound, method, batch_size, device, verbose)
+    blocks = np.array_split(np.arange(n_videos), min(n_videos, n_jobs))
+    parts = Parallel()(
+        delayed(_curves_block)(modules, take(X, block), lower_bound, method, batch_size,
+                               device)
+        for block in blocks
+    )
+    return np.concatenate(parts, axis=1)
