@@ -1,7 +1,7 @@
 """Inference from disk at compute speed: NetCDF (zlib, zstd) and Zarr vs in-memory, side by side.
 
-What is measured (one run, same videos, same networks, best of ``--repeats``)
-----------------------------------------------------------------------------
+What is measured (one run, same videos, same networks, ``--repeats`` alternating pairs)
+-------------------------------------------------------------------------------------
 ``--videos`` full-size videos (225 x 90 x 90) from the simulator are written by
 :func:`skflux.datasets.write_flux_emergence` to a temporary folder (never the
 repository) as NetCDF with zlib (the default), as NetCDF with zstd
@@ -85,12 +85,17 @@ def _best(fn, repeats):
 
 
 def _paired(reference, candidate, repeats):
-    """Best times of two functions measured alternately (a shared machine's load hits both)."""
-    t_ref = t_cand = float("inf")
+    """Times of two functions measured alternately, as ``(t_reference, t_candidate)``.
+
+    Each repeat times one after the other, so both see the same load on a shared
+    machine; the pair with the median ratio is returned (robust to a burst of
+    load hitting one side of one pair).
+    """
+    pairs = []
     for _ in range(repeats):
-        t_ref = min(t_ref, _best(reference, 1))
-        t_cand = min(t_cand, _best(candidate, 1))
-    return t_ref, t_cand
+        pairs.append((_best(reference, 1), _best(candidate, 1)))
+    pairs.sort(key=lambda tc: tc[0] / tc[1])
+    return pairs[len(pairs) // 2]
 
 
 def _ensemble(n_members, shape, device="cpu"):
@@ -270,7 +275,8 @@ def main(argv=None):
         "same videos and networks in one run; ratios are from-disk over in-memory throughput; "
         "memory part on small videos (see the script's docstring); CPU threads: "
         f"{os.environ.get('OMP_NUM_THREADS', 'torch default')}")
-    write_result("io", rows, quick=args.quick, extra=extra)
+    write_result("io" if args.part == "all" else f"io_{args.part}", rows, quick=args.quick,
+                 extra=extra)
 
 
 if __name__ == "__main__":

@@ -396,6 +396,23 @@ def test_the_page_never_sees_ground_truth(oracle, tiny_videos):
     oracle.stop()
 
 
+def test_the_page_shows_the_month_block_the_relabeler_gives(oracle, tiny_videos):
+    from skflux.relabel._review import make_request as relabeler_request
+
+    # videos 2 and 3 in blocks 1 and 0; the request carries each one's block months
+    fold_of = np.full(tiny_videos.sizes["video"], -1)
+    fold_of[[2, 3]] = [1, 0]
+    ids = [str(v) for v in tiny_videos["bmr_id"].values]
+    labels, oof = np.zeros(len(ids), int), np.full(len(ids), 0.9)
+    request = relabeler_request([2, 3], {}, labels, oof, ids, None, 1, tiny_videos, None,
+                                blocks=(fold_of, [(1, 2), (3, 4)]))
+    assert [item.block_months for item in request] == [(3, 4), (1, 2)]
+    Reviewing(oracle, request)
+    assert json.loads(http(oracle, "/api/video/2")[1])["block_months"] == [3, 4]
+    assert json.loads(http(oracle, "/api/video/3")[1])["block_months"] == [1, 2]
+    oracle.stop()
+
+
 def test_evidence_is_checked_and_made_json_safe(tiny_videos):
     from skflux.relabel._web._session import evidence_json
 

@@ -57,7 +57,8 @@ and the benchmarks.
   of 1,000 videos of 32×32×32, reaches 0.91–0.92 test accuracy (5-fold
   0.91–0.92 over three seeds; the paper's CNN ensemble: 0.83 on MDI);
   with ``activity=False`` (the BMR alone in the quiet Sun) it reaches
-  0.98–1.00.
+  0.98–1.00. (Measured with the former 20 G noise default; not rerun
+  since the default became 10 G.)
 
 .. rubric:: Physics and sources
 

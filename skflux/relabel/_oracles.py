@@ -130,6 +130,9 @@ class ReviewItem:
         Relabeling pass (1-based).
     X : object
         The full video collection (kept lazy); see :attr:`video`.
+    block_months : tuple of int or None
+        The months of the video's month block (the block whose model, trained
+        without it, gave :attr:`proba`), when the relabeler knows them.
     """
 
     index: int
@@ -139,6 +142,7 @@ class ReviewItem:
     bmr_id: object
     pass_index: int
     X: object = None
+    block_months: tuple = None
 
     @property
     def video(self):
@@ -222,7 +226,7 @@ class ReviewRequest:
     """
 
     def __init__(self, indices, labels, proba, video_ids, bmr_ids, pass_index, X=None, *,
-                 classes=None, pos_label=None):
+                 classes=None, pos_label=None, block_months=None):
         self.classes = None if classes is None else list(np.asarray(classes).tolist())
         self.pos_label = pos_label
         self.indices = np.asarray(indices, dtype=int)
@@ -232,6 +236,8 @@ class ReviewRequest:
         self.bmr_ids = None if bmr_ids is None else list(bmr_ids)
         self.pass_index = int(pass_index)
         self.X = X
+        self.block_months = None if block_months is None else [
+            None if b is None else tuple(int(m) for m in b) for b in block_months]
 
     def __len__(self):
         return len(self.indices)
@@ -292,6 +298,7 @@ class ReviewRequest:
             proba=float(self.proba[k]),
             bmr_id=None if self.bmr_ids is None else self.bmr_ids[k],
             pass_index=self.pass_index, X=self.X,
+            block_months=None if self.block_months is None else self.block_months[k],
         )
 
     def __iter__(self):

@@ -406,7 +406,8 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             done = logged.get(p, {})
             got = stored_verdicts(log, p, stored, done, queue)
             if got is None:
-                request = make_request(queue, done, labels, oof, *names, p, X, target)
+                request = make_request(queue, done, labels, oof, *names, p, X, target,
+                                       blocks=(fold_of, block_months))
                 got = ask_oracle(oracle, request, done, log, progress=self.verbose >= 2)
             verdicts = np.array([got[int(i)][0] for i in queue], dtype=int)
             rec = pass_statistics(p, oof, labels, verified, queue, verdicts, fold_of,

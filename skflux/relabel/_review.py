@@ -159,11 +159,19 @@ def ask_oracle(oracle, request, done, log, *, progress=False):
     return got
 
 
-def make_request(queue, done, labels, oof, ids, bmr_ids, pass_index, X, target):
-    """The :class:`ReviewRequest` of the queued videos that have no verdict yet."""
+def make_request(queue, done, labels, oof, ids, bmr_ids, pass_index, X, target, blocks=None):
+    """The :class:`ReviewRequest` of the queued videos that have no verdict yet.
+
+    ``blocks`` is ``(fold_of, block_months)``: each video's month block and the
+    months of every block, so that a reviewer sees which block a video is in.
+    """
     todo = np.array([i for i in queue if int(i) not in done], dtype=int)
+    block_months = None
+    if blocks is not None and blocks[1] is not None:
+        fold_of, months = blocks
+        block_months = [months[fold_of[i]] if fold_of[i] >= 0 else None for i in todo]
     return ReviewRequest(
         todo, labels[todo], oof[todo], [ids[i] for i in todo],
         None if bmr_ids is None else [bmr_ids[i] for i in todo], pass_index, X,
         classes=None if target is None else target.classes,
-        pos_label=None if target is None else target.pos_label)
+        pos_label=None if target is None else target.pos_label, block_months=block_months)

@@ -128,6 +128,7 @@ class Hub:
                 "video": item.index, "video_id": item.video_id, "label": item.label,
                 "model_label": item.model_label, "proba": item.proba,
                 "pass": item.pass_index, "n_frames": item.n_frames, **facts,
+                "block_months": None if item.block_months is None else list(item.block_months),
                 "evidence": evidence,
             }
 

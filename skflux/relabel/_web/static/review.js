@@ -206,7 +206,8 @@
     $("f-proba").textContent = p;
     $("f-date").textContent = m.date === null ? "–" : String(m.date);
     $("f-pos").textContent = `${m.lat === null ? "–" : fmt(m.lat, 1) + "°"} / ${m.lon === null ? "–" : fmt(m.lon, 1) + "°"} (Carrington)`;
-    $("f-month").textContent = `${m.month === null ? "–" : m.month} · pass ${m.pass}`;
+    const block = m.block_months ? ` · block of months ${m.block_months.join(", ")}` : "";
+    $("f-month").textContent = `${m.month === null ? "–" : m.month}${block} · pass ${m.pass}`;
   }
 
   function showMark() {
