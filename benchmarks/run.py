@@ -121,6 +121,12 @@ def markdown(payloads, runs=None, *, quick=False, collected=False):
         "measured in the same run as the figure it qualifies; rerun a single benchmark with "
         "`python benchmarks/bench_<name>.py`, all of them with `python benchmarks/run.py`.",
         "",
+        "Simulated data, unless a row says real: figures of the simulated science "
+        "benchmarks (classifier accuracy, relabeling, timing) dated before 2026-11-29 were "
+        "measured with the simulator's earlier instrument noise of 20 G per pixel; the "
+        "default is now 10 G (measured against real HMI degraded to MDI 96-minute quality, "
+        "see the `realism` rows) and they have not been rerun since.",
+        "",
         "| benchmark | figure | value | compared with (same run) | target | pass "
         "| machine | date |",
         "|---|---|---|---|---|---|---|---|",

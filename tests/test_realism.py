@@ -236,3 +236,25 @@ def test_simulator_statistics_in_the_documented_ranges():
     assert 3.8e-2 / 1.5 <= med["frac_above_25"] <= 5.1e-2 * 1.5
     # active frames hold strong fields the quiet ones lack
     assert t.loc[keep & active, "abs_b_p99"].median() > 3 * med["abs_b_p99"]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"quantiles": (50, 120)}, "quantiles"), ({"thresholds": (np.nan,)}, "thresholds"),
+    ({"n_sigma": -1.0}, "n_sigma"), ({"min_pixels": 0}, "min_pixels"),
+    ({"spectrum_range_mm": (20.0, 2.0)}, "spectrum_range_mm"), ({"pixel_deg": 0.0}, "pixel_deg"),
+])
+def test_bad_options_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        patch_statistics(np.zeros((4, 4)), **kwargs)
+
+
+def test_real_patch_video_mu_comes_from_its_coordinate():
+    from skflux.io._observations import patch_video
+
+    fixture = (__import__("pathlib").Path(__file__).parent / "data" / "observations"
+               / "hmi_m_720s_20111217_0600_fd_bin16.fits")
+    video = patch_video([fixture], 296.0, 23.0, n_frames=1, size=16, pixel_deg=15 / 16)
+    t = patch_statistics(video)
+    assert t.loc[0, "mu"] == pytest.approx(float(video["mu"].values.ravel()[0]))
+    assert 0.5 < t.loc[0, "mu"] < 1.0 and t.loc[0, "n_pixels"] == 256
+    assert t.loc[0, "abs_b_p99"] > 100  # the patch holds the active region

@@ -15,7 +15,7 @@ and the benchmarks.
   :func:`crude_label_confusion` — the paper's crude rule, a BARD-like
   detector on videos or catalogues, and the crude-vs-truth report.
 * :func:`patch_statistics`, :func:`patch_statistics_by_mu` — the realism
-  statistics (|B| quantiles, fractions above thresholds, power-spectrum
+  statistics (``|B|`` quantiles, fractions above thresholds, power-spectrum
   slope, flux elements, noise, by μ) by which simulated frames are compared
   with real magnetograms (``benchmarks/bench_realism.py``).
 

@@ -200,9 +200,9 @@ def patch_statistics(videos_or_frames, *, mu=None, pixel_deg=None, quantiles=(50
         spacing of a DataArray's ``lat`` coordinate, else a 15° patch
         (``15 / width``).
     quantiles : sequence of float, default=(50, 90, 99)
-        Percentiles of |B| (columns ``abs_b_p50`` ...), in G.
+        Percentiles of ``|B|`` (columns ``abs_b_p50`` ...), in G.
     thresholds : sequence of float, default=(25, 50, 200)
-        Fractions of pixels with |B| above each (columns ``frac_above_25``
+        Fractions of pixels with ``|B|`` above each (columns ``frac_above_25``
         ...).
     n_sigma : float, default=3.0
         Flux elements are same-sign 4-connected regions where
@@ -254,10 +254,25 @@ def patch_statistics(videos_or_frames, *, mu=None, pixel_deg=None, quantiles=(50
     """
     import pandas as pd
 
+    quantiles = np.atleast_1d(np.asarray(quantiles, dtype=float))
+    if quantiles.size == 0 or np.any((quantiles < 0) | (quantiles > 100)):
+        raise ValueError(f"quantiles must be percentiles in [0, 100]; got {quantiles.tolist()}")
+    thresholds = np.atleast_1d(np.asarray(thresholds, dtype=float))
+    if not np.all(np.isfinite(thresholds)):
+        raise ValueError(f"thresholds must be finite numbers of Gauss; got {thresholds.tolist()}")
+    if not (np.isfinite(n_sigma) and n_sigma >= 0):
+        raise ValueError(f"n_sigma must be a number >= 0; got {n_sigma!r}")
+    if isinstance(min_pixels, bool) or not isinstance(min_pixels, (int, np.integer)) \
+            or min_pixels < 1:
+        raise ValueError(f"min_pixels must be an integer >= 1; got {min_pixels!r}")
+    lo_mm, hi_mm = (float(v) for v in spectrum_range_mm)
+    if not 0 < lo_mm < hi_mm:
+        raise ValueError("spectrum_range_mm must be two increasing positive wavelengths in Mm; "
+                         f"got {spectrum_range_mm!r}")
     frames, vid, frm, mu_flat, pixel_deg = _as_frames(videos_or_frames, mu, pixel_deg)
     pixel_mm = pixel_deg * ph.MM_PER_DEG
     area = pixel_mm**2 * _CM2_PER_MM2
-    rng = (max(float(spectrum_range_mm[0]), 2.0 * pixel_mm), float(spectrum_range_mm[1]))
+    rng = (max(lo_mm, 2.0 * pixel_mm), hi_mm)
     rows = []
     for i, frame in enumerate(frames):
         frame = np.asarray(frame, dtype=float)

@@ -82,7 +82,8 @@ def unpack(raw, scale, offset=0.0, fill=FILL_INT16):
     out = np.multiply(raw, np.float32(scale), dtype=np.float32)
     if offset:
         out += np.float32(offset)
-    missing = raw == fill
-    if missing.any():
-        out[missing] = np.nan
+    if raw.size and (raw.min() == fill if fill == np.iinfo(raw.dtype).min else True):
+        missing = raw == fill  # (the fill is int16's minimum: min() is the cheap test)
+        if missing.any():
+            out[missing] = np.nan
     return out

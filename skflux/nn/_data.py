@@ -60,14 +60,16 @@ class VideoDataset(torch.utils.data.Dataset):
         return torch.from_numpy(np.asarray(X[index], dtype=np.float32))
 
     def _check(self, v, index):
+        if not self.check_finite:
+            return v
         # numpy's isfinite is many times faster than torch's on CPU tensors
         finite = (np.isfinite(v.numpy()) if v.device.type == "cpu" and not v.requires_grad
-                  else torch.isfinite(v))
-        if self.check_finite and not bool(finite.all()):
+                  else torch.isfinite(v).cpu().numpy())
+        if not finite.all():
             if np.ndim(index) == 0:
                 bad = int(index)
             else:
-                per_video = np.asarray(finite.reshape(len(v), -1).all(1))
+                per_video = finite.reshape(len(v), -1).all(1)
                 bad = int(np.asarray(index)[int(np.flatnonzero(~per_video)[0])])
             raise ValueError(
                 f"{video_name(self.X, bad)} contains NaN or inf; fill gaps and off-limb pixels "
