@@ -160,3 +160,22 @@ def test_bf16_autocast_changes_arithmetic_not_the_result(tiny_classifier, one_to
     ens = MonthBlockEnsemble(bf16, cv=MonthBlockSplit(blocks=((1,), (2,))), n_seeds=1)
     ens.estimators_ = [bf16]
     np.testing.assert_allclose(ens._member_proba([bf16], X)[0], p16[:, 1], atol=1e-6)
+
+
+def test_collected_handles_close_under_the_hdf5_lock(nan_videos, tmp_path):
+    # a garbage collection may run in any thread (e.g. while a reader thread is inside
+    # HDF5): a collected reader never closes its file there, the next locked call does
+    import gc
+
+    from skflux.io import _netcdf
+
+    path = to_netcdf(nan_videos, tmp_path / "v.nc")
+    field = PackedField(path)
+    handle = field._nc
+    del field
+    gc.collect()
+    assert handle.isopen() and any(h is handle for h in _netcdf._TO_CLOSE)
+    other = PackedField(path)
+    other[0:1]
+    assert not handle.isopen() and not any(h is handle for h in _netcdf._TO_CLOSE)
+    assert other._nc.isopen()

@@ -222,21 +222,23 @@ class VideoWriter:
         if self._closed:
             raise ValueError(f"{self.path}: this VideoWriter was closed; create a new one")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        nc = netCDF4.Dataset(self.path, "w", format="NETCDF4")
-        nc.set_auto_maskandscale(False)
-        nc.createDimension(VIDEO_DIM, None)
-        nc.createDimension(FRAME_DIM, self.n_frames)
-        nc.createDimension(LAT_DIM, self.n_lat)
-        nc.createDimension(LON_DIM, self.n_lon)
+        with _HDF5Lock():
+            nc = netCDF4.Dataset(self.path, "w", format="NETCDF4")
+            nc.set_auto_maskandscale(False)
+            nc.createDimension(VIDEO_DIM, None)
+            nc.createDimension(FRAME_DIM, self.n_frames)
+            nc.createDimension(LAT_DIM, self.n_lat)
+            nc.createDimension(LON_DIM, self.n_lon)
         self._nc = nc
         return self
 
     def close(self):
         """Finish the file; it is then readable by :func:`open_videos`."""
         if self._nc is not None:
-            if self._coords is None:  # nothing written: still leave a valid empty skeleton
-                self._nc.setncattr("skflux_n_videos", 0)
-            self._nc.close()
+            with _HDF5Lock():
+                if self._coords is None:  # nothing written: still leave a valid empty skeleton
+                    self._nc.setncattr("skflux_n_videos", 0)
+                self._nc.close()
             self._nc = None
         self._closed = True
 
@@ -348,13 +350,14 @@ class VideoWriter:
         expected = (self.n_frames, self.n_lat, self.n_lon)
         if tuple(video.shape[1:]) != expected:
             raise ValueError(self._size_message(name, tuple(video.shape[1:]), expected))
-        if self._coords is None:
-            self._init_file(video)
-            self._first_name = name
-        self._check_coords(video)
-        for i in range(video.sizes[VIDEO_DIM]):
-            self._write_one(video.isel({VIDEO_DIM: slice(i, i + 1)}), video, i)
-        self._nc.sync()
+        with _HDF5Lock():  # another thread may be reading a file (HDF5 is not thread-safe)
+            if self._coords is None:
+                self._init_file(video)
+                self._first_name = name
+            self._check_coords(video)
+            for i in range(video.sizes[VIDEO_DIM]):
+                self._write_one(video.isel({VIDEO_DIM: slice(i, i + 1)}), video, i)
+            self._nc.sync()
 
     def _size_message(self, name, got, expected):
         """The refusal of a video of another size: the video first, then the file."""
@@ -545,7 +548,7 @@ class PackedField:
         import netCDF4
 
         try:
-            with netCDF4.Dataset(path) as nc:
+            with _HDF5Lock(), netCDF4.Dataset(path) as nc:
                 var = nc.variables.get(FIELD_VAR)
                 if var is None or var.dtype != np.int16 or var.ndim != 4:
                     return False
@@ -565,13 +568,21 @@ class PackedField:
         import netCDF4
 
         if self._nc is None or self._pid != os.getpid():
-            from xarray.backends.locks import HDF5_LOCK
-
-            with HDF5_LOCK:
+            if self._nc is not None:  # inherited through fork: never touched here
+                _INHERITED.append(self._nc)
+            with _HDF5Lock():
                 nc = netCDF4.Dataset(self.path, "r")
                 nc.set_auto_maskandscale(False)
             self._nc, self._pid = nc, os.getpid()
         return self._nc
+
+    def __del__(self):
+        # HDF5 is not thread-safe and a garbage collection may run in any thread at any
+        # time (e.g. while a reader thread decompresses): never close the file here; hand
+        # the handle to the next read, which closes it under the HDF5 lock
+        nc = self.__dict__.get("_nc")
+        if nc is not None:
+            (_TO_CLOSE if self.__dict__.get("_pid") == os.getpid() else _INHERITED).append(nc)
 
     def __getstate__(self):
         state = dict(self.__dict__)
@@ -597,12 +608,41 @@ class PackedField:
         return self._open()
 
     def __getitem__(self, key):
-        from xarray.backends.locks import HDF5_LOCK
-
         nc = self._reopen_checked()
-        with HDF5_LOCK:
+        with _HDF5Lock():
             raw = np.asarray(nc.variables[FIELD_VAR][key])
         return unpack(raw, self.scale, self.offset, self.fill)
+
+
+#: Handles of collected :class:`PackedField` objects, closed at the next locked HDF5 call.
+_TO_CLOSE = []
+#: Handles inherited through fork: closing them would touch the parent's HDF5 state.
+_INHERITED = []
+
+
+class _HDF5Lock:
+    """xarray's process-wide HDF5 lock, closing collected handles once it is held.
+
+    HDF5 (as built in the netCDF4 wheels) is not thread-safe: every call into
+    it, skflux's and xarray's, holds this lock.
+    """
+
+    def __enter__(self):
+        from xarray.backends.locks import HDF5_LOCK
+
+        self._lock = HDF5_LOCK
+        self._lock.acquire()
+        while _TO_CLOSE:
+            nc = _TO_CLOSE.pop()
+            try:
+                nc.close()
+            except RuntimeError:  # already closed
+                pass
+        return self
+
+    def __exit__(self, *exc):
+        self._lock.release()
+        return False
 
 
 def _packed_dask(path, ds, chunks):
