@@ -350,13 +350,18 @@ class VideoWriter:
         expected = (self.n_frames, self.n_lat, self.n_lon)
         if tuple(video.shape[1:]) != expected:
             raise ValueError(self._size_message(name, tuple(video.shape[1:]), expected))
-        with _HDF5Lock():  # another thread may be reading a file (HDF5 is not thread-safe)
-            if self._coords is None:
-                self._init_file(video)
-                self._first_name = name
-            self._check_coords(video)
-            for i in range(video.sizes[VIDEO_DIM]):
-                self._write_one(video.isel({VIDEO_DIM: slice(i, i + 1)}), video, i)
+        for i in range(video.sizes[VIDEO_DIM]):
+            # read first (a lazy video reads its file under the HDF5 lock), then write
+            # holding that lock: another thread may be reading a file, and HDF5 is not
+            # thread-safe
+            one = video.isel({VIDEO_DIM: slice(i, i + 1)}).load()
+            with _HDF5Lock():
+                if self._coords is None:
+                    self._init_file(one)
+                    self._first_name = name
+                self._check_coords(one)
+                self._write_one(one, video, i)
+        with _HDF5Lock():
             self._nc.sync()
 
     def _size_message(self, name, got, expected):
