@@ -5,8 +5,9 @@ with dims ``("video", "frame", "lat", "lon")`` (names in
 :mod:`skflux._schema`). On disk they are NetCDF4 files, CF-packed int16 with
 zlib (or zstd), one video per chunk, written incrementally and opened lazily
 with dask; Zarr stores (:func:`to_zarr`, for object stores and clusters) hold
-the same schema and packing and open with the same :func:`open_videos`. The authors' FITS layout (a patch cube plus a ``.dt.fits`` of seconds since
-the first frame) is read onto the 96-minute grid. Real observations come in
+the same schema and packing and open with the same :func:`open_videos`. The
+authors' FITS layout (a patch cube plus a ``.dt.fits`` of seconds since the
+first frame) is read onto the 96-minute grid. Real observations come in
 through :func:`patch_video` and :func:`write_patch_videos` (patches cut from
 full-disk MDI/HMI/GONG magnetograms with sunpy and reproject, found by
 :func:`find_maps`) and :func:`read_sharp` (HMI SHARP CEA cutouts).
