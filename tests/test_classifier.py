@@ -753,3 +753,18 @@ def test_save_load_keeps_every_stored_parameter(toy, tmp_path):
     np.testing.assert_array_equal(back.classes_, [-1, 1])
     np.testing.assert_array_equal(back.predict(X), clf.predict(X))
     np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
+
+
+def test_another_optimizer_gets_no_sgd_momentum(tiny_classifier, tiny_videos):
+    # SGD's momentum/nesterov defaults used to be injected for any optimizer, so Adam failed
+    import torch
+    from sklearn.base import clone
+
+    clf = tiny_classifier(optimizer=torch.optim.Adam, max_epochs=1)
+    assert "optimizer__momentum" not in clf.get_params()
+    clf = clone(clf).fit(tiny_videos, tiny_videos["label"].values)
+    assert isinstance(clf.optimizer_, torch.optim.Adam)
+    assert np.isfinite(clf.predict_proba(tiny_videos[:4])).all()
+    sgd = tiny_classifier()
+    assert sgd.get_params()["optimizer__momentum"] == 0.9
+    assert sgd.get_params()["optimizer__nesterov"] is True

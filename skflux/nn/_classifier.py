@@ -76,8 +76,10 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
         :class:`skflux.nn.GeneralizedCrossEntropyLoss` (``criterion__q``) is
         robust to label noise.
     optimizer : torch optimizer class, default=torch.optim.SGD
-        Momentum 0.9 and Nesterov are set through ``optimizer__momentum`` and
-        ``optimizer__nesterov``.
+        For SGD (and its subclasses), momentum 0.9 and Nesterov are set through
+        ``optimizer__momentum`` and ``optimizer__nesterov`` unless given; any
+        other optimizer (e.g. ``torch.optim.Adam``) gets only ``lr`` and the
+        ``optimizer__*`` parameters passed.
     lr : float, default=1e-4
         Learning rate.
     max_epochs : int, default=20
@@ -214,8 +216,10 @@ class FluxEmergenceClassifier(NeuralNetBinaryClassifier):
                  patience=5, random_state=None, device="cpu", verbose=0, num_workers=0,
                  video_shape=None, pos_label=None, train_split=None, precision="float32",
                  **kwargs):
-        kwargs.setdefault("optimizer__momentum", 0.9)
-        kwargs.setdefault("optimizer__nesterov", True)
+        if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.SGD):
+            # the paper's SGD; another optimizer (e.g. Adam) takes no momentum/nesterov
+            kwargs.setdefault("optimizer__momentum", 0.9)
+            kwargs.setdefault("optimizer__nesterov", True)
         super().__init__(
             module, criterion=criterion, optimizer=optimizer, lr=lr, max_epochs=max_epochs,
             batch_size=batch_size, threshold=threshold, train_split=train_split,
