@@ -43,6 +43,10 @@ needs_browser = pytest.mark.skipif(
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
+#: Longest wait for an event (a hang, not a slow machine: a loaded 2-core box must
+#: not fail these tests).
+WAIT = 600
+
 
 def http(oracle, path, *, method="GET", body=None, token="default", raw=None):
     """(status, bytes) of one request to ``oracle``'s server."""
@@ -54,7 +58,7 @@ def http(oracle, path, *, method="GET", body=None, token="default", raw=None):
     req = urllib.request.Request(url, data=data, method=method,
                                  headers={"Content-Type": "application/json"})
     try:
-        with _OPENER.open(req, timeout=30) as r:
+        with _OPENER.open(req, timeout=WAIT) as r:
             return r.status, r.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
@@ -68,7 +72,7 @@ class Reviewing:
         self.verdicts, self.error, self.done = [], None, threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + WAIT
         while getattr(oracle._hub, "session", None) is None:
             assert time.monotonic() < deadline, "the review did not start"
             time.sleep(0.01)
@@ -82,7 +86,7 @@ class Reviewing:
         finally:
             self.done.set()
 
-    def join(self, timeout=30):
+    def join(self, timeout=WAIT):
         assert self.done.wait(timeout), "the review did not end"
         return self.verdicts
 
@@ -258,13 +262,13 @@ def test_any_sequence_of_actions_gives_each_video_at_most_one_effective_verdict(
         action = parse_action(kind, body, session)
         if not session.submit(action):
             break
-        statuses.append(action.reply.result(timeout=30)[0])
+        statuses.append(action.reply.result(timeout=WAIT)[0])
         if not undo and session.n_pending() == 0:
             break  # every video has its verdict: the review returns
     if not rev.done.is_set():
         stop = parse_action("stop", {}, session)
         if session.submit(stop):
-            stop.reply.result(timeout=30)
+            stop.reply.result(timeout=WAIT)
     rev.join()
     want_status, want_yielded, n_pending = _expected(
         [(kind, int(request.indices[k]), label) for kind, k, label in ops], undo, 4)
@@ -327,7 +331,7 @@ def test_connections_send_at_once_without_nagle_delay(oracle):
     import socket
 
     oracle.start()
-    conn = http.client.HTTPConnection("127.0.0.1", oracle.port_, timeout=10)
+    conn = http.client.HTTPConnection("127.0.0.1", oracle.port_, timeout=WAIT)
     try:
         for _ in range(2):  # the same connection twice (keep-alive)
             conn.request("GET", f"/api/state?token={oracle.token_}")
@@ -544,12 +548,12 @@ def test_a_page_waiting_for_a_refused_verdict_gets_its_error_at_once(tmp_path, o
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + WAIT
     while getattr(oracle._hub, "session", None) is None:
         assert time.monotonic() < deadline, "the review did not start"
         time.sleep(0.01)
     status, text = http(oracle, "/api/verdict", method="POST", body={"video": 3, "label": 1})
-    thread.join(30)
+    thread.join(WAIT)
     assert status == 500 and "terminal" in json.loads(text)["error"]
     assert isinstance(out.get("error"), OSError)
 
@@ -575,7 +579,7 @@ def chrome(tmp_path_factory):
     driver.quit()
 
 
-def wait_js(driver, expr, timeout=30):
+def wait_js(driver, expr, timeout=WAIT):
     """Wait until the JavaScript expression ``expr`` is truthy; return its value."""
     deadline = time.monotonic() + timeout
     while True:
@@ -808,7 +812,7 @@ def review_all_by_keys(driver, oracle, truth, fitting, verdicts_given):
             press(driver, keys[video])
             verdicts_given.append((video, int(truth[video])))
             wait_js(driver, f"window.skflux.view.state.current !== {video} && "
-                            "!window.skflux.view.busy", timeout=10)
+                            "!window.skflux.view.busy", timeout=WAIT)
         elif state["undoable"] is not None:  # every video has a verdict: finish
             press(driver, "\n")
             wait_js(driver, "!window.skflux.view.busy")
@@ -889,7 +893,7 @@ def _post(url, kind, body):
     req = urllib.request.Request(f"{base}/api/{kind}?token={token}",
                                  data=json.dumps(body).encode(), method="POST")
     try:
-        with _OPENER.open(req, timeout=30) as r:
+        with _OPENER.open(req, timeout=WAIT) as r:
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
@@ -897,9 +901,9 @@ def _post(url, kind, body):
 
 def _state(url):
     base, token = url.split("/?token=")
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + WAIT
     while True:
-        with _OPENER.open(f"{base}/api/state?token={token}", timeout=30) as r:
+        with _OPENER.open(f"{base}/api/state?token={token}", timeout=WAIT) as r:
             state = json.loads(r.read())
         if state["status"] == "reviewing":
             return state
@@ -957,7 +961,7 @@ def test_sigkill_mid_pass_then_resume_loses_no_committed_verdict(tmp_path, undo)
         if undo:
             status, answer = _post(url, "finish", {})
             assert status == 200 and answer["committed"] == []
-        out = proc.communicate(timeout=120)[0]
+        out = proc.communicate(timeout=WAIT)[0]
     finally:
         if proc.poll() is None:
             proc.kill()
