@@ -17,7 +17,7 @@ from .._schema import (
     VIDEO_DIM,
 )
 from .._validation import _is_dataarray
-from ._packing import FIELD_VAR, FILL_INT16, PACK_LIMIT, PACK_SCALE, pack, unpack
+from ._packing import FIELD_VAR, FILL_INT16, PACK_LIMIT, PACK_SCALE, file_video_name, pack, unpack
 from ._validate import VideoSchemaError, validate_videos
 
 __all__ = ["FIELD_VAR", "PACK_SCALE", "PACK_LIMIT", "VideoWriter", "open_videos", "to_netcdf"]
@@ -28,18 +28,10 @@ _TIME_UNITS = "microseconds since 1970-01-01T00:00:00"
 COMPRESSIONS = ("zlib", "zstd")
 
 
-def _file_video_name(batch, i, k):
-    """Name of video ``i`` of ``batch``, which becomes video ``k`` of the file."""
-    if "bmr_id" in batch.coords:
-        bmr = np.asarray(batch.coords["bmr_id"].values)[i]
-        return f"video {k} (bmr_id={getattr(bmr, 'item', lambda: bmr)()!r})"
-    return f"video {k}"
-
-
 def _described(batch, i, k):
-    """:func:`_file_video_name` plus the file it was read from (``source`` attribute)."""
+    """The name of a video (``file_video_name``) plus the file it came from (``source``)."""
     source = batch.attrs.get("source")
-    return _file_video_name(batch, i, k) + (f" from {source}" if source else "")
+    return file_video_name(batch, i, k) + (f" from {source}" if source else "")
 
 
 def _default_offsets(n):
@@ -395,7 +387,7 @@ class VideoWriter:
     def _write_one(self, one, batch, i):
         nc = self._nc
         k = self.n_written
-        packed = pack(np.asarray(one.values)[0], f"{self.path}: {_file_video_name(batch, i, k)}")
+        packed = pack(np.asarray(one.values)[0], f"{self.path}: {file_video_name(batch, i, k)}")
         nc.variables[FIELD_VAR][k] = packed
         for name, (kind, dims) in self._coords.items():
             values = np.asarray(one.coords[name].values)[0]
@@ -407,7 +399,7 @@ class VideoWriter:
                 us = t.astype("datetime64[us]")
                 if np.any((us != t) & ~np.isnat(t)):
                     raise ValueError(
-                        f"{self.path}: coordinate {name!r} of {_file_video_name(batch, i, k)} has "
+                        f"{self.path}: coordinate {name!r} of {file_video_name(batch, i, k)} has "
                         "sub-microsecond precision, which is not stored"
                     )
                 ints = us.astype(np.int64)
@@ -415,12 +407,12 @@ class VideoWriter:
             elif kind == "U":
                 if any("\x00" in str(x) for x in np.ravel(values)):
                     raise ValueError(
-                        f"{self.path}: coordinate {name!r} of {_file_video_name(batch, i, k)} "
+                        f"{self.path}: coordinate {name!r} of {file_video_name(batch, i, k)} "
                         "contains a NUL character, which NetCDF strings cannot hold"
                     )
                 if not all(_utf8(str(x)) for x in np.ravel(values)):
                     raise ValueError(
-                        f"{self.path}: coordinate {name!r} of {_file_video_name(batch, i, k)} "
+                        f"{self.path}: coordinate {name!r} of {file_video_name(batch, i, k)} "
                         "is not valid Unicode text (a lone surrogate), which NetCDF strings "
                         "(UTF-8) cannot hold"
                     )

@@ -6,7 +6,8 @@ readers unpack in one pass to float32 Gauss (:func:`unpack`).
 
 import numpy as np
 
-__all__ = ["FIELD_VAR", "FILL_INT16", "PACK_LIMIT", "PACK_SCALE", "pack", "unpack"]
+__all__ = ["FIELD_VAR", "FILL_INT16", "PACK_LIMIT", "PACK_SCALE", "file_video_name", "pack",
+           "unpack"]
 
 #: Name of the field variable in skflux NetCDF files and Zarr stores.
 FIELD_VAR = "field"
@@ -87,3 +88,11 @@ def unpack(raw, scale, offset=0.0, fill=FILL_INT16):
         if missing.any():
             out[missing] = np.nan
     return out
+
+
+def file_video_name(batch, i, k):
+    """Name of video ``i`` of ``batch``, which becomes video ``k`` of the file or store."""
+    if "bmr_id" in batch.coords:
+        bmr = np.asarray(batch.coords["bmr_id"].values)[i]
+        return f"video {k} (bmr_id={getattr(bmr, 'item', lambda: bmr)()!r})"
+    return f"video {k}"

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .._schema import DIMS, VIDEO_DIM
-from ._packing import FIELD_VAR, FILL_INT16, PACK_SCALE, pack, unpack
+from ._packing import FIELD_VAR, FILL_INT16, PACK_SCALE, file_video_name, pack, unpack
 from ._validate import validate_videos
 
 __all__ = ["ZarrField", "is_zarr_store", "open_zarr_dataset", "to_zarr"]
@@ -31,13 +31,6 @@ def is_zarr_store(path):
         return True
     p = Path(text)
     return p.is_dir() and any((p / name).exists() for name in ("zarr.json", ".zgroup"))
-
-
-def _video_name(videos, i, k):
-    if "bmr_id" in videos.coords:
-        bmr = np.asarray(videos.coords["bmr_id"].values)[i]
-        return f"video {k} (bmr_id={getattr(bmr, 'item', lambda: bmr)()!r})"
-    return f"video {k}"
 
 
 def _one_video_dataset(one, values, attrs):
@@ -139,7 +132,7 @@ def to_zarr(videos, store, *, overwrite=False):
     for i in range(n):
         one = videos.isel({VIDEO_DIM: slice(i, i + 1)})
         values = np.asarray(one.values, dtype=np.float64)[0]
-        pack(values, f"{store}: {_video_name(videos, i, i)}")  # refuses what int16 cannot hold
+        pack(values, f"{store}: {file_video_name(videos, i, i)}")  # refuses what int16 cannot hold
         ds = _one_video_dataset(one, values, attrs)
         if i == 0:
             ds.to_zarr(store, mode="w", encoding=_encoding(ds, n_frames, n_lat, n_lon),
