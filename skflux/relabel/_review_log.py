@@ -36,7 +36,8 @@ That is all resume needs: the fold models themselves are not stored (a
 resumed fit that ends on a pass read from the log retrains that pass's models,
 with the same seeds, for ``predict``), so the log stays small, whatever the
 network: 8 bytes per video and pass plus about 100 bytes per verdict (1,600
-simulated videos, two passes: 86 kB in all, 54 bytes per video) and holds
+simulated videos, four passes: 176 kB, 113 bytes per video, measured by
+``benchmarks/bench_review_log.py``) and holds
 nothing that runs code. Logs
 of format version 1 could hold pickled fold models; such a log is refused
 (the pickle is never read) with the command that removes them.
