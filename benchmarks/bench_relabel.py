@@ -318,6 +318,8 @@ def main(argv=None):
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n-jobs", type=int, default=None)
+    ap.add_argument("--no-bce", action="store_true",
+                    help="skip the run of the defaults with plain cross-entropy (CNN)")
     ap.add_argument("--retable", metavar="JSON",
                     help="rebuild the table of a saved result file from its runs (no fitting)")
     args = ap.parse_args(argv)
@@ -353,7 +355,7 @@ def main(argv=None):
         (f"confidence, budget {args.budget}", est, {"priority": "confidence",
                                                      "budget": args.budget}),
     ]
-    if args.model == "cnn" and args.loss == "gce":
+    if args.model == "cnn" and args.loss == "gce" and not args.no_bce:
         # the same defaults with the network trained by plain cross-entropy
         configs.append(("paper, cross-entropy loss",
                         _model(args.model, args.epochs, args.device, args.seed, "bce"), {}))
