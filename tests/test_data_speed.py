@@ -8,12 +8,14 @@ import numpy as np
 import pytest
 import torch
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skflux.io import open_videos, to_netcdf
 from skflux.io._examples import tiny_videos
 from skflux.io._netcdf import PackedField
 from skflux.io._packing import unpack
-from skflux.nn._data import iter_video_batches, prefetch
+from skflux.nn._data import VideoDataset, iter_video_batches, packed_source, prefetch
 
 
 @pytest.fixture
@@ -179,3 +181,127 @@ def test_collected_handles_close_under_the_hdf5_lock(nan_videos, tmp_path):
     other[0:1]
     assert not handle.isopen() and not any(h is handle for h in _netcdf._TO_CLOSE)
     assert other._nc.isopen()
+
+
+# ------------------------------------------------------------ the batch reader (packed_source)
+STORES = [("nc", "zlib", 1), ("nc", "zstd", 1), ("nc", "zlib", 0),
+          ("zarr", "blosc_lz4", 1), ("zarr", "zstd", 1), ("zarr", "zlib", 1), ("zarr", "zlib", 0)]
+
+
+def _write(videos, tmp_path, kind, compression, complevel):
+    from skflux.io import to_zarr
+
+    if kind == "nc":
+        return to_netcdf(videos, tmp_path / "v.nc", compression=compression,
+                         complevel=complevel)
+    return to_zarr(videos, tmp_path / "v.zarr", compression=compression, complevel=complevel)
+
+
+def _xarray_decoded(path, kind):
+    """The field as xarray's own CF decoding gives it (no skflux reader).
+
+    xarray decodes NetCDF's float32 ``scale_factor`` in float32 and Zarr's
+    (a JSON number) in float64: for Zarr the float32 values are those of the
+    same videos' NetCDF file (bit for bit) and within float32 rounding of
+    xarray's float64 decoding.
+    """
+    if kind == "nc":
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            return ds["field"].values
+    videos = open_videos(path)
+    reference = _xarray_decoded(to_netcdf(videos, path.parent / "same.nc"), "nc")
+    with xr.open_zarr(path, chunks=None) as ds:
+        np.testing.assert_allclose(reference, ds["field"].values, rtol=2e-7, atol=0)
+    return reference
+
+
+@pytest.mark.parametrize("kind, compression, complevel", STORES)
+def test_batch_reader_equals_xarray_decoding(nan_videos, tmp_path, kind, compression,
+                                             complevel):
+    path = _write(nan_videos, tmp_path, kind, compression, complevel)
+    lazy = open_videos(path)
+    source = packed_source(lazy)
+    assert source is not None  # the batch reader is used, not dask
+    np.testing.assert_array_equal(source[1], np.arange(5))
+    reference = _xarray_decoded(path, kind)
+    assert np.isnan(reference[2, 1, 0, 0])
+    ds = VideoDataset(lazy, check_finite=False)
+    for index in ([0, 1, 2, 3, 4], [4, 0, 2], [3, 3, 1]):  # order and repeats kept
+        got, _ = ds[index]
+        assert got.dtype == torch.float32
+        np.testing.assert_array_equal(got.numpy(), reference[index])  # bit for bit, NaN too
+    np.testing.assert_array_equal(ds[2][0].numpy(), reference[2])
+
+
+@pytest.mark.parametrize("kind", ["nc", "zarr"])
+def test_selections_use_the_reader_only_when_untouched(nan_videos, tmp_path, kind):
+    path = _write(nan_videos.fillna(1.0), tmp_path, kind, "zstd", 1)
+    lazy = open_videos(path)
+    cases = {
+        "slice": (lazy.isel(video=slice(1, 4)), [1, 2, 3]),
+        "slice of slice": (lazy.isel(video=slice(1, 5)).isel(video=slice(2, None)), [3, 4]),
+        "times one": (lazy * 1, None),
+        "fillna": (lazy.fillna(0.0), None),
+        "lat reversed": (lazy.isel(lat=slice(None, None, -1)), None),
+        "index list": (lazy.isel(video=[4, 1]), None),
+        "float64": (lazy.astype(np.float64), None),
+    }
+    for what, (X, rows) in cases.items():
+        source = packed_source(X)
+        if rows is None:
+            assert source is None, what
+        else:
+            np.testing.assert_array_equal(source[1], rows, err_msg=what)
+        got = torch.cat(list(iter_video_batches(X, batch_size=2))).numpy()
+        np.testing.assert_array_equal(got, X.values.astype(np.float32), err_msg=what)
+    chunked = open_videos(path, chunks=2)
+    np.testing.assert_array_equal(packed_source(chunked)[1], np.arange(5))
+    np.testing.assert_array_equal(packed_source(chunked.isel(video=slice(2, 4)))[1], [2, 3])
+    assert packed_source(chunked.isel(video=slice(1, 3))) is None  # inside chunks: dask
+
+
+@settings(max_examples=25, deadline=None)
+@given(rows=st.lists(st.integers(0, 4), min_size=1, max_size=8))
+def test_read_rows_returns_the_rows_asked_in_order(tmp_path_factory, rows):
+    v = tiny_videos(n=5, n_frames=3, size=4)
+    path = to_netcdf(v, tmp_path_factory.mktemp("r") / "v.nc", compression="zstd")
+    field = PackedField(path)
+    values, missing = field.read_rows(rows)
+    assert not missing
+    np.testing.assert_array_equal(values, open_videos(path).values[rows])
+
+
+@pytest.fixture
+def counted_reads(monkeypatch):
+    """Every video the NetCDF batch reader decodes, in order."""
+    rows = []
+    raw = PackedField._raw
+
+    def counting(self, start, stop):
+        rows.extend(range(start, stop))
+        return raw(self, start, stop)
+
+    monkeypatch.setattr(PackedField, "_raw", counting)
+    return rows
+
+
+def test_ensemble_reads_each_video_once(tiny_classifier, tmp_path, one_torch_thread,
+                                        counted_reads):
+    from skflux import MonthBlockEnsemble, MonthBlockSplit
+
+    v = tiny_videos(n=8, n_frames=8, size=16)
+    X = v.values
+    months = np.arange(1, 9)
+    ens = MonthBlockEnsemble(
+        tiny_classifier(max_epochs=1, batch_size=3, valid_months=None),
+        cv=MonthBlockSplit(blocks=((1, 2), (3, 4), (5, 6))), n_seeds=1, random_state=0,
+    ).fit(X, np.arange(8) % 2, groups=months)
+    assert len(ens.estimators_) == 3
+    lazy = open_videos(to_netcdf(v, tmp_path / "v.nc"))
+    del counted_reads[:]
+    proba = ens.predict_proba(lazy)
+    assert counted_reads == list(range(8))  # once, for all three members, in order
+    np.testing.assert_allclose(proba, ens.predict_proba(X), atol=1e-6)
+    del counted_reads[:]
+    ens.estimators_[0].predict_proba(lazy.isel(video=slice(2, 7)))
+    assert counted_reads == [2, 3, 4, 5, 6]

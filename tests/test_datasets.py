@@ -176,6 +176,64 @@ def test_emergence_flux_rises_after_emergence_frame_not_before(clean):
         assert later.max() > 2 * max(flux[i, f], 1e-9) or flux[i, f] > 0.3 * peak
 
 
+def test_emergence_as_small_bipoles_that_stream_apart():
+    """Each emerging fragment pair is born side by side and streams apart into the poles."""
+    from skflux.datasets import _render
+
+    cat = make_bmr_catalog(60, random_state=4, emergence_fraction=1.0)
+    row = cat[cat["peak_flux"].between(1e21, 5e21)].iloc[0].to_dict()
+    tau = row["t_onset"] + np.linspace(0.02, 1.0, 30) * row["rise_time"]
+    lat, lon, _, flux = _render._bmr_components(row, tau, np.random.default_rng(0))
+    n = _render.N_FRAGMENTS
+    pos, neg = np.arange(lat.shape[1] - 2 * n, lat.shape[1] - n), np.arange(-n, 0) + lat.shape[1]
+    coslat = np.cos(np.radians(row["bmr_lat"]))
+
+    def dist(a, b):  # Mm between columns a and b, per frame
+        return np.hypot(lat[:, a] - lat[:, b], (lon[:, a] - lon[:, b]) * coslat) * ph.MM_PER_DEG
+
+    # opposite polarities, equal flux in the two members of each pair
+    np.testing.assert_allclose(flux[:, pos], -flux[:, neg])
+    assert np.all(flux[:-1, pos] != 0)
+    d = dist(pos, neg)  # (frames, pairs)
+    assert np.all(np.diff(d, axis=0) > 0)  # every pair separates steadily
+    assert np.all(d[0] < 0.05 * row["separation"])  # born side by side ...
+    others = dist(pos[:, None], neg[None, :])[0]  # ... closer than to the other pairs
+    np.fill_diagonal(others, np.inf)
+    assert np.all(d[0] < others.min(axis=1))
+    # at the flux peak every fragment has reached (coalesced into) its pole
+    n_plage = _render._n_plage_elements(row["peak_flux"])
+    poles = dist(np.array([0]), np.array([1 + n_plage]))[:, 0]
+    np.testing.assert_allclose(d[-1], poles[-1], rtol=1e-6)
+
+
+def test_emerging_region_shows_several_elements_of_each_polarity():
+    """Rendered emergences: several same-sign elements per polarity during the rise,
+    whose flux-weighted polarity centroids move apart."""
+    from scipy import ndimage
+
+    v = make_flux_emergence(6, random_state=3, n_frames=90, size=90, emergence_fraction=1.0,
+                            **CLEAN)
+    yy, xx = np.mgrid[:90, :90]
+
+    def gap(frame):  # distance (pixels) between the flux-weighted polarity centroids
+        p, m = np.clip(frame, 0, None), np.clip(-frame, 0, None)
+        cp = np.array([(p * yy).sum(), (p * xx).sum()]) / p.sum()
+        cm = np.array([(m * yy).sum(), (m * xx).sum()]) / m.sum()
+        return np.hypot(*(cp - cm))
+
+    counts, grew = [], []
+    for i in range(v.sizes["video"]):
+        ef = int(v["emergence_frame"][i])
+        if ef < 0 or ef + 8 >= v.sizes["frame"]:
+            continue
+        b = np.nan_to_num(v.values[i, ef + 4])
+        counts.append(min(ndimage.label(b > 20)[1], ndimage.label(b < -20)[1]))
+        grew.append(gap(np.nan_to_num(v.values[i, ef + 8])) > gap(b))
+    assert len(counts) >= 4
+    assert np.median(counts) >= 3
+    assert np.mean(grew) >= 0.75
+
+
 def test_emergence_frame_is_ten_percent_time(clean):
     cad = np.timedelta64(int(clean.attrs["cadence_minutes"] * 60e9), "ns")
     for i in np.flatnonzero(clean["true_label"].values == 1):
@@ -230,6 +288,32 @@ def test_noise_level_and_disabled_noise():
     assert abs(np.nanstd(centre) - 20.0) < 2.0
     # without noise, pixels far from the BMR are exactly zero
     assert np.nanmedian(np.abs(quiet)) < 1e-3
+
+
+def test_noise_is_correlated_like_remapped_noise():
+    """Noise as the remapping to the Carrington grid leaves it (bench_realism's
+    ``noise_remap``): neighbour correlation ~0.17 at disk centre, rising east-west
+    toward the limb, and a per-pixel std that grows toward the limb."""
+    kw = dict(n_frames=45, size=90, quiet_sun=False, activity=False, missing=False,
+              preprocessed=False)
+    v = make_flux_emergence(1, random_state=5, noise=10.0, **kw)
+    diff = (v - make_flux_emergence(1, random_state=5, noise=0.0, **kw)).values[0]
+    mu = _mu(v)[0, :, 45, 45]
+
+    def stats(f):
+        x = f - np.nanmean(f)
+        var = np.nanmean(x * x)
+        return (np.sqrt(var), np.nanmean(x[:, 1:] * x[:, :-1]) / var,
+                np.nanmean(x[1:] * x[:-1]) / var)
+
+    centre = int(np.argmax(mu))
+    limb = int(np.flatnonzero((mu > 0.3) & (mu < 0.5))[0])
+    s_c, ew_c, ns_c = stats(diff[centre])
+    s_l, ew_l, ns_l = stats(diff[limb][:, 30:60])  # the patch's centre columns
+    assert abs(s_c - 10.0) < 1.0
+    assert 0.08 < ew_c < 0.26 and 0.08 < ns_c < 0.26
+    assert ew_l > 0.35 and ew_l > ns_l + 0.15
+    assert 1.05 < s_l / s_c < 1.35
 
 
 def test_quiet_sun_flux_density():

@@ -375,3 +375,18 @@ def test_check_videos_takes_object_arrays_of_numbers():
         check_videos(bad)
     with pytest.raises(TypeError, match="got dtype <U1"):
         check_videos(np.array(["a"] * 8).reshape(1, 2, 2, 2))
+
+
+@pytest.mark.parametrize("compression, complevel", [("zstd", 1), ("zlib", 0), ("zlib", 9)])
+def test_every_compression_gives_the_same_videos(videos, tmp_path, compression, complevel):
+    reference = open_videos(to_netcdf(videos, tmp_path / "zlib.nc")).values
+    path = to_netcdf(videos, tmp_path / "v.nc", compression=compression, complevel=complevel)
+    np.testing.assert_array_equal(open_videos(path).values, reference)  # NaN included
+    with xr.open_dataset(path) as ds:
+        filters = ds["field"].encoding
+    assert bool(filters.get(compression)) == (complevel > 0)
+
+
+def test_blosc_is_refused_for_netcdf_with_the_fix(videos, tmp_path):
+    with pytest.raises(ValueError, match="Blosc is offered for Zarr stores"):
+        to_netcdf(videos, tmp_path / "v.nc", compression="blosc_lz4")

@@ -236,6 +236,39 @@ def test_simulator_statistics_in_the_documented_ranges():
     assert 3.8e-2 / 1.5 <= med["frac_above_25"] <= 5.1e-2 * 1.5
     # active frames hold strong fields the quiet ones lack
     assert t.loc[keep & active, "abs_b_p99"].median() > 3 * med["abs_b_p99"]
+    # and their flux is in many elements (real: 25-41 per patch by mu bin; the
+    # smooth-blob simulator had 15-25)
+    act = t[keep & active]
+    assert act["n_elements"].median() >= 25
+    assert act["element_flux_median"].median() >= 11.7e18 / 1.5
+
+
+def test_plage_is_fragmented_into_elements(monkeypatch):
+    """Active frames have more, stronger flux elements than with smooth Gaussian plage."""
+    from skflux.datasets import _physics as ph
+    from skflux.datasets import make_flux_emergence
+
+    kw = dict(random_state=11, n_frames=16, size=90, preprocessed=False, noise=10.0)
+    elements = make_flux_emergence(4, **kw)
+    monkeypatch.setattr(ph, "PLAGE_ELEMENTS", (0, 0))  # the former smooth envelope
+    smooth = make_flux_emergence(4, **kw)
+
+    def active_stats(v):
+        t = patch_statistics(v)
+        frames = v.values.reshape(-1, 90, 90)
+        mu = t["mu"].to_numpy()
+        act = np.mean(np.abs(frames) > 100.0 * mu[:, None, None], axis=(1, 2)) >= 0.01
+        keep = act & (mu >= 0.3) & (t["n_pixels"] == 90 * 90).to_numpy()
+        return t[keep]
+
+    a, b = active_stats(elements), active_stats(smooth)
+    assert len(a) >= 10 and len(b) >= 10
+    assert a["n_elements"].median() >= 1.5 * b["n_elements"].median()
+    # the weak diffuse field of the smooth envelope is gone: lower median |B|
+    assert a["abs_b_p50"].median() < b["abs_b_p50"].median()
+    # same total flux either way (rendering moves flux, it does not make any)
+    np.testing.assert_allclose(np.nansum(np.abs(elements.values)),
+                               np.nansum(np.abs(smooth.values)), rtol=0.35)
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -131,3 +131,45 @@ def test_round_trip_property(tmp_path_factory, data, reason):
     v = v.assign_coords(mislabel_reason=("video", reason))
     store = to_zarr(v, tmp_path_factory.mktemp("z") / "v.zarr")
     _assert_same(open_videos(store, chunks=None), v)
+
+
+@pytest.mark.parametrize("compression, complevel", [("blosc_lz4", 1), ("zstd", 3), ("zlib", 1),
+                                                    ("blosc_lz4", 0)])
+def test_every_codec_round_trips_to_the_same_videos(videos, tmp_path, compression, complevel):
+    import zarr
+
+    store = to_zarr(videos, tmp_path / "v.zarr", compression=compression, complevel=complevel)
+    codecs = zarr.open_array(store, path="field", mode="r").compressors
+    if complevel == 0:
+        assert codecs == ()
+    else:
+        codec = {"blosc_lz4": "BloscCodec", "zstd": "ZstdCodec", "zlib": "GzipCodec"}[compression]
+        assert [type(c).__name__ for c in codecs] == [codec]
+    back = open_videos(store)
+    _assert_same(back, videos)
+    np.testing.assert_array_equal(back.values, open_videos(to_netcdf(videos, tmp_path / "v.nc"))
+                                  .values)
+
+
+def test_default_codec_is_blosc_lz4_with_bit_shuffle(videos, tmp_path):
+    import zarr
+
+    (codec,) = zarr.open_array(to_zarr(videos, tmp_path / "v.zarr"), path="field").compressors
+    assert (codec.cname.value, codec.shuffle.value, codec.typesize) == ("lz4", "bitshuffle", 2)
+
+
+def test_bad_codec_is_refused_before_writing(videos, tmp_path):
+    with pytest.raises(ValueError, match="compression must be one of"):
+        to_zarr(videos, tmp_path / "v.zarr", compression="lzma")
+    with pytest.raises(ValueError, match="complevel must be an integer 0-9"):
+        to_zarr(videos, tmp_path / "v.zarr", complevel=12)
+    assert not (tmp_path / "v.zarr").exists()
+
+
+def test_zarr_store_converts_to_netcdf(videos, tmp_path):
+    # strings come back from Zarr as numpy's variable-width StringDType, ints as "<i8"
+    z = open_videos(to_zarr(videos, tmp_path / "v.zarr"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        back = open_videos(to_netcdf(z, tmp_path / "v.nc"))
+    _assert_same(back, videos)

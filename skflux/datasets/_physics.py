@@ -37,8 +37,12 @@ degrees), magnetic flux in Mx (per polarity for bipoles), fields in G.
 
 * B_los = B_r·μ (radial field, μ the cosine of the heliocentric angle).
 * ~4″ FWHM resolution (2″ pixels; Scherrer et al. 1995) applied in the image
-  plane, i.e. σ = 1.22 Mm at disk centre, stretched by 1/cos(CMD) east–west
-  in the Carrington grid, so east–west resolution is lost near the limb.
+  plane, i.e. σ = 1.22 Mm at disk centre, widened by the 2″ image pixel (a box,
+  σ = 2″/√12) and by the resampling of the image onto the Carrington grid (the
+  Hann kernel of :func:`skflux.io.patch_video`, one input pixel either side,
+  σ ≈ 0.36 pixel) to σ = 1.39 Mm, and stretched by 1/cos(CMD) east–west and
+  by the north–south foreshortening in the Carrington grid, so resolution
+  is lost toward the limb. (The BARD-like detection keeps the PSF alone.)
 * Noise 10 G per 1/6° pixel by default: the level of the 96-minute MDI
   magnetograms (5-minute averages) the paper used, once remapped to the
   Carrington grid. Measured, not quoted: real HMI maps degraded to MDI
@@ -48,8 +52,14 @@ degrees), magnetic flux in Mx (per polarity for bipoles), fields in G.
   in 1/6° patches (:func:`skflux.datasets.patch_statistics`); the simulator
   with 10 G gives 10.4–11.0 G. (Scherrer et al. 1995 quote ~20 G for 1-minute
   magnetograms, the earlier default, which made every simulated frame twice
-  as noisy as the real ones.) White at disk centre, correlated east–west near
-  the limb by the remapping to the Carrington grid.
+  as noisy as the real ones.) Correlated as the remapping to the Carrington
+  grid correlates white image-plane noise, measured by passing pure noise
+  through the same extraction (``bench_realism.py``, ``noise_remap``):
+  neighbour correlation 0.17 at disk centre in both directions, rising
+  east–west to ~0.5 at μ 0.3–0.6 (a Gaussian kernel of 0.30 native pixels
+  stretched by the foreshortening), and a per-pixel standard deviation that
+  grows toward the limb (9.0, 10.2, 10.6 G at μ 0.85–1, 0.6–0.85, 0.3–0.6
+  for 15.6 G per 2″ pixel), modelled as ×(1 + 0.3 (1 − μ)).
 * A smooth gain variation of 10–30 % peak to peak over days; a saturation
   roll-off above 3500 G towards 4000 G.
 * Missing frames: 2–5 % at random plus occasional 1–3-day blocks (about one
@@ -75,11 +85,29 @@ degrees), magnetic flux in Mx (per polarity for bipoles), fields in G.
   with 17° Gaussian scatter (15–20° in Wang & Sheeley 1989), growing from 0
   to its final value by the flux peak; leading pole nearer the equator.
 * Poles: a compact core (leading 60 % of the flux, following 35 %; σ =
-  6.3 Mm·(Φ/5×10²¹ Mx)^0.4, peak fields ~1–3 kG) and a diffuse plage
-  component 2.5× wider that spreads further while the region decays.
-  While emerging, a fraction (1 − τ/T_rise)^1.5 of the flux is in
-  salt-and-pepper fragments that stream towards and coalesce into the poles
-  (van Driel-Gesztelyi & Green 2015, §4).
+  6.3 Mm·(Φ/5×10²¹ Mx)^0.4, peak fields ~1–3 kG) and plage made of discrete,
+  unresolved flux elements (σ 0.5 Mm before the instrument's blur), one per
+  4×10¹⁹ Mx of the plage's share of the peak flux (3–40 per polarity;
+  fluxes log-normal with a natural-log width of 0.8), scattered at fixed
+  offsets in a Gaussian envelope 2.5× the core width that widens by up to
+  2.5× while the region decays, so decaying plage disperses into separate
+  elements. Plage and network are made of kilogauss flux tubes gathered in
+  clusters far below MDI's resolution (Stenflo 1973, Sol. Phys. 32, 41;
+  Solanki 1993, Space Sci. Rev. 63, 1), which is why an MDI plage looks
+  like a pattern of elements of ~10¹⁹–10²⁰ Mx with weak gaps. The 4×10¹⁹ Mx
+  per element is a choice, checked against real active patches (degraded
+  HMI): at matched total flux the simulated ones have 1.2–1.3× the real
+  number of flux elements and 0.9–1.0× their median element flux
+  (1.2–1.9×10¹⁹ Mx as detected at 3σ), see the realism table of the
+  user guide.
+* While emerging, a fraction (1 − τ/T_rise)^1.5 of the flux is in eight
+  small bipoles (per region; three for the small context regions): each is
+  born with both polarities side by side at a random place within 0.45 of
+  the final pole separation of the region's centre, and its two polarities
+  stream apart, each to the pole of its sign, where they coalesce by the
+  flux peak (emergence as many small bipoles that separate and merge into
+  the two polarities: Strous et al. 1996, A&A 306, 947; van
+  Driel-Gesztelyi & Green 2015, §4).
 * Emergence videos: the patch centre is between −85° and 80° from the
   central meridian when the flux reaches 10 % (uniform), so the onset is
   on the disk. Non-emergence videos: the region reached 10 % before the
@@ -181,7 +209,18 @@ _JD_UNIX_EPOCH = 2440587.5  # Julian date of 1970-01-01T00:00
 ARCSEC_PER_MM = 969.3 / R_SUN_MM  # SOHO at L1: solar radius ~969"
 BLUR_FWHM_ARCSEC = 4.0
 BLUR_SIGMA_MM = BLUR_FWHM_ARCSEC / ARCSEC_PER_MM / 2.3548  # ~1.22 Mm
+IMAGE_PIXEL_MM = 1.986 / ARCSEC_PER_MM  # MDI full-disk pixel (FD_SCALE), ~1.43 Mm
+# the image pixel (box, sigma 1/sqrt(12)) and the resampling onto the Carrington grid
+# (Hann kernel one input pixel each side, sigma 0.36 pixel) widen the PSF
+REMAP_SIGMA_MM = IMAGE_PIXEL_MM * np.hypot(1.0 / np.sqrt(12.0), 0.3614)
+RESOLUTION_SIGMA_MM = float(np.hypot(BLUR_SIGMA_MM, REMAP_SIGMA_MM))  # ~1.39 Mm
 NOISE_96MIN_G = 10.0  # default: MDI 96-minute magnetograms remapped to 1/6° pixels (measured)
+# remapped noise (white noise of the image plane through skflux.io.patch_video, measured in
+# benchmarks/bench_realism.py "noise_remap"): neighbour correlation ~0.17 at disk centre,
+# i.e. a Gaussian kernel of 0.30 native pixels (sampled), stretched by the foreshortening;
+# per-pixel standard deviation ~1.2 times larger at mu 0.35 than at disk centre
+NOISE_CORR_PX = 0.30
+NOISE_LIMB_GAIN = 0.3
 SATURATION_G = 3500.0
 SATURATION_MAX_G = 4000.0
 GAIN_PEAK_TO_PEAK = (0.10, 0.30)
@@ -219,6 +258,10 @@ CORE_WIDTH = (1.0, 1.3)
 PLAGE_WIDTH = 2.5
 FRAGMENT_EXP = 1.5
 FRAGMENT_SIGMA_MM = 1.5
+PLAGE_ELEMENT_MX = 4e19
+PLAGE_ELEMENTS = (3, 40)
+PLAGE_ELEMENT_SPREAD = 0.8  # natural-log sigma of the element fluxes
+PLAGE_ELEMENT_SIGMA_MM = 0.5
 
 # ----------------------------------------------------------------- quiet Sun
 CELL_MM, NETWORK_TURNOVER_DAYS = 30.0, 1.0

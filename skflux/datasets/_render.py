@@ -1,14 +1,18 @@
 """Rendering of one simulated video from its catalogue row (private, vectorized).
 
-Every magnetic feature (BMR poles, plage, emergence fragments, ephemeral
-regions, network elements) is an axis-aligned 2-D Gaussian in the
-(latitude, longitude) grid, whose widths include the instrument blur
-(stretched east-west by 1/cos(CMD) and north-south by the corresponding
-foreshortening) and the pixel size, so flux is conserved at any grid
-resolution. Gaussians are separable, so a frame with K features is a
-(size × K) @ (K × size) matrix product. The network is rendered on a few
+Resolved magnetic features (spot cores, emergence fragments, ephemeral
+regions) are axis-aligned 2-D Gaussians in the (latitude, longitude) grid,
+whose widths include the instrument's resolution (PSF, image pixel and
+resampling; stretched east-west by 1/cos(CMD) and north-south by the
+corresponding foreshortening) and the pixel size, so flux is conserved at
+any grid resolution. Gaussians are separable, so a frame with K features is
+a (size × K) @ (K × size) matrix product. Unresolved plage elements are
+shared bilinearly among pixels and blurred per frame with one 2-D FFT, at
+a cost independent of their number. The network is rendered on a few
 snapshots (one per turnover time) that are cross-faded, drifted by
 differential rotation and blurred per frame with one FFT along longitude.
+The noise is white noise filtered per frame as the remapping to the
+Carrington grid correlates it.
 """
 
 import numpy as np
@@ -66,8 +70,8 @@ def _widths(sig_mm, lat_abs, cmd, b0, pix, blur_lon=True):
     ns = ph.ns_foreshortening(lat_abs, cmd, b0)
     coslat = np.cos(np.radians(lat_abs))
     box = pix**2 / 12.0
-    s_lat = np.sqrt((sig_mm**2 + (ph.BLUR_SIGMA_MM / ns) ** 2) / ph.MM_PER_DEG**2 + box)
-    bl = (ph.BLUR_SIGMA_MM / ph.ew_foreshortening(cmd)) ** 2 if blur_lon else 0.0
+    s_lat = np.sqrt((sig_mm**2 + (ph.RESOLUTION_SIGMA_MM / ns) ** 2) / ph.MM_PER_DEG**2 + box)
+    bl = (ph.RESOLUTION_SIGMA_MM / ph.ew_foreshortening(cmd)) ** 2 if blur_lon else 0.0
     s_lon = np.sqrt((sig_mm**2 + bl) / (ph.MM_PER_DEG * coslat) ** 2 + box)
     return s_lat, s_lon
 
@@ -79,31 +83,67 @@ def _amplitude(flux, s_lat, s_lon, lat_abs):
     return flux / area
 
 
+def _n_plage_elements(peak_flux):
+    """Plage elements per polarity of a region of ``peak_flux`` Mx (fixed over its life).
+
+    One element per ``PLAGE_ELEMENT_MX`` of the plage's share (about half) of the
+    peak flux, within ``PLAGE_ELEMENTS``; 0 means a smooth envelope instead.
+    """
+    if ph.PLAGE_ELEMENTS[1] == 0:
+        return 0
+    n = np.rint(0.5 * float(peak_flux) / ph.PLAGE_ELEMENT_MX)
+    return int(np.clip(n, ph.PLAGE_ELEMENTS[0], ph.PLAGE_ELEMENTS[1]))
+
+
 def _bmr_components(row, tau, rng, n_fragments=N_FRAGMENTS):
-    """BMR poles, plage and fragments: (lat, lon, sigma_Mm, flux) arrays of shape (F, K)."""
+    """BMR poles, plage and fragments: (lat, lon, sigma_Mm, flux) arrays of shape (F, K).
+
+    Each pole is a compact core (the spot and its surroundings) plus plage made
+    of discrete flux elements scattered around it (a Gaussian envelope whose
+    width grows while the region decays, so decaying plage disperses into
+    separate elements). While the region emerges, part of its flux is in
+    ``n_fragments`` small bipoles that appear near the region's centre, each
+    with both polarities side by side, and stream apart towards the two poles
+    where they coalesce.
+    """
     s = ph.bmr_state(row, tau)
     lead = float(row["leading_sign"])
+    coslat = np.cos(np.radians(row["bmr_lat"]))
+    n_plage = _n_plage_elements(row["peak_flux"])
     lat, lon, sig, flux = [], [], [], []
     for pole, sign in (("l", lead), ("f", -lead)):
         fc = s[f"fc_{pole}"]
-        for width, part in ((s[f"core_{pole}"], fc), (s["plage"], 1.0 - fc)):
+        lat.append(s[f"lat_{pole}"])
+        lon.append(s[f"lon_{pole}"])
+        sig.append(s[f"core_{pole}"] * np.ones_like(tau))
+        flux.append(sign * s["pole_flux"] * fc)
+        if n_plage == 0:  # plage as one smooth envelope (the model before the elements)
             lat.append(s[f"lat_{pole}"])
             lon.append(s[f"lon_{pole}"])
-            sig.append(width * np.ones_like(tau))
-            flux.append(sign * s["pole_flux"] * part)
-    # salt-and-pepper fragments streaming into the poles while the flux rises
-    coslat = np.cos(np.radians(row["bmr_lat"]))
+            sig.append(s["plage"])
+            flux.append(sign * s["pole_flux"] * (1.0 - fc))
+            continue
+        # plage: elements at fixed offsets (in units of the envelope width) from the pole
+        u = rng.standard_normal((2, n_plage))
+        w = rng.lognormal(0.0, ph.PLAGE_ELEMENT_SPREAD, n_plage)
+        w /= w.sum()
+        width = s["plage"][:, None]  # Mm, grows while the region decays
+        lat.append(s[f"lat_{pole}"][:, None] + u[0] * width / ph.MM_PER_DEG)
+        lon.append(s[f"lon_{pole}"][:, None] + u[1] * width / (ph.MM_PER_DEG * coslat))
+        sig.append(np.full((tau.size, n_plage), ph.PLAGE_ELEMENT_SIGMA_MM))
+        flux.append((sign * s["pole_flux"] * (1.0 - fc))[:, None] * w)
+    # emergence: small bipoles born near the centre, streaming apart into the poles
     radius = 0.45 * row["separation"]
-    r = radius * np.sqrt(rng.random((2, n_fragments)))
-    a = rng.uniform(0, 2 * np.pi, (2, n_fragments))
+    r = radius * np.sqrt(rng.random(n_fragments))
+    a = rng.uniform(0, 2 * np.pi, n_fragments)
     start_lat = r * np.sin(a) / ph.MM_PER_DEG
     start_lon = r * np.cos(a) / (ph.MM_PER_DEG * coslat)
     share = s["flux"] * s["frag"] / n_fragments
     pull = (1.0 - s["x"])[:, None]
-    for k, (pole, sign) in enumerate((("l", lead), ("f", -lead))):
+    for pole, sign in (("l", lead), ("f", -lead)):
         plat, plon = s[f"lat_{pole}"][:, None], s[f"lon_{pole}"][:, None]
-        lat.append(plat + (s["clat"][:, None] + start_lat[k] - plat) * pull)
-        lon.append(plon + (s["clon"][:, None] + start_lon[k] - plon) * pull)
+        lat.append(plat + (s["clat"][:, None] + start_lat - plat) * pull)
+        lon.append(plon + (s["clon"][:, None] + start_lon - plon) * pull)
         sig.append(np.full((tau.size, n_fragments), ph.FRAGMENT_SIGMA_MM))
         flux.append(np.repeat((sign * share)[:, None], n_fragments, axis=1))
     cat = [np.column_stack([np.reshape(v, (tau.size, -1)) for v in arrs])
@@ -212,7 +252,7 @@ def _network(rng, off, t_rel, span, patch_deg, lat0, cmd_c, tau):
     px_area = (pix * ph.MM_PER_DEG * 1e8) ** 2 * coslat0  # cm^2
     snaps = np.bincount(flat.ravel(), weights=(flux / px_area).ravel(),
                         minlength=n_snap * size * size).reshape(n_snap, size, size)
-    sig_lat = np.hypot(ph.ELEMENT_SIGMA_MM, ph.BLUR_SIGMA_MM) / ph.MM_PER_DEG / pix
+    sig_lat = np.hypot(ph.ELEMENT_SIGMA_MM, ph.RESOLUTION_SIGMA_MM) / ph.MM_PER_DEG / pix
     sig_lon = ph.ELEMENT_SIGMA_MM / (ph.MM_PER_DEG * coslat0) / pix
     snaps = ndimage.gaussian_filter(snaps.astype(_F32), (0, sig_lat, sig_lon), mode="wrap",
                                     truncate=3.0)
@@ -227,7 +267,8 @@ def _network(rng, off, t_rel, span, patch_deg, lat0, cmd_c, tau):
     # drift by differential rotation (per latitude row) and blur east-west, in Fourier space
     freq = np.fft.rfftfreq(size).astype(_F32)
     shift_px = ((ph.drift_rate(lat0 + off)[None, :] * tau[:, None]) / pix).astype(_F32)
-    blur_px = (ph.BLUR_SIGMA_MM / (ph.MM_PER_DEG * coslat0 * ph.ew_foreshortening(cmd_c))) / pix
+    blur_px = ph.RESOLUTION_SIGMA_MM / (ph.MM_PER_DEG * coslat0 * ph.ew_foreshortening(cmd_c))
+    blur_px /= pix
     gain = np.exp(-2 * np.pi**2 * blur_px[:, None] ** 2 * freq[None, :] ** 2).astype(_F32)
     spec = sfft.rfft(mix, axis=-1)
     angle = shift_px[:, :, None] * (_F32(-2 * np.pi) * freq)[None, None, :]
@@ -240,30 +281,82 @@ def _network(rng, off, t_rel, span, patch_deg, lat0, cmd_c, tau):
     return sfft.irfft(spec, n=size, axis=-1)
 
 
-def _noise(rng, shape, sigma, cmd_c, pix):
-    """Gaussian noise, white at disk centre, correlated east-west near the limb.
+def _grid_size(size, pad):
+    """Side of the padded grid of the spectral overlay (a fast FFT length)."""
+    return sfft.next_fast_len(size + 2 * pad, real=True)
 
-    Near the limb one image pixel covers several Carrington pixels east-west,
-    so the noise is smoothed along longitude there (keeping its per-pixel
-    standard deviation).
+
+def _points_spectrum(off, lat, lon, amp, lat0, cmd_c, b0, pix, sig_mm, n, pad):
+    """Spectrum (F, n, n//2+1) of unresolved elements as the instrument sees them.
+
+    Each element's field ``amp`` (G·pixel: flux over pixel area, already
+    projected and gained) is shared bilinearly among the four nearest pixels
+    of a padded grid (flux conserving, sub-pixel positions); its spectrum is
+    multiplied per frame by a Gaussian of the element's width and the
+    resolution, stretched by the foreshortening at the patch centre. The cost
+    does not grow with the number of elements.
     """
-    n_frames, size, _ = shape
-    noise = rng.standard_normal(shape, dtype=_F32)
-    noise *= _F32(sigma)
-    corr_px = 0.35 * (ph.PIXEL_DEG_NATIVE / pix) / ph.ew_foreshortening(cmd_c)
-    near_limb = np.flatnonzero(corr_px >= 0.5)
-    if near_limb.size == 0:
-        return noise
-    c = corr_px[near_limb]
-    freq_full = np.fft.fftfreq(size)
-    h_full = np.exp(-2 * np.pi**2 * c[:, None] ** 2 * freq_full[None, :] ** 2)
-    norm = np.sqrt(np.mean(h_full**2, axis=1))  # Parseval: keeps the per-pixel std
-    freq = np.fft.rfftfreq(size)
-    h = (np.exp(-2 * np.pi**2 * c[:, None] ** 2 * freq[None, :] ** 2) / norm[:, None])
-    spec = sfft.rfft(noise[near_limb], axis=-1)
-    spec *= h.astype(_F32)[:, None, :]
-    noise[near_limb] = sfft.irfft(spec, n=size, axis=-1)
-    return noise
+    n_frames = lat.shape[0]
+    y = (lat - off[0]) / pix + pad
+    x = (lon - off[0]) / pix + pad
+    y0, x0 = np.floor(y), np.floor(x)
+    fy, fx = y - y0, x - x0
+    y0, x0 = y0.astype(np.int64), x0.astype(np.int64)
+    fr = np.arange(n_frames)[:, None]
+    idx, wts = [], []
+    for dy, wy in ((0, 1.0 - fy), (1, fy)):
+        for dx, wx in ((0, 1.0 - fx), (1, fx)):
+            yy, xx = y0 + dy, x0 + dx
+            ok = (yy >= 0) & (yy < n) & (xx >= 0) & (xx < n) & (amp != 0)
+            idx.append(((fr * n + yy) * n + xx)[ok])
+            wts.append((amp * wy * wx)[ok])
+    grid = np.bincount(np.concatenate(idx), weights=np.concatenate(wts),
+                       minlength=n_frames * n * n).astype(_F32).reshape(n_frames, n, n)
+    coslat0 = np.cos(np.radians(lat0))
+    ns = ph.ns_foreshortening(lat0, cmd_c, b0)
+    ew = ph.ew_foreshortening(cmd_c)
+    sy = np.sqrt(sig_mm**2 + (ph.RESOLUTION_SIGMA_MM / ns) ** 2) / ph.MM_PER_DEG / pix
+    sx = np.sqrt(sig_mm**2 + (ph.RESOLUTION_SIGMA_MM / ew) ** 2) / (ph.MM_PER_DEG * coslat0) / pix
+    ky, kx = np.fft.fftfreq(n), np.fft.rfftfreq(n)
+    hy = np.exp(-2 * np.pi**2 * sy[:, None] ** 2 * ky[None, :] ** 2).astype(_F32)
+    hx = np.exp(-2 * np.pi**2 * sx[:, None] ** 2 * kx[None, :] ** 2).astype(_F32)
+    spec = sfft.rfft2(grid, axes=(-2, -1))
+    spec *= hy[:, :, None] * hx[:, None, :]
+    return spec
+
+
+def _noise_spectrum(rng, n_frames, n, sigma, cmd_c, ns, mu_c, pix):
+    """Spectrum (F, n, n//2+1) of the noise as the remapping to the Carrington grid leaves it.
+
+    The instrument's noise is white on the image-plane pixels; resampling it
+    onto the Carrington grid correlates neighbouring pixels (more east-west
+    near the limb, where one image pixel covers several Carrington pixels,
+    and north-south at high latitude) and leaves fewer image pixels per
+    Carrington pixel there, so the per-pixel noise grows toward the limb.
+    Both are modelled as measured by remapping white noise with the code of
+    :func:`skflux.io.patch_video` (``benchmarks/bench_realism.py``,
+    ``noise_remap``): a Gaussian kernel of ``NOISE_CORR_PX`` native pixels
+    (neighbour correlation 0.17) stretched by the foreshortening, normalised to
+    unit variance, and a standard deviation ``sigma · (1 + NOISE_LIMB_GAIN · (1 − μ))``.
+    White noise is drawn directly in Fourier space (complex Gaussian
+    coefficients with the variance of an n × n white field's transform).
+    """
+    native = ph.PIXEL_DEG_NATIVE / pix
+    cx = ph.NOISE_CORR_PX * native / ph.ew_foreshortening(cmd_c)
+    cy = ph.NOISE_CORR_PX * native / ns
+    fy, fx = np.fft.fftfreq(n), np.fft.rfftfreq(n)
+    # Parseval over the full (two-sided) spectrum: keeps the per-pixel variance
+    hx2 = np.exp(-4 * np.pi**2 * cx[:, None] ** 2 * fy[None, :] ** 2)
+    hy2 = np.exp(-4 * np.pi**2 * cy[:, None] ** 2 * fy[None, :] ** 2)
+    norm = np.sqrt(hx2.mean(axis=1) * hy2.mean(axis=1))
+    scale = sigma * (1.0 + ph.NOISE_LIMB_GAIN * (1.0 - np.clip(mu_c, 0.0, 1.0))) / norm
+    # |X_k|^2 of an n x n unit white field is n^2: real and imaginary parts n^2 / 2 each
+    scale = scale * n / np.sqrt(2.0)
+    hy = np.exp(-2 * np.pi**2 * cy[:, None] ** 2 * fy[None, :] ** 2) * scale[:, None]
+    hx = np.exp(-2 * np.pi**2 * cx[:, None] ** 2 * fx[None, :] ** 2)
+    spec = rng.standard_normal((n_frames, n, fx.size, 2), dtype=_F32).view(np.complex64)[..., 0]
+    spec *= (hy[:, :, None] * hx[:, None, :]).astype(_F32)
+    return spec
 
 
 def render_video(row, seed, *, n_frames, size, cadence_days, patch_deg, noise, missing,
@@ -306,11 +399,18 @@ def render_video(row, seed, *, n_frames, size, cadence_days, patch_deg, noise, m
         er = _ephemeral_components(rng, t_rel, cadence_days, span, patch_deg, lat0)
         parts = [np.concatenate([p, e], axis=1) for p, e in zip(parts, er)]
     lat, lon, sig, flux = parts
-    lat_abs = lat0 + lat
-    cmd = cmd_c[:, None] + lon
-    s_lat, s_lon = _widths(sig, lat_abs, cmd, b0[:, None], pix)
-    amp = _amplitude(flux, s_lat, s_lon, lat_abs)
-    field = _render_components(off, lat, lon, s_lat, s_lon, amp)
+    # unresolved plage elements: deposited on the grid and blurred in Fourier space;
+    # the others (spots, fragments, ephemeral regions) as Gaussians; columns without
+    # flux during the video are skipped
+    compact = np.all(sig == ph.PLAGE_ELEMENT_SIGMA_MM, axis=0)
+    live = np.any(flux != 0, axis=0)
+    gauss = live & ~compact
+    lat_abs = lat0 + lat[:, gauss]
+    cmd = cmd_c[:, None] + lon[:, gauss]
+    s_lat, s_lon = _widths(sig[:, gauss], lat_abs, cmd, b0[:, None], pix)
+    amp = _amplitude(flux[:, gauss], s_lat, s_lon, lat_abs)
+    field = _render_components(off, lat[:, gauss], lon[:, gauss], s_lat, s_lon, amp)
+    pts = live & compact
     if quiet_sun:
         field += _network(rng, off, t_rel, span, patch_deg, lat0, cmd_c, tau)
 
@@ -318,9 +418,27 @@ def render_video(row, seed, *, n_frames, size, cadence_days, patch_deg, noise, m
     g = ph.gain(t_abs, row["gain_amp"], row["gain_period"], row["gain_phase"]).astype(_F32)
     field *= g[:, None, None]
     ph.saturate(field)
+    # unresolved plage elements and the noise, added in one inverse FFT of a padded grid
+    # (the elements projected with mu at their position and the frame's gain)
+    pad, spec = 5, None
+    n = _grid_size(size, pad)
+    if pts.any():
+        p_lat, p_lon = lat[:, pts], lon[:, pts]
+        p_lat_abs = lat0 + p_lat
+        mu_p = ph.mu_of(p_lat_abs, cmd_c[:, None] + p_lon, b0[:, None])
+        area = (pix * ph.MM_PER_DEG * 1e8) ** 2 * np.cos(np.radians(p_lat_abs))  # cm^2
+        amp = flux[:, pts] / area * np.clip(mu_p, 0.0, None) * g[:, None]
+        spec = _points_spectrum(off, p_lat, p_lon, amp, lat0, cmd_c, b0, pix,
+                                ph.PLAGE_ELEMENT_SIGMA_MM, n, pad)
     if noise:
         sigma = float(noise) * min(1.0, ph.PIXEL_DEG_NATIVE / pix)
-        field += _noise(rng, field.shape, sigma, cmd_c, pix)
+        ns_c = ph.ns_foreshortening(lat0, cmd_c, b0)
+        mu_c = ph.mu_of(lat0, cmd_c, b0)
+        nspec = _noise_spectrum(rng, n_frames, n, sigma, cmd_c, ns_c, mu_c, pix)
+        spec = nspec if spec is None else spec + nspec
+    if spec is not None:
+        over = sfft.irfft2(spec, s=(n, n), axes=(-2, -1))
+        field += over[:, pad:pad + size, pad:pad + size]
     np.copyto(field, np.nan, where=mu <= 0)
 
     u_missing = rng.random(n_frames)

@@ -285,11 +285,14 @@ def make_flux_emergence(n_videos, *, random_state=None, n_frames=N_FRAMES, size=
         of the crude labels are wrong on average (16–23 % over sets of 400),
         mostly non-emergences first detected west of −60°.
     noise : float, default=10.0
-        Standard deviation of the noise in G for a native 1/6° pixel: the
-        level of MDI 96-minute magnetograms remapped to 1/6° pixels, as
-        measured on real HMI maps degraded to MDI quality
+        Standard deviation of the noise in G for a native 1/6° pixel at disk
+        centre: the level of MDI 96-minute magnetograms remapped to 1/6°
+        pixels, as measured on real HMI maps degraded to MDI quality
         (``benchmarks/bench_realism.py``); about 20 for MDI 1-minute
-        magnetograms; 0 for none. Coarser pixels average it down.
+        magnetograms; 0 for none. Like remapped noise it is correlated
+        between neighbouring pixels (more east-west toward the limb) and
+        grows toward the limb (×1.2 at μ = 0.35). Coarser pixels average it
+        down.
     missing : bool, default=True
         Drop frames like MDI did (2–5 % at random, 1–3-day blocks, the SOHO
         gaps). ``observed`` records which frames are real observations of

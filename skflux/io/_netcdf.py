@@ -17,15 +17,31 @@ from .._schema import (
     VIDEO_DIM,
 )
 from .._validation import _is_dataarray
-from ._packing import FIELD_VAR, FILL_INT16, PACK_LIMIT, PACK_SCALE, file_video_name, pack, unpack
+from ._packing import (
+    FIELD_VAR,
+    FILL_INT16,
+    NETCDF_COMPRESSIONS,
+    PACK_LIMIT,
+    PACK_SCALE,
+    PackedRows,
+    file_video_name,
+    pack,
+    packed_dask_array,
+    unpack,
+)
 from ._validate import VideoSchemaError, validate_videos
 
 __all__ = ["FIELD_VAR", "PACK_SCALE", "PACK_LIMIT", "VideoWriter", "open_videos", "to_netcdf"]
 
 _FILL_INT16 = FILL_INT16
 _TIME_UNITS = "microseconds since 1970-01-01T00:00:00"
-#: HDF5 filters :class:`VideoWriter` offers for the field.
-COMPRESSIONS = ("zlib", "zstd")
+
+
+def _hdf5_filter(compression, complevel):
+    """netCDF4 ``createVariable`` arguments of the field's filter (``NETCDF_COMPRESSIONS``)."""
+    if complevel == 0:
+        return {"compression": None, "shuffle": False}
+    return {"compression": compression, "complevel": complevel, "shuffle": True}
 
 
 def _described(batch, i, k):
@@ -132,11 +148,15 @@ class VideoWriter:
         packing step barely compresses, so higher levels cost CPU time for
         little gain.
     compression : {"zlib", "zstd"}, default="zlib"
-        HDF5 filter of the field. "zlib" is readable by every NetCDF4 tool;
-        "zstd" decodes about four times faster (reading, not the network,
-        then no longer limits inference on a few cores; see
-        ``benchmarks/bench_io.py``) for ~15 % more bytes, and needs a
-        netCDF-C/HDF5 with the zstd plugin (the netCDF4 wheels have it).
+        HDF5 filter of the field. "zlib" is readable by every NetCDF4 tool
+        and gives the smallest files (~1.9 MiB per full-size simulated
+        video). "zstd" decodes about four times faster for ~15 % more bytes
+        and needs a netCDF-C/HDF5 with the zstd plugin (the netCDF4 wheels
+        have it; other HDF5 tools may need ``hdf5plugin``). For
+        inference-bound work (decoding zlib, not the network, then limits
+        the throughput on a few cores) use "zstd", ``complevel=0`` (no
+        compression: fastest, ~3.5 MiB per video) or a Zarr store (Blosc
+        LZ4); see ``benchmarks/bench_io.py`` and the scaling guide.
 
     Attributes
     ----------
@@ -175,8 +195,11 @@ class VideoWriter:
                  complevel=1, compression="zlib"):
         if not isinstance(complevel, (int, np.integer)) or not 0 <= complevel <= 9:
             raise ValueError(f"complevel must be an integer 0-9; got {complevel!r}")
-        if compression not in COMPRESSIONS:
-            raise ValueError(f"compression must be one of {COMPRESSIONS}; got {compression!r}")
+        if compression not in NETCDF_COMPRESSIONS:
+            hint = (" (Blosc is offered for Zarr stores: skflux.io.to_zarr)"
+                    if compression == "blosc_lz4" else "")
+            raise ValueError(f"compression must be one of {NETCDF_COMPRESSIONS}; got "
+                             f"{compression!r}{hint}")
         self.complevel = int(complevel)
         self.compression = compression
         for name, n in (("n_frames", n_frames), ("n_lat", n_lat), ("n_lon", n_lon)):
@@ -259,8 +282,7 @@ class VideoWriter:
         v.setncattr("long_name", f"frame index on the {attrs['cadence_minutes']}-minute grid")
 
         f = nc.createVariable(
-            FIELD_VAR, "i2", DIMS, complevel=self.complevel, shuffle=self.complevel > 0,
-            compression=self.compression if self.complevel > 0 else None,
+            FIELD_VAR, "i2", DIMS, **_hdf5_filter(self.compression, self.complevel),
             chunksizes=(1, self.n_frames, self.n_lat, self.n_lon), fill_value=_FILL_INT16,
         )
         f.set_auto_maskandscale(False)  # packing is done here, explicitly
@@ -289,11 +311,12 @@ class VideoWriter:
                                       fill_value=np.iinfo(np.int64).min)
                 v.setncattr("units", _TIME_UNITS)
                 v.setncattr("calendar", "proleptic_gregorian")
-            elif kind in "US" or (kind == "O" and all(isinstance(x, str) for x in values.flat)):
+            elif kind in "UST" or (kind == "O" and all(isinstance(x, str) for x in values.flat)):
                 v = nc.createVariable(name, str, c.dims, chunksizes=chunks)
                 kind = "U"
             elif kind in "iuf":
-                v = nc.createVariable(name, values.dtype, c.dims, chunksizes=chunks)
+                v = nc.createVariable(name, values.dtype.newbyteorder("="), c.dims,
+                                      chunksizes=chunks)  # "<i8" from Zarr: native order
             else:
                 raise TypeError(
                     f"coordinate {name!r} has dtype {values.dtype}, which cannot be stored; "
@@ -501,7 +524,7 @@ def _normalize_chunks(chunks):
     raise TypeError(f"chunks must be 'video', an int, a dict or None; got {chunks!r}")
 
 
-class PackedField:
+class PackedField(PackedRows):
     """The int16-packed field of a NetCDF file as a lazily read, float32 array-like.
 
     The array behind :func:`open_videos`' dask array (one task per chunk of
@@ -610,6 +633,12 @@ class PackedField:
             raw = np.asarray(nc.variables[FIELD_VAR][key])
         return unpack(raw, self.scale, self.offset, self.fill)
 
+    def _raw(self, start, stop):
+        """The int16 values of videos ``start:stop``: one hyperslab, whole chunks."""
+        nc = self._reopen_checked()
+        with _HDF5Lock():
+            return nc.variables[FIELD_VAR][start:stop]
+
 
 #: Handles of collected :class:`PackedField` objects, closed at the next locked HDF5 call.
 _TO_CLOSE = []
@@ -644,9 +673,6 @@ class _HDF5Lock:
 
 def _packed_dask(path, ds, chunks):
     """The field of ``path`` as a dask array over :class:`PackedField` (None: not usable)."""
-    import dask.array as dsa
-    from dask.base import tokenize
-
     if chunks is None or set(chunks) - {VIDEO_DIM} or not PackedField.usable(path):
         return None
     n = chunks[VIDEO_DIM]
@@ -655,9 +681,7 @@ def _packed_dask(path, ds, chunks):
     field = PackedField(path)
     if field.shape != tuple(ds[FIELD_VAR].shape):
         return None
-    name = "skflux-field-" + tokenize(str(path), field.identity, int(n))
-    return dsa.from_array(field, chunks=(int(n), *field.shape[1:]), lock=False,
-                          asarray=False, name=name, meta=np.empty((0,) * 4, np.float32))
+    return packed_dask_array(field, n, "skflux-field-", (str(path), field.identity))
 
 
 def open_videos(path, *, chunks="video"):

@@ -3,6 +3,7 @@
 import numpy as np
 import torch
 
+from .._schema import DIMS
 from .._validation import _is_dataarray, _is_tensor, video_name
 
 
@@ -51,16 +52,31 @@ class VideoDataset(torch.utils.data.Dataset):
     def __len__(self):
         return len(self.X)
 
+    @property
+    def _source(self):
+        # (field, rows) of a DataArray read straight from its store (packed_source), or None
+        if "_packed" not in self.__dict__:
+            self._packed = packed_source(self.X) if _is_dataarray(self.X) else None
+        return self._packed
+
     def _read(self, index):
+        """``(videos, finite)``: float32 tensor, and True where known to hold no NaN/inf."""
         X = self.X
         if _is_dataarray(X):
-            return torch.from_numpy(read_videos(X, index))
+            source = self._source
+            if source is not None:  # straight from the store, one read per batch
+                field, rows = source
+                rows = rows[index]
+                values, missing = field.read_rows(rows)
+                return torch.from_numpy(values[0] if np.ndim(rows) == 0 else values), \
+                    not missing
+            return torch.from_numpy(read_videos(X, index)), False
         if _is_tensor(X):
-            return X[index].float()
-        return torch.from_numpy(np.asarray(X[index], dtype=np.float32))
+            return X[index].float(), False
+        return torch.from_numpy(np.asarray(X[index], dtype=np.float32)), False
 
-    def _check(self, v, index):
-        if not self.check_finite:
+    def _check(self, v, finite, index):
+        if not self.check_finite or finite:
             return v
         # numpy's isfinite is many times faster than torch's on CPU tensors
         finite = (np.isfinite(v.numpy()) if v.device.type == "cpu" and not v.requires_grad
@@ -78,7 +94,7 @@ class VideoDataset(torch.utils.data.Dataset):
         return v
 
     def _get(self, i):
-        return self._check(self._read(i), i)
+        return self._check(*self._read(i), i)
 
     def __getitem__(self, i):
         if np.ndim(i) == 0:
@@ -86,10 +102,10 @@ class VideoDataset(torch.utils.data.Dataset):
             return self._get(i), yi
         index = np.asarray(i, dtype=np.int64)
         if index.size and np.array_equal(index, np.arange(index[0], index[0] + index.size)):
-            v = self._read(slice(int(index[0]), int(index[0]) + index.size))  # a view: no copy
+            v, finite = self._read(slice(int(index[0]), int(index[0]) + index.size))  # no copy
         else:
-            v = self._read(index)
-        v = self._check(v, index)
+            v, finite = self._read(index)
+        v = self._check(v, finite, index)
         if self.y is None:
             yb = torch.zeros(len(index))
         else:
@@ -133,6 +149,75 @@ def read_videos(X, index):
     if part.chunks is not None:
         part = part.compute(scheduler="synchronous")
     return np.asarray(part.values, dtype=np.float32)
+
+
+def _alias_target(task):
+    """The key a dask task merely renames (a whole chunk selected as is), else None."""
+    target = getattr(task, "target", None)  # dask's Alias (dask >= 2024.12)
+    if type(task).__name__ != "Alias" or target is None:
+        return None
+    return getattr(target, "key", target)
+
+
+def packed_source(X):
+    """The packed field behind a lazy DataArray and the store position of each video.
+
+    Returns ``(field, rows)`` when ``X``'s values are, untouched, whole videos
+    of a field opened by :func:`skflux.io.open_videos` (a NetCDF file or Zarr
+    store written by skflux): the array as opened, or any selection of whole
+    chunks along ``video`` (``isel(video=slice(...))``, chunk-aligned index
+    lists) -- dask graphs of only the field and pure aliases of its chunks.
+    Video ``i`` of ``X`` is then video ``rows[i]`` of the store, and a batch
+    is read by :meth:`~skflux.io._packing.PackedRows.read_rows` in one go,
+    without building or running a dask graph. Anything else (arithmetic,
+    reductions, a selection inside a chunk, other stores) returns None: the
+    caller computes the DataArray with dask.
+
+    Parameters
+    ----------
+    X : xarray.DataArray
+
+    Returns
+    -------
+    source : tuple (PackedRows, ndarray of int64) or None
+    """
+    from ..io._packing import PackedRows
+
+    data = X.data
+    if tuple(X.dims) != DIMS or X.dtype != np.float32 or not hasattr(data, "__dask_graph__"):
+        return None
+    try:
+        graph = data.__dask_graph__()
+        layers = graph.layers
+        name, chunks = data.name, data.chunks
+        keys = [(name, i, 0, 0, 0) for i in range(len(chunks[0]))]
+        if any(len(c) != 1 for c in chunks[1:]):
+            return None
+        while True:
+            original = layers.get("original-" + name)
+            if original is not None:  # reached the store's array: its chunks are videos
+                field = original["original-" + name]
+                if not isinstance(field, PackedRows) or \
+                        set(graph.dependencies.get(name, ())) != {"original-" + name}:
+                    return None
+                break
+            layer = layers[name]
+            deps = graph.dependencies.get(name, set())
+            if len(deps) != 1:
+                return None
+            targets = [_alias_target(layer[k]) for k in keys]
+            dep = next(iter(deps))
+            if any(t is None or t[0] != dep or tuple(t[2:]) != (0, 0, 0) for t in targets):
+                return None
+            name, keys = dep, targets
+        n = int(field.video_chunk)
+        rows = [np.arange(k[1] * n, min((k[1] + 1) * n, field.shape[0])) for k in keys]
+        rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError):
+        return None  # a graph of another shape: dask computes it
+    if rows.size != X.shape[0] or tuple(field.shape[1:]) != tuple(X.shape[1:]):
+        return None
+    return field, rows.astype(np.int64)
 
 
 def is_lazy(X):
