@@ -635,6 +635,9 @@ def main():
         "simulator": {"videos": n_sim, "n_frames": n_frames, "size": size, "stride": stride,
                       "random_state": 11, "frames_used": len(sim), "options": options},
         "ablation": args.ablate,
+        "total_element_flux_median_mx": {
+            f"{k} {src} {b}": float(v) for (k, src, b), v in both.assign(mu_bin=bins).groupby(
+                ["kind", "source", "mu_bin"])["element_flux_total"].median().items()},
         "comparison": json.loads(table_cmp.to_json(orient="records")),
         "table_markdown": table,
     }

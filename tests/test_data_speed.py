@@ -173,14 +173,43 @@ def test_collected_handles_close_under_the_hdf5_lock(nan_videos, tmp_path):
 
     path = to_netcdf(nan_videos, tmp_path / "v.nc")
     field = PackedField(path)
+    other = PackedField(path)
     handle = field._nc
+    assert other._nc is handle  # one handle per file in a process, shared
     del field
     gc.collect()
-    assert handle.isopen() and any(h is handle for h in _netcdf._TO_CLOSE)
-    other = PackedField(path)
+    assert handle.isopen()  # still used by the other reader
     other[0:1]
-    assert not handle.isopen() and not any(h is handle for h in _netcdf._TO_CLOSE)
-    assert other._nc.isopen()
+    assert handle.isopen()
+    del other
+    gc.collect()
+    assert handle.isopen()  # never closed by the collection itself
+    with _netcdf._HDF5Lock():
+        pass
+    assert not handle.isopen()
+
+
+def test_reopening_a_file_many_times_keeps_one_handle(nan_videos, tmp_path):
+    # netCDF-C 4.10 / HDF5 2.2 crash (segmentation fault) when several handles on one
+    # file are opened and closed in turn: every open_videos of a file shares one handle
+    import gc
+
+    from skflux.io import _netcdf
+
+    paths = [to_netcdf(nan_videos, tmp_path / f"v{i}.nc") for i in range(2)]
+    kept = []
+    for round_ in range(3):
+        for path in paths:
+            lazy = open_videos(path)
+            lazy[0:2].values
+            kept.append(open_videos(path, chunks=None))
+            again = open_videos(path)
+            np.testing.assert_array_equal(again.values, kept[-1].values)
+            mine = [h for (p, _), h in _netcdf._HANDLES.items() if p == str(path)]
+            assert len(mine) == 1, round_
+        del lazy, again
+        gc.collect()
+    np.testing.assert_array_equal(open_videos(paths[0]).values, kept[0].values)
 
 
 # ------------------------------------------------------------ the batch reader (packed_source)

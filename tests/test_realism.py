@@ -261,6 +261,8 @@ def test_plage_is_fragmented_into_elements(monkeypatch):
         keep = act & (mu >= 0.3) & (t["n_pixels"] == 90 * 90).to_numpy()
         return t[keep]
 
+    # whatever piles up, the instrument saturates below 4000 G (the int16 packing holds)
+    assert np.nanmax(np.abs(elements.values)) <= ph.SATURATION_MAX_G
     a, b = active_stats(elements), active_stats(smooth)
     assert len(a) >= 10 and len(b) >= 10
     assert a["n_elements"].median() >= 1.5 * b["n_elements"].median()

@@ -87,19 +87,20 @@ degrees), magnetic flux in Mx (per polarity for bipoles), fields in G.
 * Poles: a compact core (leading 60 % of the flux, following 35 %; σ =
   6.3 Mm·(Φ/5×10²¹ Mx)^0.4, peak fields ~1–3 kG) and plage made of discrete,
   unresolved flux elements (σ 0.5 Mm before the instrument's blur), one per
-  4×10¹⁹ Mx of the plage's share of the peak flux (3–40 per polarity;
-  fluxes log-normal with a natural-log width of 0.8), scattered at fixed
-  offsets in a Gaussian envelope 2.5× the core width that widens by up to
-  2.5× while the region decays, so decaying plage disperses into separate
-  elements. Plage and network are made of kilogauss flux tubes gathered in
-  clusters far below MDI's resolution (Stenflo 1973, Sol. Phys. 32, 41;
-  Solanki 1993, Space Sci. Rev. 63, 1), which is why an MDI plage looks
-  like a pattern of elements of ~10¹⁹–10²⁰ Mx with weak gaps. The 4×10¹⁹ Mx
-  per element is a choice, checked against real active patches (degraded
-  HMI): at matched total flux the simulated ones have 1.2–1.3× the real
-  number of flux elements and 0.9–1.0× their median element flux
-  (1.2–1.9×10¹⁹ Mx as detected at 3σ), see the realism table of the
-  user guide.
+  2×10¹⁹ Mx of the plage's share (about half) of the peak flux (4–400 per
+  polarity; fluxes log-normal with a natural-log width of 0.8). Plage and
+  network are made of kilogauss flux tubes gathered in clusters far below
+  MDI's resolution (Stenflo 1973, Sol. Phys. 32, 41; Solanki 1993, Space
+  Sci. Rev. 63, 1) that outline the supergranular network (Leighton, Noyes
+  & Simon 1962, ApJ 135, 474), so the elements lie on arcs (half rings, 12
+  elements each) of cells 30 Mm across whose centres are scattered in a
+  Gaussian envelope 2.5× the core width; the envelope widens by up to 2.5×
+  while the region decays, so decaying plage disperses into separate
+  network fragments. The 2×10¹⁹ Mx per element, 12 per arc and the arcs'
+  length are choices, checked against real active patches (HMI degraded to
+  MDI): at matched total flux the simulated ones have 1.0–1.3× the real
+  number of flux elements and 0.7–1.05× their median element flux
+  (1.2–1.9×10¹⁹ Mx as detected at 3σ; the realism table of the user guide).
 * While emerging, a fraction (1 − τ/T_rise)^1.5 of the flux is in eight
   small bipoles (per region; three for the small context regions): each is
   born with both polarities side by side at a random place within 0.45 of
@@ -258,8 +259,10 @@ CORE_WIDTH = (1.0, 1.3)
 PLAGE_WIDTH = 2.5
 FRAGMENT_EXP = 1.5
 FRAGMENT_SIGMA_MM = 1.5
-PLAGE_ELEMENT_MX = 4e19
-PLAGE_ELEMENTS = (3, 40)
+PLAGE_ELEMENT_MX = 2e19  # plage flux per element (a choice, see the docstring)
+PLAGE_ELEMENTS = (4, 400)
+PLAGE_PER_CELL = 12  # elements per cell-boundary arc
+PLAGE_ARC = 0.5 * np.pi  # half-length (radians) of the arc
 PLAGE_ELEMENT_SPREAD = 0.8  # natural-log sigma of the element fluxes
 PLAGE_ELEMENT_SIGMA_MM = 0.5
 

@@ -123,13 +123,22 @@ def _bmr_components(row, tau, rng, n_fragments=N_FRAGMENTS):
             sig.append(s["plage"])
             flux.append(sign * s["pole_flux"] * (1.0 - fc))
             continue
-        # plage: elements at fixed offsets (in units of the envelope width) from the pole
-        u = rng.standard_normal((2, n_plage))
+        # plage: elements along arcs of supergranular cell boundaries; the cells sit at
+        # fixed offsets (in units of the envelope width) from the pole and spread apart
+        # as the envelope widens while the region decays
+        n_cells = max(1, int(round(n_plage / ph.PLAGE_PER_CELL)))
+        u = rng.standard_normal((2, n_cells))
+        which = rng.integers(0, n_cells, n_plage)
+        angle = (rng.uniform(0, 2 * np.pi, n_cells)[which]
+                 + ph.PLAGE_ARC * rng.uniform(-1.0, 1.0, n_plage))
+        ring = 0.5 * ph.CELL_MM * (0.85 + 0.3 * rng.random(n_plage))
         w = rng.lognormal(0.0, ph.PLAGE_ELEMENT_SPREAD, n_plage)
         w /= w.sum()
         width = s["plage"][:, None]  # Mm, grows while the region decays
-        lat.append(s[f"lat_{pole}"][:, None] + u[0] * width / ph.MM_PER_DEG)
-        lon.append(s[f"lon_{pole}"][:, None] + u[1] * width / (ph.MM_PER_DEG * coslat))
+        dy = u[0, which] * width + ring * np.sin(angle)
+        dx = u[1, which] * width + ring * np.cos(angle)
+        lat.append(s[f"lat_{pole}"][:, None] + dy / ph.MM_PER_DEG)
+        lon.append(s[f"lon_{pole}"][:, None] + dx / (ph.MM_PER_DEG * coslat))
         sig.append(np.full((tau.size, n_plage), ph.PLAGE_ELEMENT_SIGMA_MM))
         flux.append((sign * s["pole_flux"] * (1.0 - fc))[:, None] * w)
     # emergence: small bipoles born near the centre, streaming apart into the poles
@@ -417,7 +426,6 @@ def render_video(row, seed, *, n_frames, size, cadence_days, patch_deg, noise, m
     field *= mu
     g = ph.gain(t_abs, row["gain_amp"], row["gain_period"], row["gain_phase"]).astype(_F32)
     field *= g[:, None, None]
-    ph.saturate(field)
     # unresolved plage elements and the noise, added in one inverse FFT of a padded grid
     # (the elements projected with mu at their position and the frame's gain)
     pad, spec = 5, None
@@ -439,6 +447,7 @@ def render_video(row, seed, *, n_frames, size, cadence_days, patch_deg, noise, m
     if spec is not None:
         over = sfft.irfft2(spec, s=(n, n), axes=(-2, -1))
         field += over[:, pad:pad + size, pad:pad + size]
+    ph.saturate(field)  # the instrument saturates on what it measures
     np.copyto(field, np.nan, where=mu <= 0)
 
     u_missing = rng.random(n_frames)

@@ -528,81 +528,84 @@ class PackedField(PackedRows):
     """The int16-packed field of a NetCDF file as a lazily read, float32 array-like.
 
     The array behind :func:`open_videos`' dask array (one task per chunk of
-    videos). Each read takes the raw int16 values from the file (the HDF5
-    chunk decode, under xarray's HDF5 lock) and unpacks them in one pass into
-    float32 Gauss, ``raw * scale_factor + add_offset`` with NaN where the file
-    holds ``_FillValue``: the same values as xarray's CF decoding, at a
-    fraction of its cost (no intermediate arrays, no masked arrays).
+    videos) and its batch reader (:meth:`read_rows`). Each read takes the raw
+    int16 values from the file (the HDF5 chunk decode, under xarray's HDF5
+    lock) and unpacks them in one pass into float32 Gauss, ``raw *
+    scale_factor + add_offset`` with NaN where the file holds ``_FillValue``:
+    the same values as xarray's CF decoding, at a fraction of its cost (no
+    intermediate arrays, no masked arrays).
 
-    It pickles as the path and the file's identity (device, inode, size and
-    modification time), so each process (a DataLoader worker, a dask worker)
-    opens the file itself; a process that finds the file replaced since it
-    was opened refuses to read it instead of returning other videos.
+    Every reader of one file in a process shares one netCDF4 handle on it
+    (netCDF-C 4.10 / HDF5 2.2 crash when several handles on the same file
+    are opened and closed in turn); the handle is closed, under the HDF5
+    lock, once no reader uses it. It pickles as the path and the file's
+    identity (device, inode, size and modification time), so each process
+    (a DataLoader worker, a dask worker) opens the file itself; a process
+    that finds the file replaced since it was opened refuses to read it
+    instead of returning other videos.
 
     Parameters
     ----------
     path : str or path-like
-        A NetCDF4 file with a packed ``field`` variable.
+        A NetCDF4 file with an int16 ``field`` variable.
     """
 
     def __init__(self, path):
         import netCDF4
 
         self.path = Path(os.fspath(path))
+        self.identity = self._stat()
         self._nc = self._pid = None
         nc = self._open()
-        var = nc.variables[FIELD_VAR]
-        self.shape = tuple(int(n) for n in var.shape)
+        with _HDF5Lock():
+            var = nc.variables[FIELD_VAR]
+            self.shape = tuple(int(n) for n in var.shape)
+            self.raw_dtype = np.dtype(var.dtype)
+            attrs = {k: var.getncattr(k) for k in var.ncattrs()}
         self.dtype = np.dtype(np.float32)
         self.ndim = len(self.shape)
-        attrs = {k: var.getncattr(k) for k in var.ncattrs()}
+        self.attr_names = frozenset(attrs)
         self.scale = np.float32(attrs.get("scale_factor", 1.0))
         self.offset = np.float32(attrs.get("add_offset", 0.0))
         fill = attrs.get("_FillValue", netCDF4.default_fillvals["i2"])
-        self.fill = np.int16(fill)
-        self.identity = self._stat()
+        self.fill = np.int16(fill) if self.raw_dtype == np.int16 else None
+
+    @classmethod
+    def open_usable(cls, path):
+        """A :class:`PackedField` on ``path`` if its field is int16 packed as skflux writes it.
+
+        Returns None otherwise (no field, another type or packing: xarray decodes it).
+        """
+        try:
+            field = cls(path)
+        except (OSError, RuntimeError, KeyError, ValueError):
+            field = None
+        if field is not None:
+            names = field.attr_names
+            if (field.raw_dtype == np.int16 and field.ndim == 4 and "scale_factor" in names
+                    and not names & {"missing_value", "valid_range", "valid_min", "valid_max"}):
+                return field
+        field = None
+        with _HDF5Lock():  # close the probe now: xarray opens the file next
+            pass
+        return None
 
     @staticmethod
     def usable(path):
         """Whether ``path``'s field is int16 packed as skflux writes it (else: xarray decodes)."""
-        import netCDF4
-
-        try:
-            with _HDF5Lock(), netCDF4.Dataset(path) as nc:
-                var = nc.variables.get(FIELD_VAR)
-                if var is None or var.dtype != np.int16 or var.ndim != 4:
-                    return False
-                names = set(var.ncattrs())
-                return ("scale_factor" in names and "missing_value" not in names
-                        and "valid_range" not in names and "valid_min" not in names
-                        and "valid_max" not in names)
-        except (OSError, RuntimeError):
-            return False
+        return PackedField.open_usable(path) is not None
 
     def _stat(self):
         st = self.path.stat()
         return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
     def _open(self):
-        """This process's handle on the file (reopened after a fork or unpickling)."""
-        import netCDF4
-
+        """This process's shared handle on the file (reopened after a fork or unpickling)."""
         if self._nc is None or self._pid != os.getpid():
-            if self._nc is not None:  # inherited through fork: never touched here
-                _INHERITED.append(self._nc)
             with _HDF5Lock():
-                nc = netCDF4.Dataset(self.path, "r")
-                nc.set_auto_maskandscale(False)
-            self._nc, self._pid = nc, os.getpid()
+                self._nc = _shared_handle(self.path, self.identity, self)
+                self._pid = os.getpid()
         return self._nc
-
-    def __del__(self):
-        # HDF5 is not thread-safe and a garbage collection may run in any thread at any
-        # time (e.g. while a reader thread decompresses): never close the file here; hand
-        # the handle to the next read, which closes it under the HDF5 lock
-        nc = self.__dict__.get("_nc")
-        if nc is not None:
-            (_TO_CLOSE if self.__dict__.get("_pid") == os.getpid() else _INHERITED).append(nc)
 
     def __getstate__(self):
         state = dict(self.__dict__)
@@ -640,14 +643,57 @@ class PackedField(PackedRows):
             return nc.variables[FIELD_VAR][start:stop]
 
 
-#: Handles of collected :class:`PackedField` objects, closed at the next locked HDF5 call.
-_TO_CLOSE = []
+class _Handle:
+    """One netCDF4 handle on a file, shared by this process's readers of that file."""
+
+    __slots__ = ("nc", "pid", "users")
+
+    def __init__(self, nc):
+        import weakref
+
+        self.nc, self.pid, self.users = nc, os.getpid(), weakref.WeakSet()
+
+
+#: (path, identity) -> :class:`_Handle`; entries of another pid were inherited through fork.
+_HANDLES = {}
 #: Handles inherited through fork: closing them would touch the parent's HDF5 state.
 _INHERITED = []
 
 
+def _shared_handle(path, identity, user):
+    """The handle on ``path`` (as of ``identity``) for ``user``; call under the HDF5 lock."""
+    import netCDF4
+
+    key = (str(path), identity)
+    handle = _HANDLES.get(key)
+    if handle is None or handle.pid != os.getpid() or not handle.nc.isopen():
+        if handle is not None and handle.pid != os.getpid():
+            _INHERITED.append(handle.nc)  # the parent's: never touched here
+        nc = netCDF4.Dataset(path, "r")
+        nc.set_auto_maskandscale(False)
+        handle = _HANDLES[key] = _Handle(nc)
+    handle.users.add(user)
+    return handle.nc
+
+
+def _close_unused():
+    """Close this process's handles that no reader uses any more (under the HDF5 lock).
+
+    A garbage collection may run in any thread at any time (e.g. while a
+    reader thread decompresses), so readers never close anything when
+    collected; the next locked call does.
+    """
+    for key, handle in list(_HANDLES.items()):
+        if handle.pid == os.getpid() and not handle.users:
+            del _HANDLES[key]
+            try:
+                handle.nc.close()
+            except RuntimeError:  # already closed
+                pass
+
+
 class _HDF5Lock:
-    """xarray's process-wide HDF5 lock, closing collected handles once it is held.
+    """xarray's process-wide HDF5 lock, closing unused handles once it is held.
 
     HDF5 (as built in the netCDF4 wheels) is not thread-safe: every call into
     it, skflux's and xarray's, holds this lock.
@@ -658,12 +704,7 @@ class _HDF5Lock:
 
         self._lock = HDF5_LOCK
         self._lock.acquire()
-        while _TO_CLOSE:
-            nc = _TO_CLOSE.pop()
-            try:
-                nc.close()
-            except RuntimeError:  # already closed
-                pass
+        _close_unused()
         return self
 
     def __exit__(self, *exc):
@@ -671,17 +712,29 @@ class _HDF5Lock:
         return False
 
 
-def _packed_dask(path, ds, chunks):
-    """The field of ``path`` as a dask array over :class:`PackedField` (None: not usable)."""
-    if chunks is None or set(chunks) - {VIDEO_DIM} or not PackedField.usable(path):
-        return None
-    n = chunks[VIDEO_DIM]
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        return None
-    field = PackedField(path)
-    if field.shape != tuple(ds[FIELD_VAR].shape):
-        return None
-    return packed_dask_array(field, n, "skflux-field-", (str(path), field.identity))
+def _open_netcdf(path, chunks):
+    """``(ds, packed)``: the Dataset of a NetCDF file and its field as a dask array, or None.
+
+    A file written by skflux (int16 packing, chunks along ``video`` only or
+    None) is read through one shared handle (:class:`PackedField`): xarray
+    reads the coordinates through it and the field is a dask array over
+    :class:`PackedField`. Any other file is opened by xarray, which decodes it
+    (``packed`` is None).
+    """
+    import xarray as xr
+    from xarray.backends import NetCDF4DataStore
+
+    n = 1 if chunks is None else chunks.get(VIDEO_DIM)
+    video_only = chunks is None or not set(chunks) - {VIDEO_DIM}
+    usable = (video_only and isinstance(n, (int, np.integer)) and not isinstance(n, bool)
+              and n >= 1)
+    field = PackedField.open_usable(path) if usable else None
+    if field is None:
+        return xr.open_dataset(path, engine="netcdf4", chunks=chunks,
+                               decode_timedelta=False), None
+    # never closed here: the handle is the readers' (closed once none uses it)
+    ds = xr.open_dataset(NetCDF4DataStore(field._reopen_checked()), decode_timedelta=False)
+    return ds, packed_dask_array(field, n, "skflux-field-", (str(path), field.identity))
 
 
 def open_videos(path, *, chunks="video"):
@@ -729,7 +782,6 @@ def open_videos(path, *, chunks="video"):
     >>> videos.chunks[0]
     (1, 1, 1, 1)
     """
-    import xarray as xr
 
     from ._zarr import is_zarr_store
 
@@ -747,7 +799,7 @@ def open_videos(path, *, chunks="video"):
 
             ds, packed = open_zarr_dataset(path, chunks)
         else:
-            ds = xr.open_dataset(path, engine="netcdf4", chunks=chunks, decode_timedelta=False)
+            ds, packed = _open_netcdf(path, chunks)
     except Exception as exc:
         what = "a Zarr store" if zarr else "a NetCDF4 file"
         raise ValueError(
@@ -764,8 +816,6 @@ def open_videos(path, *, chunks="video"):
             "(was it written by skflux.io.to_netcdf?)"
         )
     da = ds[FIELD_VAR]
-    if not zarr:
-        packed = _packed_dask(path, ds, chunks)
     if packed is not None:  # unpacked in one pass per read (see PackedField)
         da = da.copy(data=packed)
     # Promote other per-video variables to coordinates (files not written by skflux).
@@ -783,7 +833,7 @@ def open_videos(path, *, chunks="video"):
             attrs.setdefault(key, value)
     da.attrs = attrs
     da.encoding["source"] = str(path)
-    if packed is not None:
+    if packed is not None and zarr:
         ds.close()  # coordinates are loaded and the field reads through its own handle
     if chunks is None:
         try:
