@@ -312,15 +312,13 @@ def _points_spectrum(off, lat, lon, amp, lat0, cmd_c, b0, pix, sig_mm, n, pad):
     fy, fx = y - y0, x - x0
     y0, x0 = y0.astype(np.int64), x0.astype(np.int64)
     fr = np.arange(n_frames)[:, None]
-    idx, wts = [], []
-    for dy, wy in ((0, 1.0 - fy), (1, fy)):
+    grid = np.zeros(n_frames * n * n, dtype=_F32)
+    for dy, wy in ((0, 1.0 - fy), (1, fy)):  # one corner at a time: memory stays small
         for dx, wx in ((0, 1.0 - fx), (1, fx)):
             yy, xx = y0 + dy, x0 + dx
             ok = (yy >= 0) & (yy < n) & (xx >= 0) & (xx < n) & (amp != 0)
-            idx.append(((fr * n + yy) * n + xx)[ok])
-            wts.append((amp * wy * wx)[ok])
-    grid = np.bincount(np.concatenate(idx), weights=np.concatenate(wts),
-                       minlength=n_frames * n * n).astype(_F32).reshape(n_frames, n, n)
+            np.add.at(grid, ((fr * n + yy) * n + xx)[ok], (amp * wy * wx)[ok].astype(_F32))
+    grid = grid.reshape(n_frames, n, n)
     coslat0 = np.cos(np.radians(lat0))
     ns = ph.ns_foreshortening(lat0, cmd_c, b0)
     ew = ph.ew_foreshortening(cmd_c)
