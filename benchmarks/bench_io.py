@@ -56,8 +56,8 @@ through :func:`skflux.nn._data.packed_source`: no dask graph, no per-video
 arrays, no concatenation), unpacked by one numpy operation, and checked by
 comparing the int16 minimum with the fill value; one netCDF4 handle per file
 and process. What is left is the codec's decompression, the raw read and the
-unpacking (one pass over 7.3 MB of float32 per video, bound by memory
-bandwidth, ~2 ms here).
+unpacking (one pass writing 7.3 MB of float32 per video, bound by memory
+bandwidth, ~2.2 ms here).
 
 Where the 0.9 target can and cannot be met: reading is CPU work, so when torch
 already uses every core the reader takes cycles from the forward pass, and the
@@ -65,17 +65,17 @@ ratio is at most ``cpu_forward / (cpu_forward + cpu_read)`` (the profile's
 ``ratio_ceiling_all_cores_busy``; CPU time per video, so the load of other
 processes does not enter it). On this 2-core machine the reference VGG's
 forward pass costs ~25 CPU ms per full-size video, so 0.9 needs the whole reader
-under ~2.8 CPU ms per video: unpacking alone is ~2 ms and the fastest raw read
-(uncompressed) ~2 ms; no codec gets there, and torch's two threads lose more
-than their share whenever a third thread runs. With one torch
-thread, a core is left to the reader and reading is hidden (the ratio is then
-set by the pipeline's fill, one batch, and by the load); the 10-member ensemble
-reads each video once for ten forward passes. On a machine with cores to spare,
-or a GPU doing the forward pass, reading is hidden.
+under ~2.8 CPU ms per video: unpacking alone is ~2.2 ms and the fastest raw read
+(uncompressed) ~1.7 ms (run of 2026-11-29); no codec gets there, and torch's
+two threads lose more than their share whenever a third thread runs. With one
+torch thread, a core is left to the reader and reading is hidden when that core
+is free (the ratio is then set by the pipeline's fill, one batch); the 10-member
+ensemble reads each video once for ten forward passes. On a machine with cores
+to spare, or a GPU doing the forward pass, reading is hidden.
 
 Run::
 
-    python benchmarks/bench_io.py            # full size (~10 minutes on 2 cores)
+    python benchmarks/bench_io.py            # full size (~20 minutes on 2 cores)
     python benchmarks/bench_io.py --quick    # smoke run, tiny sizes, seconds
 """
 

@@ -149,13 +149,14 @@ class VideoWriter:
         little gain.
     compression : {"zlib", "zstd"}, default="zlib"
         HDF5 filter of the field. "zlib" is readable by every NetCDF4 tool
-        and gives the smallest files (~1.9 MiB per full-size simulated
-        video). "zstd" decodes about four times faster for ~15 % more bytes
-        and needs a netCDF-C/HDF5 with the zstd plugin (the netCDF4 wheels
-        have it; other HDF5 tools may need ``hdf5plugin``). For
+        and gives the smallest files (1.9 MiB per full-size simulated
+        video). "zstd" decodes about seven times faster (~2 instead of ~16
+        CPU ms per video) for ~13 % more bytes and needs a netCDF-C/HDF5 with
+        the zstd plugin (the netCDF4 wheels have it; other HDF5 tools may
+        need ``hdf5plugin``). For
         inference-bound work (decoding zlib, not the network, then limits
         the throughput on a few cores) use "zstd", ``complevel=0`` (no
-        compression: fastest, ~3.5 MiB per video) or a Zarr store (Blosc
+        compression: fastest, 3.5 MiB per video) or a Zarr store (Blosc
         LZ4); see ``benchmarks/bench_io.py`` and the scaling guide.
 
     Attributes

@@ -121,10 +121,10 @@ def to_zarr(videos, store, *, overwrite=False, compression="blosc_lz4", compleve
         Replace an existing store; without it an existing one is refused.
     compression : {"blosc_lz4", "zstd", "zlib"}, default="blosc_lz4"
         Codec of the field's chunks. "blosc_lz4" (Blosc's LZ4 with bit
-        shuffle, readable by every Zarr implementation) decodes about three
-        times faster than Zarr's default zstd for the same size (~2.0 MiB per
-        full-size simulated video), so reading stays well behind the network
-        (see ``benchmarks/bench_io.py``); "zlib" is written with Zarr's gzip
+        shuffle, readable by every Zarr implementation) decodes in ~2 CPU ms
+        per full-size simulated video (2.16 MiB; zlib NetCDF: ~16 ms, 1.93
+        MiB; ``benchmarks/bench_io.py``), the setting for inference-bound
+        work (see the scaling guide); "zlib" is written with Zarr's gzip
         codec.
     complevel : int, default=1
         Compression level, 0 (no compression) to 9.

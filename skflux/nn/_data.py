@@ -16,7 +16,10 @@ class VideoDataset(torch.utils.data.Dataset):
     :class:`torch.utils.data.BatchSampler` and ``batch_size=None``). A lazy
     :class:`xarray.DataArray` (e.g. from :func:`skflux.io.open_videos`) is
     read only for the requested videos, so the whole set is never
-    materialized.
+    materialized: a batch of a skflux NetCDF file or Zarr store (or of a
+    selection of whole videos from one) is one chunk-aligned read unpacked
+    in one pass (:func:`packed_source`); any other DataArray is computed by
+    dask.
 
     Parameters
     ----------
