@@ -185,3 +185,37 @@ def test_relabel_clean_label_catch_counts_crude_mislabels_a_clean_model_flags(mo
     assert len(with_catch) == len(without) + 1
     [row] = [r for r in with_catch if "true labels" in r["figure"]]
     assert row["value"] == pytest.approx(out["caught"] / out["mislabels"])
+
+
+@pytest.mark.parametrize("seed, noise", [(0, 0.3), (1, 0.3), (0, 0.5), (2, 0.5)])
+def test_relabel_paper_default_read_off_the_continued_run_equals_a_real_default_run(
+        monkeypatch, seed, noise):
+    """bench_relabel.paper_from_continued: the default is the R -> 0 run cut at its stop."""
+    from sklearn.linear_model import LogisticRegression
+
+    from skflux import IterativeRelabeler
+    from skflux.relabel import TruthOracle
+
+    bench = _bench_relabel(monkeypatch)
+    rng = np.random.default_rng(seed)
+    n = 360
+    months = np.arange(n) % 12 + 1
+    truth = rng.integers(0, 2, n)
+    X = np.column_stack([truth + noise * rng.normal(size=n), rng.normal(size=n)])
+    crude = truth.copy()
+    flip = rng.random(n) < 0.2
+    crude[flip] = 1 - crude[flip]
+
+    def run(stop_ratio):
+        return IterativeRelabeler(LogisticRegression(), oracle=TruthOracle(truth),
+                                  stop_ratio=stop_ratio, max_passes=10,
+                                  random_state=seed).fit(X, crude, groups=months)
+
+    default, continued = run(0.5), run(0.0)
+    derived = bench.paper_from_continued(continued, crude, truth)
+    assert derived.n_passes_ == default.n_passes_ <= continued.n_passes_
+    if seed < 2:  # these sets go on after the default's stop (2-4 passes against 1-2)
+        assert continued.n_passes_ > default.n_passes_
+    assert derived.stop_reason_ == default.stop_reason_
+    np.testing.assert_array_equal(derived.labels_, default.labels_)
+    np.testing.assert_array_equal(derived.verified_, default.verified_)
