@@ -282,6 +282,9 @@ def _copy_sources(dest):
                                     "sg_execution_times.rst", "__pycache__", "*.pyc")
     shutil.copytree(DOCS, dest / "docs", ignore=ignore)
     shutil.copytree(EXAMPLES, dest / "examples", ignore=ignore)
+    # tables the guides include from the benchmark results (e.g. the realism table)
+    shutil.copytree(ROOT / "benchmarks" / "results", dest / "benchmarks" / "results",
+                    ignore=shutil.ignore_patterns("*.json", "*.png"))
 
 
 @pytest.mark.slow
