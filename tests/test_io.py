@@ -390,3 +390,25 @@ def test_every_compression_gives_the_same_videos(videos, tmp_path, compression, 
 def test_blosc_is_refused_for_netcdf_with_the_fix(videos, tmp_path):
     with pytest.raises(ValueError, match="Blosc is offered for Zarr stores"):
         to_netcdf(videos, tmp_path / "v.nc", compression="blosc_lz4")
+
+
+@given(hnp.arrays(np.float64, hnp.array_shapes(max_dims=3, max_side=6),
+                  elements=st.one_of(st.floats(-PACK_LIMIT - 0.09, PACK_LIMIT + 0.09),
+                                     st.just(np.nan))))
+def test_pack_is_elementwise_rounding_with_fill(values):
+    """pack() equals its definition element by element: rint(B / 0.2), NaN -> fill."""
+    from skflux.io._packing import FILL_INT16, pack
+
+    packed = pack(values, "v")
+    assert packed.dtype == np.int16 and packed.shape == values.shape
+    for b, p in zip(values.ravel(), packed.ravel()):
+        assert p == (FILL_INT16 if np.isnan(b) else int(np.rint(b / PACK_SCALE)))
+
+
+@pytest.mark.parametrize("bad, message", [(-np.inf, "infinite"), (PACK_LIMIT + 0.2, "reaches")])
+def test_pack_refuses_with_nan_present(bad, message):
+    from skflux.io._packing import pack
+
+    values = np.array([[np.nan, 1.0], [bad, np.nan]])
+    with pytest.raises(ValueError, match=message):
+        pack(values, "v")

@@ -19,6 +19,9 @@ __all__ = ["make_bmr_catalog", "make_flux_emergence", "write_flux_emergence"]
 INSTRUMENT = "simulated MDI-like"
 PATCH_DEG = PATCH_SIZE * PIXEL_DEG  # 15 degrees
 SPAN_DAYS = N_FRAMES * CADENCE_MINUTES / 1440.0  # 15 days
+#: Background rendering threads of write_flux_emergence (with prefetch): two keep both
+#: cores of a small machine busy while the main thread compresses and writes.
+RENDER_THREADS = 2
 MIN_SPAN_DAYS, MAX_SPAN_DAYS = 14.0, 30.0
 
 
@@ -401,9 +404,10 @@ def write_flux_emergence(path, n_videos, *, random_state=None, chunk=1, prefetch
     chunk : int, default=1
         Videos rendered and written per step.
     prefetch : bool, default=True
-        Render the next chunk in a background thread while the current one
-        is compressed and written (at most two chunks in memory); the file
-        is identical either way.
+        Render the next chunks in ``RENDER_THREADS`` (2) background threads
+        while the current one is compressed and written (at most three
+        chunks in memory); the file is identical either way, since every
+        video is rendered from its own seed.
     verbose : int, default=0
         Show a progress bar when positive.
     **kwargs
@@ -466,15 +470,17 @@ def write_flux_emergence(path, n_videos, *, random_state=None, chunk=1, prefetch
             for a in starts:
                 writer.write(render(a))
             return path
-        # render the next chunk in a thread while this one is compressed and written
-        # (both release the GIL): at most two chunks in memory
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = None
+        # render the next chunks in background threads while this one is compressed and
+        # written (rendering and compression spend most of their time outside the GIL);
+        # each video has its own seed, so the file does not depend on the threads
+        from collections import deque
+
+        with ThreadPoolExecutor(max_workers=RENDER_THREADS) as pool:
+            pending = deque()
             for a in starts:
-                future = pool.submit(render, a)
-                if pending is not None:
-                    writer.write(pending.result())
-                pending = future
-            if pending is not None:
-                writer.write(pending.result())
+                pending.append(pool.submit(render, a))
+                if len(pending) > RENDER_THREADS:
+                    writer.write(pending.popleft().result())
+            while pending:
+                writer.write(pending.popleft().result())
     return path

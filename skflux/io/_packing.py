@@ -53,18 +53,21 @@ def pack(values, where):
     [5, -32768, -3]
     """
     values = np.asarray(values, dtype=np.float64)
-    finite = np.isfinite(values)
-    if np.isinf(values).any():
+    nan = np.isnan(values)
+    # one pass for the largest magnitude (NaN ignored; inf when there is one)
+    largest = np.max(np.abs(values), where=~nan, initial=0.0)
+    if np.isinf(largest):
         raise ValueError(f"{where} holds infinite values")
-    if finite.any() and np.abs(values[finite]).max() > PACK_LIMIT + PACK_SCALE / 2:
+    if largest > PACK_LIMIT + PACK_SCALE / 2:
         raise ValueError(
-            f"{where} reaches {np.abs(values[finite]).max():.1f} G, outside the int16 packing "
+            f"{where} reaches {largest:.1f} G, outside the int16 packing "
             f"range ±{PACK_LIMIT:.1f} G; clip it explicitly (e.g. video.clip(-{PACK_LIMIT:.0f}, "
             f"{PACK_LIMIT:.0f})) if that is what you want"
         )
-    packed = np.full(values.shape, FILL_INT16, dtype=np.int16)
-    packed[finite] = np.rint(values[finite] / PACK_SCALE).astype(np.int16)
-    return packed
+    scaled = np.divide(values, PACK_SCALE)
+    np.rint(scaled, out=scaled)
+    scaled[nan] = FILL_INT16
+    return scaled.astype(np.int16)
 
 
 def unpack(raw, scale, offset=0.0, fill=FILL_INT16, *, flag=False):
