@@ -394,3 +394,35 @@ def test_quiet_latitudes_are_the_simulators(monkeypatch):
     assert lat0.max() <= bound + 1e-9
     assert lat0[:2] == pytest.approx([bound, bound], abs=1e-4)
     assert bench.in_sim_latitudes(c["lat0"]).all()
+
+
+def test_median_intervals_are_order_statistics(monkeypatch):
+    """The real median's interval: exact binomial order statistics, wide for small samples."""
+    import pandas as pd
+
+    bench = _bench_realism(monkeypatch)
+    values = np.arange(1.0, 9.0)  # 8 patches: the 95 % interval is the whole range
+    many = np.arange(1.0, 101.0)  # 100 patches: x(40) .. x(61) (coverage >= 95 %)
+    rows = [{"kind": "active", "mu": 0.5, **{c: v for c, *_ in bench.STATS}} for v in values]
+    rows += [{"kind": "quiet", "mu": 0.9, **{c: v for c, *_ in bench.STATS}} for v in many]
+    ci = bench.median_intervals(pd.DataFrame(rows))
+    assert ci[("active", "0.3-0.6", "abs_b_p99")] == (1.0, 8.0)
+    lo, hi = ci[("quiet", "0.85-1", "abs_b_p99")]
+    assert 38.0 <= lo < 50.5 < hi <= 63.0
+    assert hi - lo < 25.0
+
+
+def test_spots_ablation_removes_cores_only_in_rendering(monkeypatch):
+    """--ablate spots: same catalogue and labels, less field in the strongest pixels."""
+    from skflux.datasets import _render, make_flux_emergence
+
+    kw = dict(random_state=11, n_frames=8, size=32, preprocessed=False, noise=0.0,
+              quiet_sun=False, activity=False)
+    base = make_flux_emergence(3, **kw)
+    bench = _bench_realism(monkeypatch)
+    monkeypatch.setattr(_render, "ph", _render.ph)  # restored after the test
+    bench.ABLATIONS["spots"]()
+    spotless = make_flux_emergence(3, **kw)
+    np.testing.assert_array_equal(base["label"].values, spotless["label"].values)
+    np.testing.assert_array_equal(base["true_label"].values, spotless["true_label"].values)
+    assert np.nanmax(np.abs(spotless.values)) < 0.8 * np.nanmax(np.abs(base.values))
