@@ -129,8 +129,9 @@ def markdown(payloads, runs=None, *, quick=False, collected=False):
         "bipoles, wider render resolution and the measured noise correlation (from "
         "10:46 UTC). Simulated rows dated before 2026-11-29T10:46 were measured on an "
         "earlier simulator; the science benchmarks `accuracy`, `relabel`, "
-        "`relabel_features` and `timing_quality_cpu` were rerun on the current one "
-        "(`timing_quality_cuda`, `relabel_first_pass` and `relabel_seeds` were not). "
+        "`relabel_features`, `relabel_seeds`, `relabel_first_pass` and "
+        "`timing_quality_cpu` were rerun on the current one (`timing_quality_cuda` was "
+        "not: it needs a GPU). "
         "Throughput rows measure code, not the simulator's realism.",
         "",
         "| benchmark | figure | value | compared with (same run) | target | pass "
