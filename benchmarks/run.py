@@ -90,6 +90,18 @@ def load_results(quick, since=None):
     return payloads
 
 
+#: Results of diagnostic runs (one modelling choice undone, other detector settings):
+#: listed under the table with their own result files, not as rows of it, since their
+#: pass/fail marks judge a deliberately altered simulator.
+DIAGNOSTIC_MARKERS = ("_ablate_", "_sensitivity")
+
+
+def is_diagnostic(payload):
+    """Whether a result comes from a diagnostic run (by its benchmark name)."""
+    name = str(payload.get("benchmark", payload.get("_file", "")))
+    return any(marker in name for marker in DIAGNOSTIC_MARKERS)
+
+
 def _machine_text(m):
     gpu = m.get("gpu") or "no GPU"
     return f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores, {gpu}"
@@ -140,7 +152,10 @@ def markdown(payloads, runs=None, *, quick=False, collected=False):
     ]
     machines = {}
     n_pass = n_fail = 0
+    diagnostics = [p for p in payloads if is_diagnostic(p)]
     for p in payloads:
+        if is_diagnostic(p):
+            continue
         m = p.get("machine", {})
         mtext = _machine_text(m)
         key = machines.setdefault(mtext, f"M{len(machines) + 1}")
@@ -157,7 +172,14 @@ def markdown(payloads, runs=None, *, quick=False, collected=False):
             )
     if not payloads:
         lines.append("| (no results) | | | | | | | |")
-    lines += ["", f"Targets met: {n_pass}; missed: {n_fail}.", "", "Machines:", ""]
+    lines += ["", f"Targets met: {n_pass}; missed: {n_fail}."]
+    if diagnostics:
+        lines += ["", "Diagnostic runs (not in the table; each in its own results file):", ""]
+        lines += [f"- {p.get('benchmark', p['_file'])}: {len(p['rows'])} "
+                  f"figure{'' if len(p['rows']) == 1 else 's'}, "
+                  f"`results/{Path(p['_file']).with_suffix('.md').name}` "
+                  f"({str(p.get('machine', {}).get('date', ''))[:10]})" for p in diagnostics]
+    lines += ["", "Machines:", ""]
     lines += [f"- {key}: {text}" for text, key in machines.items()] or ["- (none)"]
     notes = [(p["benchmark"], (p.get("extra") or {}).get("note")) for p in payloads]
     notes = [(name, note) for name, note in notes if note]

@@ -219,3 +219,23 @@ def test_relabel_paper_default_read_off_the_continued_run_equals_a_real_default_
     assert derived.stop_reason_ == default.stop_reason_
     np.testing.assert_array_equal(derived.labels_, default.labels_)
     np.testing.assert_array_equal(derived.verified_, default.verified_)
+
+
+def test_diagnostic_runs_are_listed_not_tabled():
+    """Ablation and sensitivity results stay out of the table and of the target counts."""
+    run = _load_runner()
+    payloads = [
+        _payload("realism", [{"figure": "quiet: median |B|", "value": 7.5, "passed": True}]),
+        _payload("realism_ablate_noise", [{"figure": "quiet: median |B|", "value": 9.0,
+                                           "passed": False}] * 3),
+        _payload("realism_sensitivity", [{"figure": "setting", "value": 24, "passed": None}]),
+    ]
+    for p in payloads:
+        p["_file"] = p["benchmark"] + ".json"
+    assert [run.is_diagnostic(p) for p in payloads] == [False, True, True]
+    text = run.markdown(payloads)
+    table = [line for line in text.splitlines() if line.startswith("| ")]
+    assert len(table) == 1 + 1 and "| realism |" in table[1]
+    assert "Targets met: 1; missed: 0." in text
+    assert "- realism_ablate_noise: 3 figures, `results/realism_ablate_noise.md`" in text
+    assert "- realism_sensitivity: 1 figure, " in text
