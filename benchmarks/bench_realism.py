@@ -174,6 +174,8 @@ from pathlib import Path
 import numpy as np
 from _common import peak_rss_mb, write_result
 
+from skflux.datasets._statistics import MU_BINS
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "data" / "observations" / "hmi_m_720s_20111217_0600_fd_bin16.fits"
 MDI_MEMBER = "sunpy/data/test/mdi_fd_M_96m_01d.5874.0005_s.fits"
@@ -191,8 +193,6 @@ REGION_SMOOTH_MM = 2.0  # Gaussian sigma of the smoothing (about 1.4 MDI pixels 
 REGION_THRESHOLD_G = 50.0  # on the smoothed radial field |B|/mu
 REGION_MU_MIN = 0.3  # pixels nearer the limb are left out (BARD: 70 deg, mu 0.34)
 REGION_MERGE_DEG = 5.0  # components whose centres are closer are one region
-BMR_LAT_CLIP_DEG = 45.0  # |bmr_lat| clip of skflux.datasets._catalog.candidates
-MU_BINS = (0.3, 0.6, 0.85, 1.0)
 STATS = [  # (column, label, unit, factor for display)
     ("abs_b_p50", "median \\|B\\|", "G", 1.0),
     ("abs_b_p90", "90th pct \\|B\\|", "G", 1.0),
@@ -336,16 +336,16 @@ def sim_lat_max():
     """Largest |latitude| of a simulated video's centre (degrees).
 
     ``skflux.datasets._catalog.candidates`` clips the region's latitude to
-    2-45 degrees (``BMR_LAT_CLIP_DEG``) and centres the video at ``bmr_lat -
+    2-45 degrees (``BMR_LAT_RANGE_DEG``) and centres the video at ``bmr_lat -
     dlat`` with ``dlat = CENTRE_SCATTER_DEG * z``, ``z`` a standard normal
     drawn by inverting uniforms clipped to [1e-12, 1 - 1e-12] (``_normal``):
     so ``|lat0| <= 45 + 0.4 * 7.03 = 47.8`` degrees, a hard bound. (The
     15-degree grid has no centre between 45 and 60 degrees, so any bound in
     that range picks the same real patches: |lat| <= 45.)
     """
-    from skflux.datasets._catalog import CENTRE_SCATTER_DEG, _normal
+    from skflux.datasets._catalog import BMR_LAT_RANGE_DEG, CENTRE_SCATTER_DEG, _normal
 
-    return BMR_LAT_CLIP_DEG + CENTRE_SCATTER_DEG * float(_normal(np.array([1.0]))[0])
+    return BMR_LAT_RANGE_DEG[1] + CENTRE_SCATTER_DEG * float(_normal(np.array([1.0]))[0])
 
 
 def in_sim_latitudes(lat):
@@ -599,13 +599,12 @@ def _real_table(patches, pixel_deg):
 
 
 def _mu_bins(mu):
-    """The mu-bin label of each value (as :func:`skflux.datasets.patch_statistics_by_mu`)."""
+    """The mu-bin label of each value (those of :func:`skflux.datasets.patch_statistics_by_mu`)."""
     import pandas as pd
 
-    mu = pd.Series(np.asarray(mu, dtype=float))
-    labels = [f"{a:g}-{b:g}" for a, b in zip(MU_BINS[:-1], MU_BINS[1:])]
-    bins = pd.cut(mu, list(MU_BINS), right=False, labels=labels).astype(object)
-    return bins.where(mu < 1.0, labels[-1]).where(mu >= MU_BINS[0], None)
+    from skflux.datasets._statistics import _mu_bin_labels
+
+    return pd.Series(_mu_bin_labels(mu, MU_BINS))
 
 
 def _counts(table):

@@ -21,6 +21,7 @@ SPAN_DAYS_DEFAULT = 15.0  # 225 frames x 96 min
 CMD_START_RANGE = (-98.0, -84.0)  # patch-centre CMD at frame 0 (deg)
 EMERGENCE_CMD_RANGE = (-85.0, 80.0)  # CMD of the patch centre when flux reaches 10 %
 CENTRE_SCATTER_DEG = 0.4
+BMR_LAT_RANGE_DEG = (2.0, 45.0)  # |latitude| of the tracked regions is clipped to it
 _BATCH = 8
 _MAX_BATCHES = 50
 
@@ -129,7 +130,7 @@ def candidates(u, emergence, years, span):
     starts = np.array([ph.CYCLES[int(c)][0] for c in cycles])
     x = np.clip(year - starts[np.searchsorted(cycles, cycle)], 0.0, None)
     mean_lat = ph.LAT_START_DEG * np.exp(-x / ph.LAT_EFOLD_YEARS)
-    abs_lat = np.clip(mean_lat + ph.LAT_SPREAD_DEG * _normal(u[:, 5]), 2.0, 45.0)
+    abs_lat = np.clip(mean_lat + ph.LAT_SPREAD_DEG * _normal(u[:, 5]), *BMR_LAT_RANGE_DEG)
     bmr_lat = hemi * abs_lat
     hale = u[:, 6] >= ph.ANTI_HALE_FRACTION
     lead = ph.hale_leading_sign(cycle, hemi) * np.where(hale, 1, -1)

@@ -2,6 +2,7 @@
 
 import numbers
 import os
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -473,8 +474,6 @@ def write_flux_emergence(path, n_videos, *, random_state=None, chunk=1, prefetch
         # render the next chunks in background threads while this one is compressed and
         # written (rendering and compression spend most of their time outside the GIL);
         # each video has its own seed, so the file does not depend on the threads
-        from collections import deque
-
         with ThreadPoolExecutor(max_workers=RENDER_THREADS) as pool:
             pending = deque()
             for a in starts:

@@ -306,6 +306,22 @@ def patch_statistics(videos_or_frames, *, mu=None, pixel_deg=None, quantiles=(50
     return pd.DataFrame(rows)
 
 
+def _mu_bin_labels(mu, bins=MU_BINS):
+    """The μ-bin label (``"0.3-0.6"``) of each value, ``None`` outside the bins.
+
+    Bins are closed on the left; the last one also holds its upper edge.
+    """
+    bins = np.asarray(bins, dtype=float)
+    mu = np.asarray(mu, dtype=float)
+    idx = np.searchsorted(bins, mu, side="right") - 1
+    idx[mu == bins[-1]] = bins.size - 2
+    inside = np.isfinite(mu) & (idx >= 0) & (idx < bins.size - 1)
+    names = np.array([f"{a:g}-{b:g}" for a, b in zip(bins[:-1], bins[1:])], dtype=object)
+    out = np.full(mu.shape, None, dtype=object)
+    out[inside] = names[idx[inside]]
+    return out
+
+
 def patch_statistics_by_mu(table, *, bins=MU_BINS, by=None):
     """Summarise :func:`patch_statistics` rows by μ bin: count, median, 10th–90th percentile.
 
@@ -350,13 +366,10 @@ def patch_statistics_by_mu(table, *, bins=MU_BINS, by=None):
     stats = [c for c in table.columns
              if c not in {"video", "frame", "mu", "n_pixels", *by}
              and pd.api.types.is_numeric_dtype(table[c])]
-    mu = table["mu"].to_numpy(dtype=float)
-    idx = np.searchsorted(bins, mu, side="right") - 1
-    idx[mu == bins[-1]] = bins.size - 2
-    inside = np.isfinite(mu) & (idx >= 0) & (idx < bins.size - 1)
-    labels = np.array([f"{a:g}-{b:g}" for a, b in zip(bins[:-1], bins[1:])])
+    labels = _mu_bin_labels(table["mu"].to_numpy(dtype=float), bins)
+    inside = labels != None  # noqa: E711 (element-wise)
     t = table.loc[inside].copy()
-    t["mu_bin"] = labels[idx[inside]]
+    t["mu_bin"] = labels[inside]
     out = []
     for key, group in t.groupby([*by, "mu_bin"], sort=True):
         key = key if isinstance(key, tuple) else (key,)
