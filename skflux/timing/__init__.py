@@ -19,14 +19,24 @@ With ``T`` frames and ``L = lower_bound`` (``0 <= L < T``), the video cut at
   flat there;
 * the probability curve ``p[t]``, ``t = 0 … T-1``, is differentiated with
   :func:`numpy.gradient` (central differences, one-sided at the ends) over
-  the whole curve, and a member's emergence frame is ``L + argmax(grad[L:])``
-  (first maximum), so it is never before ``L``; for a sharp step of the
+  the whole curve, and a member's emergence frame is the first ``t >= L``
+  whose gradient is within ``TIE_TOLERANCE`` (1e-4) of ``max(grad[L:])``, so
+  it is never before ``L`` and near-ties (float32 rounding differs between
+  CPUs, BLAS kernels and the fast and literal paths by ~1e-5) resolve to the
+  same, earliest frame everywhere; for a sharp step of the
   curve between frames ``k - 1`` and ``k``, the central differences at
   ``k - 1`` and ``k`` are equal and the frame returned is ``k - 1`` (one
   cadence before the first frame that shows the change);
 * the ensemble's emergence frame is the median of the members' frames (a
   half-integer when an even number of members split evenly), and the emergence
-  time is the video's ``time`` coordinate (frame 0) plus that many cadences.
+  time is the video's ``time`` coordinate (frame 0) plus that many cadences;
+* ``L`` defaults to the authors' 30 of 225 frames scaled to the video length
+  (4 for 32 frames);
+* no emergence is located (``located`` False, ``emergence_frame`` NaN,
+  ``emergence_time`` NaT, and a :class:`NoEmergenceLocatedWarning` that
+  counts them) when the median frame is ``L`` itself (the largest change is
+  where the masking starts, or the curves are flat) or fewer than 2 frames
+  from ``L`` on are observed: a frame is never reported as a date then.
 
 Evaluation
 ----------
@@ -37,9 +47,10 @@ classifies correctly).
 """
 
 from ._evaluation import PERCENTILES, timing_error_percentiles, timing_errors_days
-from ._locator import EmergenceTimeLocator, emergence_frames_from_curves
+from ._locator import EmergenceTimeLocator, NoEmergenceLocatedWarning, emergence_frames_from_curves
 
 __all__ = [
-    "EmergenceTimeLocator", "emergence_frames_from_curves", "timing_errors_days",
+    "EmergenceTimeLocator", "NoEmergenceLocatedWarning", "emergence_frames_from_curves",
+    "timing_errors_days",
     "timing_error_percentiles", "PERCENTILES",
 ]

@@ -2,6 +2,7 @@
 
 import contextlib
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
@@ -9,18 +10,19 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._schema import CADENCE_MINUTES, VIDEO_DIM
+from .._paper import MIN_OBSERVED_FRAMES, THRESHOLD_FALLBACK, TIE_TOLERANCE, lower_bound_for
+from .._schema import CADENCE_MINUTES, OBSERVED, VIDEO_DIM
 from .._validation import _is_dataarray, _is_tensor, check_videos
 from ..nn._data import check_video_shape, resample_hint
 from ._masking import masked_curves
 
 _OUTPUT_VARS = ("emergence_frame", "emergence_time", "emergence_offset", "member_frames",
-                "frame_q25", "frame_q75", "final_probability")
+                "frame_q25", "frame_q75", "final_probability", "located", "n_observed_frames")
 _METHODS = ("fast", "naive", "authors")
 
 
-def emergence_frames_from_curves(curves, lower_bound):
-    """Frame of maximum probability gradient along the last axis.
+def emergence_frames_from_curves(curves, lower_bound, *, tie_tolerance=TIE_TOLERANCE):
+    """Frame of maximum probability gradient along the last axis, ties to the earliest.
 
     Parameters
     ----------
@@ -28,42 +30,65 @@ def emergence_frames_from_curves(curves, lower_bound):
         Probability curves over the cut-off frame.
     lower_bound : int
         First frame that can be returned (frames before it are masked).
+    tie_tolerance : float, default=1e-4
+        Gradients within ``tie_tolerance`` of the largest one are ties, and the
+        earliest of them is returned. Curves computed in float32 by different
+        but equally exact paths (the fast and the literal masking, another CPU
+        or BLAS kernel) differ by ~1e-5; without a tolerance a near-tie could
+        pick a different frame on another machine. ``0`` gives plain
+        ``argmax`` (first exact maximum).
 
     Returns
     -------
     frames : ndarray of int, shape (...)
-        ``lower_bound + argmax(numpy.gradient(curves, axis=-1)[..., lower_bound:])``.
+        The first frame ``t >= lower_bound`` with
+        ``grad[t] >= max(grad[lower_bound:]) - tie_tolerance``, where
+        ``grad = numpy.gradient(curves, axis=-1)``.
 
     Raises
     ------
     ValueError
-        If ``lower_bound`` is not in ``[0, n_frames - 1]`` or a curve is shorter
-        than 2 frames.
+        If ``lower_bound`` is not in ``[0, n_frames - 1]``, a curve is shorter
+        than 2 frames, a curve holds NaN/inf, or ``tie_tolerance`` is negative.
 
     Examples
     --------
     >>> emergence_frames_from_curves([[0.1, 0.1, 0.1, 0.2, 0.8, 0.9]], 1)
     array([3])
+
+    Two changes equal to within float32 rounding: the earlier frame wins on any CPU.
+
+    >>> emergence_frames_from_curves([[0.0, 0.0, 0.5, 0.5, 1.0 + 1e-6]], 0)
+    array([1])
     """
     curves = np.asarray(curves, dtype=float)
     n = curves.shape[-1]
     if n < 2:
         raise ValueError(f"curves need at least 2 frames; got {n}")
     _check_lower_bound(lower_bound, n)
-    grad = np.gradient(curves, axis=-1)
-    return lower_bound + np.argmax(grad[..., lower_bound:], axis=-1)
+    if not (np.isfinite(tie_tolerance) and tie_tolerance >= 0):
+        raise ValueError(f"tie_tolerance must be a finite number >= 0; got {tie_tolerance!r}")
+    if not np.isfinite(curves).all():
+        raise ValueError("curves hold NaN or inf: no emergence frame can be located")
+    grad = np.gradient(curves, axis=-1)[..., lower_bound:]
+    near_max = grad >= grad.max(axis=-1, keepdims=True) - tie_tolerance
+    return lower_bound + np.argmax(near_max, axis=-1)
 
 
 def _check_lower_bound(lower_bound, n_frames):
     if not isinstance(lower_bound, numbers.Integral) or isinstance(lower_bound, bool):
         raise TypeError(f"lower_bound must be an integer frame index; got {lower_bound!r}")
     if not 0 <= lower_bound < n_frames - 1:
-        suggestion = max(0, round(30 * n_frames / 225))
         raise ValueError(
             f"lower_bound={lower_bound} must satisfy 0 <= lower_bound < n_frames - 1 = "
             f"{n_frames - 1} for videos of {n_frames} frames (30 of 225 in the paper; "
-            f"for {n_frames} frames the same fraction is lower_bound={suggestion})"
+            f"for {n_frames} frames the same fraction is lower_bound="
+            f"{lower_bound_for(max(n_frames, 2))}, the default with lower_bound=None)"
         )
+
+
+class NoEmergenceLocatedWarning(UserWarning):
+    """Some videos have no located emergence (see ``EmergenceTimeLocator.transform``)."""
 
 
 def _members_of(ensemble):
@@ -123,9 +148,11 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
         ``module_`` taking videos in Gauss) or a single fitted classifier (one
         member). An unfitted one is cloned and fitted by :meth:`fit` when
         ``X`` and ``y`` are given.
-    lower_bound : int, default=30
-        Frames before it are replaced by it (30 of 225 frames in the authors'
-        code). Must be below ``n_frames - 1``; for short test videos scale it.
+    lower_bound : int or None, default=None
+        Frames before it are replaced by it, and no emergence is located at or
+        before it. ``None``: the authors' 30 of 225 frames scaled to the video
+        length (:func:`skflux.pipeline.lower_bound_for`: 30 at 225 frames, 4 at
+        32). Must be below ``n_frames - 1``.
     method : {"fast", "naive", "authors"}, default="fast"
         ``"naive"``: the literal procedure, one forward pass per cut-off and
         member, ``batch_size`` cut-offs per pass. ``"authors"``: the same with
@@ -154,6 +181,10 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
     video_shape_ : tuple of 3 int or None
         ``(frame, lat, lon)`` the ensemble was trained on (None when unknown);
         :meth:`transform` refuses videos of another shape.
+    lower_bound_ : int
+        The lower bound in use (``lower_bound`` or its scaled default); set by
+        :meth:`fit` when the ensemble records its video length, else by
+        :meth:`transform` from the videos.
     threshold_ : float
         Probability threshold of the ensemble (``threshold_``, else 0.5), used
         to count the members voting "emergence" (Figure 6).
@@ -190,14 +221,14 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
 
     _parameter_constraints = {
         "ensemble": "no_validation",  # a fitted ensemble need not be an estimator
-        "lower_bound": [Interval(numbers.Integral, 0, None, closed="left")],
+        "lower_bound": [Interval(numbers.Integral, 0, None, closed="left"), None],
         "method": [StrOptions(set(_METHODS))],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "device": "no_validation",  # str, torch.device or None: torch checks it
         "verbose": ["verbose"],
     }
 
-    def __init__(self, ensemble, lower_bound=30, method="fast", batch_size=32, device=None,
+    def __init__(self, ensemble, lower_bound=None, method="fast", batch_size=32, device=None,
                  verbose=0):
         self.ensemble = ensemble
         self.lower_bound = lower_bound
@@ -256,10 +287,17 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
         self.video_shape_ = shape if shape is not None and len(shape) == 3 else None
         self.n_frames_ = None if shape is None else shape[0]
         if self.n_frames_ is not None:
-            _check_lower_bound(self.lower_bound, self.n_frames_)
+            self.lower_bound_ = self._resolve_lower_bound(self.n_frames_)
         self.threshold_ = float(getattr(self.ensemble_, "threshold_",
-                                        getattr(self.ensemble_, "threshold", 0.5)))
+                                        getattr(self.ensemble_, "threshold", THRESHOLD_FALLBACK)))
         return self
+
+    def _resolve_lower_bound(self, n_frames):
+        """``lower_bound`` checked against ``n_frames``, or its default scaled to them."""
+        if self.lower_bound is None:
+            return lower_bound_for(int(n_frames))
+        _check_lower_bound(self.lower_bound, n_frames)
+        return int(self.lower_bound)
 
     def fit_transform(self, X, y=None, **fit_params):
         """Fit (see :meth:`fit`) then :meth:`transform` ``X``.
@@ -314,7 +352,7 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
         if _is_tensor(X):
             X = X.detach().cpu()
         with _eval_mode(modules):
-            return masked_curves(modules, X, lower_bound=self.lower_bound, method=self.method,
+            return masked_curves(modules, X, lower_bound=self.lower_bound_, method=self.method,
                                  batch_size=self.batch_size, device=self.device,
                                  verbose=self.verbose)
 
@@ -327,7 +365,7 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
                 f"X has {X.shape[1]} frames per video but the ensemble was trained on "
                 f"{self.n_frames_}-frame videos: {resample_hint((self.n_frames_,))}"
             )
-        _check_lower_bound(self.lower_bound, X.shape[1])
+        self.lower_bound_ = self._resolve_lower_bound(X.shape[1])
         return X
 
     def transform(self, X):
@@ -346,9 +384,19 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
             With dim ``video`` (and ``member``):
 
             - ``emergence_frame`` (float): median of the members' frames;
+              NaN where ``located`` is False;
             - ``emergence_time`` (datetime64): the video's ``time`` coordinate
-              (frame 0) plus ``emergence_frame`` cadences; NaT without one;
-            - ``emergence_offset`` (timedelta64): ``emergence_frame`` cadences;
+              (frame 0) plus ``emergence_frame`` cadences; NaT without one or
+              where ``located`` is False;
+            - ``emergence_offset`` (timedelta64): ``emergence_frame`` cadences
+              (NaT where not located);
+            - ``located`` (bool): False when no emergence can be located: the
+              members' median frame sits at the lower bound (the largest change
+              is where the masking starts, or the curves are flat), or the video
+              has fewer than 2 observed frames from the lower bound on (its
+              ``observed`` coordinate, when it has one);
+            - ``n_observed_frames`` (int): observed frames from the lower bound
+              on (all frames without an ``observed`` coordinate);
             - ``member_frames`` (video, member; int): each member's frame;
             - ``frame_q25``, ``frame_q75``: the members' 25th/75th percentiles;
             - ``final_probability`` (video, member): each member's probability
@@ -357,7 +405,12 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
             the per-video coordinates of ``X`` (those named like an output
             variable, e.g. the simulator's ground-truth ``emergence_frame`` and
             ``emergence_time``, prefixed ``true_``) and attributes ``lower_bound``,
-            ``method``, ``cadence_minutes``, ``threshold``.
+            ``method``, ``cadence_minutes``, ``threshold``, ``n_not_located``.
+
+        Warns
+        -----
+        NoEmergenceLocatedWarning
+            When some videos have no located emergence; the message counts them.
 
         Raises
         ------
@@ -368,21 +421,34 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
 
         curves = self.emergence_curves(X)
         self.curves_ = curves
-        frames = emergence_frames_from_curves(curves, self.lower_bound)  # (members, videos)
+        lb = self.lower_bound_
+        frames = emergence_frames_from_curves(curves, lb)  # (members, videos)
         self.member_frames_ = frames
         median = np.median(frames, axis=0)
         q25, q75 = np.percentile(frames, [25, 75], axis=0)
-        cadence = _cadence_minutes(X)
-        offset_ns = np.round(median * cadence * 60e9).astype("int64")
-        offset = offset_ns.astype("timedelta64[ns]")
         n_videos = curves.shape[1]
+        n_observed = _observed_from(X, lb, n_videos, curves.shape[2])
+        located = (median > lb) & (n_observed >= MIN_OBSERVED_FRAMES)
+        median = np.where(located, median, np.nan)
+        cadence = _cadence_minutes(X)
+        offset = np.full(n_videos, np.timedelta64("NaT", "ns"))
+        offset[located] = np.round(median[located] * cadence * 60e9).astype(
+            "int64").astype("timedelta64[ns]")
         coords = _video_coords(X, n_videos)
         coords["member"] = np.arange(curves.shape[0])
         if "time" in coords:
             start = np.asarray(coords["time"][1]).astype("datetime64[ns]")
-            time = start + offset
+            time = start + offset  # NaT stays NaT
         else:
             time = np.full(n_videos, np.datetime64("NaT", "ns"))
+        n_not = int((~located).sum())
+        if n_not:
+            warnings.warn(
+                f"{n_not} of {n_videos} videos: no emergence located (the largest change "
+                f"sits at the lower bound, frame {lb}, or fewer than {MIN_OBSERVED_FRAMES} "
+                f"frames from it on are observed); their emergence_frame is NaN and "
+                f"emergence_time NaT (see the 'located' variable)",
+                NoEmergenceLocatedWarning, stacklevel=2)
         ds = xr.Dataset(
             {
                 "emergence_frame": (VIDEO_DIM, median.astype(float)),
@@ -392,13 +458,20 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
                 "frame_q25": (VIDEO_DIM, q25),
                 "frame_q75": (VIDEO_DIM, q75),
                 "final_probability": ((VIDEO_DIM, "member"), curves[:, :, -1].T),
+                "located": (VIDEO_DIM, located),
+                "n_observed_frames": (VIDEO_DIM, n_observed.astype(int)),
             },
             coords=coords,
-            attrs={"lower_bound": int(self.lower_bound), "method": self.method,
-                   "cadence_minutes": float(cadence), "threshold": self.threshold_},
+            attrs={"lower_bound": int(lb), "method": self.method,
+                   "cadence_minutes": float(cadence), "threshold": self.threshold_,
+                   "n_not_located": n_not},
         )
         ds["emergence_frame"].attrs["description"] = (
-            "median over members of the frame of maximum probability gradient under masking")
+            "median over members of the frame of maximum probability gradient under masking "
+            "(NaN: no emergence located)")
+        ds["located"].attrs["description"] = (
+            "False: the members' median frame is at the lower bound or too few frames from "
+            "it on are observed; no emergence time is given")
         return ds
 
 
@@ -415,10 +488,19 @@ def _video_coords(X, n_videos):
     return coords
 
 
+def _observed_from(X, lower_bound, n_videos, n_frames):
+    """Observed frames of each video from ``lower_bound`` on (all without ``observed``)."""
+    if _is_dataarray(X) and OBSERVED in X.coords:
+        obs = np.asarray(X.coords[OBSERVED].values, dtype=bool)
+        if obs.shape == (n_videos, n_frames):
+            return obs[:, lower_bound:].sum(axis=1)
+    return np.full(n_videos, n_frames - lower_bound)
+
+
 def _cadence_minutes(X):
     if _is_dataarray(X):
         return float(X.attrs.get("cadence_minutes", CADENCE_MINUTES))
     return float(CADENCE_MINUTES)
 
 
-__all__ = ["EmergenceTimeLocator", "emergence_frames_from_curves"]
+__all__ = ["EmergenceTimeLocator", "NoEmergenceLocatedWarning", "emergence_frames_from_curves"]
