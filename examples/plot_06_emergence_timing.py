@@ -43,10 +43,12 @@ ens.fit_threshold(bench, bench.true_label.values)
 # ---------------------
 # As the paper does, we look at the test videos that are emergences and that the
 # ensemble classifies as such. ``lower_bound`` (30 of 225 frames in the authors'
-# code) scales with the number of frames: frames before it are replaced by it.
+# code) is scaled to the number of frames by default (here 32 frames: 4); frames
+# before it are replaced by it.
 emerging = test[(test.true_label.values == 1) & (ens.predict(test) == 1)]
 print(f"{emerging.sizes['video']} correctly classified test emergences")
-locator = skflux.EmergenceTimeLocator(ens, lower_bound=4).fit()
+locator = skflux.EmergenceTimeLocator(ens).fit()
+print(f"lower bound in use: frame {locator.lower_bound_}")
 result = locator.transform(emerging)
 print(pd.DataFrame({"detected frame": result.emergence_frame.values,
                     "true frame": emerging.emergence_frame.values,

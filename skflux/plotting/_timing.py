@@ -12,7 +12,8 @@ def _curves_of(curves, video):
         loc = curves
         if not hasattr(loc, "curves_"):
             raise ValueError("the locator has no curves_: call transform(X) first")
-        lower_bound, threshold = loc.lower_bound, getattr(loc, "threshold_", None)
+        lower_bound = getattr(loc, "lower_bound_", loc.lower_bound)
+        threshold = getattr(loc, "threshold_", None)
         curves = loc.curves_
     c = np.asarray(curves, dtype=float)
     if c.ndim == 3:
