@@ -58,8 +58,8 @@ def emergence_frames_from_curves(curves, lower_bound, *, tie_tolerance=TIE_TOLER
 
     Two changes equal to within float32 rounding: the earlier frame wins on any CPU.
 
-    >>> emergence_frames_from_curves([[0.0, 0.0, 0.5, 0.5, 1.0 + 1e-6]], 0)
-    array([1])
+    >>> emergence_frames_from_curves([[0, 0, 0, 0.5, 0.5, 0.5, 1 + 1e-6, 1 + 1e-6]], 0)
+    array([2])
     """
     curves = np.asarray(curves, dtype=float)
     n = curves.shape[-1]
@@ -215,8 +215,10 @@ class EmergenceTimeLocator(TransformerMixin, BaseEstimator):
     >>> result = EmergenceTimeLocator(Ensemble(), lower_bound=4).fit_transform(X)
     >>> result["member_frames"].shape
     (2, 3)
-    >>> bool((result["emergence_frame"] >= 4).all())
+    >>> bool((result["member_frames"] >= 4).all())
     True
+    >>> result["located"].dtype  # False where no emergence can be located: NaN frame
+    dtype('bool')
     """
 
     _parameter_constraints = {
