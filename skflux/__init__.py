@@ -15,6 +15,7 @@ _LAZY = {
     "month_block_sets": "skflux.model_selection",
     "MonthBlockEnsemble": "skflux.ensemble",
     "IterativeRelabeler": "skflux.relabel",
+    "audit": "skflux.relabel",
     "EmergenceTimeLocator": "skflux.timing",
 }
 _SUBMODULES = (

@@ -4,6 +4,8 @@
 Name                                   What it is
 =====================================  ==================================================
 :class:`IterativeRelabeler`            the passes as a scikit-learn meta-estimator
+:func:`audit`                          sample unverified videos, bound the wrong labels left
+:class:`AuditResult`                   an audit's sample, verdicts and exact interval
 :class:`RelabelPass`                   one pass's record (the numbers of Figure 3)
 :class:`ReviewLog`                     durable SQLite store of verdicts; resume after a crash
 :class:`TruthOracle`                   ground truth of simulated data as reviewer
@@ -22,6 +24,7 @@ Name                                   What it is
 =====================================  ==================================================
 """
 
+from ._audit import AuditResult, audit, stratified_bounds
 from ._oracles import (
     CallbackOracle,
     ConsoleOracle,
@@ -40,8 +43,8 @@ from ._review_log import ReviewLog, ReviewLogError
 from ._web import EnsembleEvidence, LabelStudioOracle, WebOracle
 
 __all__ = [
-    "CallbackOracle", "ConsoleOracle", "EnsembleEvidence", "IterativeRelabeler",
+    "AuditResult", "CallbackOracle", "ConsoleOracle", "EnsembleEvidence", "IterativeRelabeler",
     "LabelStudioOracle", "Oracle", "RelabelPass", "Retraction", "ReviewItem", "ReviewLog",
     "ReviewLogError", "ReviewPending", "ReviewRequest", "SheetOracle", "TruthOracle",
-    "Verdict", "WebOracle", "pass_statistics",
+    "Verdict", "WebOracle", "audit", "pass_statistics", "stratified_bounds",
 ]
