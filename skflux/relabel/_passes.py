@@ -66,6 +66,10 @@ class RelabelPass:
         Why the fit stopped after this pass ("" when it went on).
     seconds : float
         Wall time of training and prediction of the pass (0 when loaded from a log).
+    audit : dict or None
+        The pass's audit (:meth:`AuditResult.to_dict
+        <skflux.relabel.AuditResult.to_dict>`) when ``audit_size`` is set: its
+        videos are not in ``reviewed``, but ``n_verified`` counts them.
     """
 
     pass_index: int
@@ -89,6 +93,7 @@ class RelabelPass:
     relabeled: list = field(default_factory=list)
     stop_reason: str = ""
     seconds: float = 0.0
+    audit: dict = None
 
     @property
     def relabel_fraction(self):

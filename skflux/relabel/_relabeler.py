@@ -26,6 +26,7 @@ from .._ensemble_members import draw_base_seed
 from .._targets import check_binary_target, decode
 from .._validation import _is_dataarray, months_of
 from ..ensemble import MonthBlockEnsemble, _is_feature_matrix, _n_samples
+from ._audit import audit_sample, summarize_audit
 from ._oracles import ReviewPending, check_oracle
 from ._passes import pass_statistics, stop_reason
 from ._resume import (
@@ -130,6 +131,26 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         label, finds none, or ``max_passes`` is reached.
     threshold : float, default=0.5
         Probability at or above which a model says "emergence".
+    audit_size : int or None, default=None
+        After every pass, also review a stratified random sample of this many
+        videos of the validation blocks that no one has verified (label
+        agreeing vs disagreeing with the pass's out-of-fold prediction; see
+        :func:`skflux.relabel.audit`) and bound the fraction of wrong labels
+        left with an exact interval (``passes_[k].audit``, ``audit_``). Audit
+        verdicts are asked in the same request as the pass's, go to the review
+        log like any other, correct labels, mark videos verified, and count in
+        ``n_verified``/``fraction_verified``; an integer ``budget`` counts them
+        too (the pass then reviews ``budget - audit_size`` disagreements; a
+        fractional ``budget`` applies to the disagreements alone). None: no audit.
+    audit_confidence : float, default=0.95
+        Coverage ``1 - alpha`` of the audit's interval.
+    max_error : float or None, default=None
+        The stopping rule of the audit: stop after the first pass whose audit's
+        upper bound (at ``audit_confidence``) on the fraction of the validation
+        blocks' labels still wrong is below ``max_error``. Needs ``audit_size``.
+        It replaces the R rule (``stop_ratio`` is then not used); the passes
+        also stop on ``max_passes``, or when a pass finds no new disagreement
+        and changes no label, its audit included.
     pos_label : int, bool, str or None, default=None
         The positive class (emergence) among the labels ``y``. None:
         ``"emergence"`` when the labels are strings holding it, else the larger
@@ -177,6 +198,8 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         The positive class (emergence).
     n_features_in_ : int
         Only set when ``X`` holds 2-D features.
+    audit_ : AuditResult or None
+        The last pass's audit (None without ``audit_size``).
 
     See Also
     --------
@@ -221,6 +244,9 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         "budget": [Interval(numbers.Integral, 1, None, closed="left"),
                    Interval(RealNotInt, 0, 1, closed="right"), None],
         "threshold": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "audit_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "audit_confidence": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "max_error": [Interval(numbers.Real, 0, 1, closed="right"), None],
         "pos_label": [numbers.Real, str, "boolean", None],
         "n_jobs": [numbers.Integral, None],
         "random_state": ["random_state"],
@@ -229,6 +255,7 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def __init__(self, estimator, cv=None, oracle=None, stop_ratio=0.5, max_passes=10,
                  n_seeds=1, review_log=None, priority=None, budget=None, threshold=0.5,
+                 audit_size=None, audit_confidence=0.95, max_error=None,
                  pos_label=None, n_jobs=None, random_state=None, verbose=0):
         self.estimator = estimator
         self.cv = cv
@@ -240,6 +267,9 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.priority = priority
         self.budget = budget
         self.threshold = threshold
+        self.audit_size = audit_size
+        self.audit_confidence = audit_confidence
+        self.max_error = max_error
         self.pos_label = pos_label
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -303,12 +333,52 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         if callable(prio):
             prio = getattr(prio, "__qualname__", repr(prio))
         rs = self.random_state if isinstance(self.random_state, numbers.Integral) else None
-        return {
+        config = {
             "estimator": type(self.estimator).__name__,
             "estimator_params": estimator_signature(self.estimator), "n_splits": n_folds,
             "n_seeds": int(self.n_seeds), "threshold": float(self.threshold),
             "priority": prio, "budget": self.budget, "random_state": rs,
         }
+        if self.audit_size is not None:  # logs written without an audit keep their config
+            config["audit_size"] = int(self.audit_size)
+        return config
+
+    def _check_audit(self):
+        if self.max_error is not None and self.audit_size is None:
+            raise ValueError("max_error needs audit_size: the stopping rule reads the upper "
+                             "bound of an audit after every pass")
+        if (self.audit_size is not None and isinstance(self.budget, numbers.Integral)
+                and self.budget <= self.audit_size):
+            raise ValueError(f"budget={self.budget} counts the audit's videos too, so it must "
+                             f"exceed audit_size={self.audit_size}")
+
+    def _audit_pass(self, p, base_seed, oof, labels, verified, fold_of, queue):
+        """The audit sample of pass ``p``: same draw when a fit resumes from its log."""
+        if self.audit_size is None:
+            return np.zeros(0, dtype=int), None
+        candidates = (fold_of >= 0) & ~verified
+        candidates[queue] = False
+        if not candidates.any():
+            return np.zeros(0, dtype=int), None
+        rng = np.random.default_rng(np.random.SeedSequence([int(base_seed), int(p), 29]))
+        sample, stratum_of = audit_sample(
+            labels, oof, self.audit_size, candidates=candidates, threshold=self.threshold,
+            random_state=np.random.RandomState(rng.integers(2**31)))
+        return sample, stratum_of
+
+    def _stop(self, rec, audit_result):
+        """Why the passes stop after ``rec`` (the audit's rule when ``max_error`` is set)."""
+        if self.max_error is None:
+            return stop_reason(rec, self.stop_ratio, self.max_passes)
+        if audit_result is not None and audit_result.certifies(self.max_error):
+            lo, hi = audit_result.residual_error_ci
+            return (f"audit: residual error <= {hi:.3g} < max_error = {self.max_error} "
+                    f"at {self.audit_confidence:.0%}")
+        reason = stop_reason(rec, float("-inf"), self.max_passes)
+        audit_changed = audit_result is not None and audit_result.n_wrong > 0
+        if reason.startswith("no ") and audit_changed and rec.pass_index < self.max_passes:
+            return ""  # the audit changed labels: the next pass trains on them
+        return reason
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=False)
@@ -347,6 +417,7 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             ``RuntimeWarning`` says the verdicts are not kept.
         """
         oracle = check_oracle(self.oracle)
+        self._check_audit()
         if _is_feature_matrix(X):
             X = validate_data(self, X, accept_sparse="csr", dtype=None, ensure_all_finite=False)
         n = _n_samples(X)
@@ -389,6 +460,10 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         labels, verified, frames = target.encoded.copy(), np.zeros(n, bool), np.full(n, -1)
         logged, passes = logged_verdicts(log), []
         ens, ens_labels, oof, oof_labels = None, None, None, None
+        budget = self.budget
+        if self.audit_size is not None and isinstance(budget, numbers.Integral):
+            budget = budget - self.audit_size  # the audit's videos count in the budget
+        last_audit = None
         for p in range(1, self.max_passes + 1):
             t0, start_labels = time.perf_counter(), labels
             stored = stored_pass(log, p, labels)
@@ -402,23 +477,37 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 log.save_trained(p, labels_sha(labels), oof)
             seconds = time.perf_counter() - t0
             queue = review_queue(oof, labels, verified, fold_of, threshold=self.threshold,
-                                 priority=self.priority, budget=self.budget)
+                                 priority=self.priority, budget=budget)
+            sample, stratum_of = self._audit_pass(p, base_seed, oof, labels, verified,
+                                                  fold_of, queue)
+            asked = np.concatenate([queue, sample]).astype(int)
             done = logged.get(p, {})
-            got = stored_verdicts(log, p, stored, done, queue)
+            got = stored_verdicts(log, p, stored, done, asked)
             if got is None:
-                request = make_request(queue, done, labels, oof, *names, p, X, target,
+                request = make_request(asked, done, labels, oof, *names, p, X, target,
                                        blocks=(fold_of, block_months))
                 got = ask_oracle(oracle, request, done, log, progress=self.verbose >= 2)
-            verdicts = np.array([got[int(i)][0] for i in queue], dtype=int)
+            answers = np.array([got[int(i)][0] for i in asked], dtype=int)
+            verdicts = answers[:queue.size]
             rec = pass_statistics(p, oof, labels, verified, queue, verdicts, fold_of,
                                   self.threshold, block_months)
             rec.seconds = seconds
-            rec.stop_reason = stop_reason(rec, self.stop_ratio, self.max_passes)
+            audit_result = None
+            if stratum_of is not None:
+                audit_result = summarize_audit(
+                    sample, stratum_of, labels[sample], answers[queue.size:],
+                    n_scope=int((fold_of >= 0).sum()), confidence=self.audit_confidence,
+                    method="exact", allocation="neyman")
+                rec.audit = audit_result.to_dict()
+                rec.n_verified += int(sample.size)
+                rec.fraction_verified = rec.n_verified / rec.n_videos if rec.n_videos else 0.0
+                last_audit = audit_result
+            rec.stop_reason = self._stop(rec, audit_result)
             if log is not None and (stored is None or stored["stage"] != "done"):
                 log.save_done(p, rec.to_dict())
             labels = labels.copy()
-            labels[queue], verified[queue] = verdicts, True
-            frames[queue] = [-1 if got[int(i)][1] is None else got[int(i)][1] for i in queue]
+            labels[asked], verified[asked] = answers, True
+            frames[asked] = [-1 if got[int(i)][1] is None else got[int(i)][1] for i in asked]
             passes.append(rec)
             self._report(rec)
             if rec.stop_reason:
@@ -428,6 +517,7 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                                      fit_params)
         self.labels_, self.verified_, self.emergence_frames_ = labels, verified, frames
         self.passes_, self.n_passes_ = passes, len(passes)
+        self.audit_ = last_audit
         self.stop_reason_ = passes[-1].stop_reason
         self.oof_proba_, self.ensemble_, self.estimators_ = oof, ens, ens.estimators_
 
@@ -436,6 +526,9 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             print(f"pass {rec.pass_index}: {rec.n_false_positives + rec.n_false_negatives} new "
                   f"disagreements, {rec.n_mislabels} relabeled, {rec.n_model_mistakes} model "
                   f"mistakes, R = {rec.ratio:.3g}, verified {rec.fraction_verified:.1%}"
+                  + (f", audit: residual error {rec.audit['residual_error']:.3g} "
+                     f"[{rec.audit['residual_error_ci'][0]:.3g}, "
+                     f"{rec.audit['residual_error_ci'][1]:.3g}]" if rec.audit else "")
                   + (f"; stop: {rec.stop_reason}" if rec.stop_reason else ""))
 
     # ------------------------------------------------------------------ predict
