@@ -239,3 +239,109 @@ def test_diagnostic_runs_are_listed_not_tabled():
     assert "Targets met: 1; missed: 0." in text
     assert "- realism_ablate_noise: 3 figures, `results/realism_ablate_noise.md`" in text
     assert "- realism_sensitivity: 1 figure, " in text
+
+
+def _bench_cost_curve(monkeypatch, tmp_path):
+    """benchmarks/bench_cost_curve.py as a module, writing into ``tmp_path``."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    spec = importlib.util.spec_from_file_location(
+        "_bench_cost_curve", ROOT / "benchmarks" / "bench_cost_curve.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    import _common
+
+    monkeypatch.setattr(bench, "RESULTS", tmp_path)
+    monkeypatch.setattr(_common, "RESULTS", tmp_path)
+    return bench
+
+
+def _stored_cost_curve_seed(seed, n=120):
+    """Runs as bench_cost_curve stores them, made up: crude labels, truth, passes."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 2, n)
+    crude = np.where(rng.random(n) < 0.25, 1 - truth, truth)
+    months = np.arange(n) % 12 + 1
+    in_cv = np.flatnonzero(months <= 10)
+    wrong = [int(i) for i in in_cv if crude[i] != truth[i]]
+    right = [int(i) for i in in_cv if crude[i] == truth[i]]
+    # out-of-fold probabilities that disagree with most mislabels and few good labels
+    proba = np.where(crude == 1, 0.8, 0.2)
+    flip = wrong[: len(wrong) * 3 // 4] + right[:5]
+    proba[flip] = 1 - proba[flip]
+    proba = [None if m > 10 else float(p) for p, m in zip(proba, months)]
+    ratio = lambda reviewed: sum(i not in wrong for i in reviewed) / max(  # noqa: E731
+        1, sum(i in wrong for i in reviewed))
+    p1, p2 = flip[:12], flip[12:]
+    cont = [{"oof": proba, "reviewed": p1 + p2[:4], "relabeled": [], "ratio": 0.9},
+            {"oof": proba, "reviewed": p2[4:], "relabeled": [], "ratio": ratio(p2[4:])}]
+    conf = [{"oof": proba, "reviewed": p1[:5], "relabeled": [], "ratio": None},
+            {"oof": proba, "reviewed": p1[5:], "relabeled": [], "ratio": None}]
+    return {"seed": seed, "crude": crude.tolist(), "truth": truth.tolist(),
+            "months": months.tolist(), "budget": 5,
+            "runs": {"continued": {"passes": cont, "seconds": 0.0},
+                     "confidence": {"passes": conf, "seconds": 0.0}}}, wrong
+
+
+def test_cost_curve_counts_every_correction_once_and_stops_each_policy(monkeypatch,
+                                                                       tmp_path):
+    """bench_cost_curve: curves from review orders, the paper default's cut, the audit."""
+    from types import SimpleNamespace
+
+    bench = _bench_cost_curve(monkeypatch, tmp_path)
+    data, wrong = _stored_cost_curve_seed(0)
+    n_cv = sum(m <= 10 for m in data["months"])
+    args = SimpleNamespace(audit_size_n=10, epsilon=0.05, confidence=0.95, n_audits=30)
+    c = bench.seed_curves(data, args)
+    pol = c["policies"]
+    assert c["n_cv"] == n_cv and c["n_mislabels"] == len(wrong)
+    # random review of every video ends with every label right
+    assert pol["random"]["reviews"] == n_cv and pol["random"]["correct"][-1] == n_cv
+    # the paper default stops after the first pass (R = 0.9 > 0.5 goes on, then stops)
+    cont = data["runs"]["continued"]["passes"]
+    assert pol["paper default"]["reviews"] == len(cont[0]["reviewed"]) + len(
+        cont[1]["reviewed"]) == pol["passes continued"]["reviews"]
+    data["runs"]["continued"]["passes"][0]["ratio"] = 0.4
+    assert bench.seed_curves(data, args)["policies"]["paper default"]["reviews"] == len(
+        cont[0]["reviewed"])
+    for name, p in pol.items():  # one more correct label per reviewed mislabel, never less
+        steps = np.diff(p["correct"])
+        assert set(steps.tolist()) <= {0, 1} and len(steps) == p["reviews"], name
+    # cleanlab ranks only videos of the train+validation months
+    order = bench.cleanlab_order(np.asarray(data["crude"]),
+                                 np.array([np.nan if v is None else v
+                                           for v in cont[0]["oof"]]),
+                                 np.asarray(data["months"]) <= 10)
+    assert all(data["months"][i] <= 10 for i in order) and len(set(order)) == len(order)
+    # the audit-stopped policy: the confidence reviews plus 10 audited videos per pass
+    a = pol["audit-stopped"]
+    conf_reviews = {i for r in data["runs"]["confidence"]["passes"] for i in r["reviewed"]}
+    audited = [i for x in a["audits"] for i in x["indices"]]
+    assert all(len(x["indices"]) == 10 for x in a["audits"]) and len(set(audited)) == len(
+        audited)
+    # a video audited after pass 1 and ranked again in pass 2 is reviewed once
+    assert a["reviews"] == len(conf_reviews | set(audited))
+    assert a["stop"]["certified"] is False  # 10 videos cannot certify 5 %
+    args.audit_size_n = n_cv  # auditing everything certifies at once
+    a = bench.seed_curves(data, args)["policies"]["audit-stopped"]
+    assert a["stop"] == {"pass": 1, "certified": True, "reviews": n_cv}
+    assert a["correct"][-1] == n_cv
+
+
+def test_cost_curve_from_stored_runs_writes_table_figures_and_coverage(monkeypatch,
+                                                                       tmp_path):
+    bench = _bench_cost_curve(monkeypatch, tmp_path)
+    stored = {"config": {"n_videos": 120, "frames": 8, "size": 8, "epochs": 1,
+                         "model_seed": 0, "budget": None, "max_passes": 2},
+              "seeds": {str(s): _stored_cost_curve_seed(s)[0] for s in (0, 1)}}
+    (tmp_path / "cost_curve_runs_quick.json").write_text(json.dumps(stored))
+    payload = bench.main(["--quick", "--from-runs"])  # --quick: 20 audits per size
+    assert (tmp_path / "cost_curve_quick.png").stat().st_size > 0
+    assert (tmp_path / "cost_curve_coverage_quick.png").stat().st_size > 0
+    table = (tmp_path / "cost_curve_table_quick.md").read_text()
+    for name in bench.POLICIES:
+        assert f"| {name} |" in table
+    cov = payload["extra"]["coverage"]
+    assert set(cov) == {0, 1} and all(r["n_audits"] == 20 for rows in cov.values()
+                                      for r in rows)
+    assert all(0 <= r["covered"] <= 20 for rows in cov.values() for r in rows)
+    assert json.loads((tmp_path / "cost_curve_quick.json").read_text())["quick"] is True
