@@ -20,7 +20,7 @@ _LAZY = {
 }
 _SUBMODULES = (
     "io", "preprocessing", "datasets", "model_selection", "nn", "ensemble",
-    "relabel", "timing", "metrics", "plotting", "report", "cli",
+    "relabel", "timing", "metrics", "plotting", "report", "pipeline", "cli",
 )
 
 __all__ = sorted(_LAZY) + list(_SUBMODULES)

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from skflux.pipeline import lower_bound_for
+
 _SCRIPT = Path(sys.executable).with_name("skflux")
 SKFLUX = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "skflux.cli"]
-SUBCOMMANDS = ("simulate", "ingest", "extract", "fit", "relabel", "review", "locate", "report",
-               "demo")
+SUBCOMMANDS = ("simulate", "ingest", "extract", "prepare", "fit", "relabel", "review", "locate",
+               "report", "demo")
 
 
 def skflux(*args, cwd=None, input=None):
@@ -232,8 +234,22 @@ def test_locate_writes_times(times):
     with xr.open_dataset(times) as ds:
         assert ds.sizes["video"] == 84 and ds.sizes["member"] == 4
         assert ds["curves"].shape == (4, 84, 16)
-        frames = ds["emergence_frame"].values
-        assert ((frames >= ds.attrs["lower_bound"]) & (frames <= 15)).all()
+        assert ds.attrs["lower_bound"] == lower_bound_for(16) == 2  # scaled, not 30
+        _assert_located_consistent(ds, n_frames=16)
+
+
+def _assert_located_consistent(ds, n_frames):
+    """Located videos have a frame after the lower bound and a time; the others NaN/NaT,
+    and the count in the attribute says how many."""
+    import numpy as np
+
+    located = ds["located"].values.astype(bool)
+    frames = ds["emergence_frame"].values
+    assert ds.attrs["n_not_located"] == int((~located).sum())
+    assert ((frames[located] > ds.attrs["lower_bound"]) & (frames[located] <= n_frames - 1)).all()
+    assert np.isnan(frames[~located]).all()
+    assert np.isnat(ds["emergence_time"].values[~located]).all()
+    assert not np.isnat(ds["emergence_time"].values[located]).any()
 
 
 def test_locate_refuses_another_size_unless_resampled(work, model, tmp_path):
@@ -254,7 +270,7 @@ def test_locate_refuses_another_size_unless_resampled(work, model, tmp_path):
     with xr.open_dataset(tmp_path / "times.nc") as ds:
         assert ds.sizes["video"] == 3 and ds["curves"].shape == (4, 3, 16)
         assert ds.attrs["resampled_from"].startswith("20x24x24")
-        assert ((ds["emergence_frame"] >= 0) & (ds["emergence_frame"] <= 15)).all()
+        _assert_located_consistent(ds, n_frames=16)
 
 
 @pytest.mark.slow
@@ -643,8 +659,8 @@ def test_property_no_existing_file_modified_without_overwrite(small_data, no_tra
 
 def test_demo_rerun_removes_only_its_own_files(tmp_path):
     """21.2: a previous demo's files go, the user's files stay."""
-    from skflux.cli._manifest import MANIFEST, Manifest
-    from skflux.report import RUN_LAYOUT
+    from skflux.pipeline import RUN_LAYOUT, Manifest
+    from skflux.pipeline._manifest import MANIFEST
 
     folder = tmp_path / "demo"
     first = Manifest(folder, RUN_LAYOUT)
@@ -663,8 +679,7 @@ def test_demo_rerun_removes_only_its_own_files(tmp_path):
 
 
 def test_demo_refuses_user_files_where_it_writes(tmp_path):
-    from skflux.cli._manifest import Manifest
-    from skflux.report import RUN_LAYOUT
+    from skflux.pipeline import RUN_LAYOUT, Manifest
 
     folder = tmp_path / "demo"
     first = Manifest(folder, RUN_LAYOUT)

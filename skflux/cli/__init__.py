@@ -1,7 +1,8 @@
-"""The ``skflux`` command: simulate, ingest, extract, fit, relabel, review, locate, report, demo.
+"""The ``skflux`` command: simulate, ingest, extract, prepare, fit, relabel, review, locate...
 
-Every subcommand is a thin shell over the public library (one module each in
-this package); run ``skflux SUBCOMMAND --help`` for its options. Common options
+Every subcommand is a thin shell (argparse) over the public library, mostly
+:mod:`skflux.pipeline` (one module each in this package); run ``skflux
+SUBCOMMAND --help`` for its options. Common options
 (before or after the subcommand):
 
 ``-q/--quiet``
@@ -34,12 +35,14 @@ in the same folder that is renamed into place only when complete.
 (``DIR/.skflux-demo``); rerunning it into DIR removes those files and nothing
 else, and a non-empty folder it did not write is refused.
 
-A *run directory* collects what the pipeline produces under fixed names, so that
-``skflux report RUN_DIR`` (:func:`skflux.report.build_report`) finds everything
-(``skflux demo`` writes one):
+A *run directory* collects what the pipeline produces under fixed names
+(:data:`skflux.pipeline.RUN_LAYOUT`), so that ``skflux report RUN_DIR``
+(:func:`skflux.report.build_report`) finds everything (``skflux demo`` writes
+one):
 
 ====================  ===========================================================
 ``data.nc``           videos with crude labels (``simulate`` / ``ingest`` / ``extract``)
+``prepared.nc``       the videos gaps filled, padded or resampled (``prepare``)
 ``relabeled.nc``      copy of the videos with the reviewed labels (``relabel``)
 ``review.db``         the durable log of every verdict (``relabel --log``)
 ``relabeled.json``    per-pass record of the relabeling (Figure 3)

@@ -4,7 +4,8 @@ import argparse
 import logging
 import sys
 
-from . import demo, extract, fit, ingest, locate, relabel, report, review, simulate
+from .. import __version__
+from . import demo, extract, fit, ingest, locate, prepare, relabel, report, review, simulate
 from ._errors import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
@@ -19,7 +20,7 @@ from ._options import common_options
 
 log = logging.getLogger("skflux")
 
-COMMANDS = (simulate, ingest, extract, fit, relabel, review, locate, report, demo)
+COMMANDS = (simulate, ingest, extract, prepare, fit, relabel, review, locate, report, demo)
 
 EPILOG = f"""\
 Start with 'skflux demo --quick'.
@@ -48,12 +49,11 @@ def build_parser():
     >>> args.command, args.n_videos
     ('simulate', 4)
     """
-    from .. import __version__
-
     parser = argparse.ArgumentParser(
         prog="skflux",
         description="Human-efficient labeling of solar flux-emergence magnetogram videos: "
-                    "simulate, ingest or extract videos, relabel crude labels with a CNN "
+                    "simulate, ingest or extract videos, prepare them, relabel crude labels "
+                    "with a CNN "
                     "ensemble and a reviewer, locate emergence times, report the paper's "
                     "figures.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,

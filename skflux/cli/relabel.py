@@ -4,6 +4,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from .. import __version__, pipeline
+from .._paper import RELABEL_R_STOP
 from ._errors import EXIT_REVIEW_PENDING, CommandError
 from ._options import (
     add_training_options,
@@ -13,7 +15,6 @@ from ._options import (
     positive_int,
 )
 from ._paths import (
-    atomic_output,
     check_distinct,
     check_folder,
     labels_of,
@@ -24,6 +25,12 @@ from ._paths import (
 )
 
 log = logging.getLogger("skflux")
+
+#: what a relabel run records in its review log (``skflux review`` reruns with them)
+RECORDED = ("out", "passes_json", "max_passes", "stop_ratio", "epochs", "device", "module",
+            "batch_size", "lr", "param", "n_jobs", "seed")
+#: recorded as well since issue 27; optional when reading older logs
+RECORDED_OPTIONAL = ("model", "reviewer_name", "host", "port", "no_browser", "truth_coord")
 
 
 def add_parser(subparsers, parents):
@@ -38,10 +45,13 @@ def add_parser(subparsers, parents):
                     "in place). Exit status 3 when the run stops to wait for a review.")
     p.add_argument("data", metavar="DATA.nc", help="videos with crude labels")
     p.add_argument("--oracle", choices=("truth", "console", "sheet", "web"), required=True,
-                   help="who reviews: truth (the simulator's ground truth), console "
-                        "(you, y/n in the terminal), sheet (write a review sheet to fill, then "
-                        "rerun), web (you, in the browser: the first line printed that starts "
-                        "with http:// is the page's address)")
+                   help="who reviews: truth (a simulated reviewer answering from a label "
+                        "column, --truth-coord: the simulator's ground truth by default), "
+                        "console (you, y/n in the terminal), sheet (write a review sheet to "
+                        "fill, then rerun), web (you, in the browser: the first line printed "
+                        "that starts with http:// is the page's address)")
+    p.add_argument("--truth-coord", default="true_label", metavar="COORD",
+                   help="the label column the truth oracle reads (default %(default)s)")
     p.add_argument("--log", required=True, metavar="REVIEW.db",
                    help="review log (created or resumed)")
     p.add_argument("--out", metavar="NEW.nc",
@@ -51,8 +61,9 @@ def add_parser(subparsers, parents):
                         "oracles; default next to the log)")
     p.add_argument("--max-passes", type=positive_int, default=10,
                    help="at most this many passes (default %(default)s)")
-    p.add_argument("--stop-ratio", type=fraction, default=0.5,
-                   help="stop when real mislabels / disagreements <= this (default 0.5)")
+    p.add_argument("--stop-ratio", type=fraction, default=RELABEL_R_STOP,
+                   help="stop when real mislabels / disagreements <= this (default "
+                        "%(default)s)")
     p.add_argument("--passes-json", metavar="PATH",
                    help="where to write the per-pass record (default NEW.nc with a .json "
                         "suffix)")
@@ -71,21 +82,27 @@ def port(text):
     return value
 
 
-def add_web_options(p):
-    """The browser reviewer's options (``--oracle web`` and ``skflux review``)."""
+def add_web_options(p, recorded=False):
+    """The browser reviewer's options (``--oracle web`` and ``skflux review``).
+
+    With ``recorded``, every default is None: ``skflux review`` then takes the
+    value the review log recorded.
+    """
+    as_recorded = " (default: as recorded in the review log)" if recorded else ""
     g = p.add_argument_group("browser review (--oracle web)")
-    g.add_argument("--host", default="127.0.0.1",
-                   help="address the review page listens on (default %(default)s: this "
-                        "machine only)")
-    g.add_argument("--port", type=port, default=0,
-                   help="port of the review page (default 0: a free one)")
-    g.add_argument("--no-browser", action="store_true",
+    g.add_argument("--host", default=None if recorded else "127.0.0.1",
+                   help="address the review page listens on (default 127.0.0.1: this "
+                        "machine only)" + as_recorded)
+    g.add_argument("--port", type=port, default=None if recorded else 0,
+                   help="port of the review page (default 0: a free one)" + as_recorded)
+    g.add_argument("--no-browser", action="store_true", default=None if recorded else False,
                    help="do not open a browser; open the printed address yourself")
     g.add_argument("--reviewer-name", metavar="NAME",
-                   help="stored with every verdict (default: your user name)")
+                   help="stored with every verdict (default: "
+                        + ("as recorded, else " if recorded else "") + "your user name)")
     g.add_argument("--model", metavar="MODEL_DIR",
                    help="a fitted ensemble (skflux fit) whose members' spread and "
-                        "frame-masking curves are shown beside each video")
+                        "frame-masking curves are shown beside each video" + as_recorded)
 
 
 def output_paths(args):
@@ -115,53 +132,31 @@ def output_paths(args):
     return out, passes, log_path, sheet
 
 
-def make_oracle(kind, videos, data_path, sheet_dir, args=None):
-    from .. import relabel
-
-    if kind == "web":
-        return web_oracle(args)
-    if kind == "truth":
-        if "true_label" not in videos.coords:
-            raise CommandError(f"{data_path}: no 'true_label' coordinate; the truth oracle "
-                               "needs simulated data (use --oracle console or sheet)")
-        return relabel.TruthOracle()
-    if kind == "console":
-        return relabel.ConsoleOracle(figure_dir=str(sheet_dir), input_func=_ask)
-    return relabel.SheetOracle(str(sheet_dir))
-
-
-def web_oracle(args):
-    """The :class:`~skflux.relabel.WebOracle` the browser options of ``args`` describe."""
-    from ..relabel import EnsembleEvidence, WebOracle
-
-    evidence = None
-    if args.model:
-        from ..ensemble import MonthBlockEnsemble
-
+def make_oracle(args, videos, data_path, sheet_dir):
+    """The reviewer ``args`` names (:func:`skflux.pipeline.make_oracle`)."""
+    model = None
+    if args.oracle == "web" and args.model:
         model = require_dir(args.model, "model directory (skflux fit)")
-        try:
-            ensemble = MonthBlockEnsemble.load(model, device=getattr(args, "device", None))
-        except (OSError, ValueError, TypeError) as exc:
-            raise CommandError(f"--model {args.model}: cannot load the ensemble: {exc}") \
-                from exc
-        evidence = EnsembleEvidence(ensemble)
-    return WebOracle(host=args.host, port=args.port, open_browser=not args.no_browser,
-                     reviewer_name=args.reviewer_name, evidence=evidence,
-                     print_func=lambda s: print(s, flush=True))
+    try:
+        return pipeline.make_oracle(
+            args.oracle, videos, truth_coord=args.truth_coord, sheet_dir=sheet_dir,
+            input_func=_ask, host=args.host, port=args.port,
+            open_browser=not args.no_browser, reviewer_name=args.reviewer_name, model=model,
+            device=getattr(args, "device", None), print_func=lambda s: print(s, flush=True))
+    except ValueError as exc:
+        where = f"--model {args.model}" if model is not None and "model" in str(exc) \
+            else str(data_path)
+        raise CommandError(f"{where}: {exc}") from exc
 
 
 def recorded_options(args):
-    """The options a later ``skflux review`` needs, as the JSON kept in the review log."""
-    import json
-
-    from .. import __version__
-
-    keys = ("out", "passes_json", "max_passes", "stop_ratio", "epochs", "device", "module",
-            "batch_size", "lr", "param", "n_jobs", "seed")
-    options = {k: getattr(args, k) for k in keys}
+    """The options a later ``skflux review`` needs, as the meta entry of the review log."""
+    options = {k: getattr(args, k) for k in RECORDED + RECORDED_OPTIONAL}
     options["param"] = [list(kv) for kv in options["param"]]
-    return json.dumps({"command": "relabel", "skflux_version": __version__,
-                       "options": options}, sort_keys=True, default=str)
+    for key in ("out", "passes_json", "model"):  # a later review may run from another folder
+        if options[key] is not None:
+            options[key] = str(Path(options[key]).resolve())
+    return pipeline.record_run(options)
 
 
 def _ask(prompt):
@@ -171,53 +166,6 @@ def _ask(prompt):
     except EOFError:
         print()
         return "q"
-
-
-def run_relabel(videos, y, clf, *, oracle, log_path, max_passes=10, stop_ratio=0.5,
-                n_jobs=1, seed=0, quiet=False, bars=True, log_meta=None):
-    """Fit an IterativeRelabeler; returns it, or None when a review is pending.
-
-    ``bars=False`` keeps the per-pass lines but drops the progress bars (they would
-    interleave with a reviewer's prompts in the terminal). ``log_meta`` (dict of
-    str) goes into a new review log's ``meta`` table.
-    """
-    from ..relabel import IterativeRelabeler, ReviewLog, ReviewPending
-
-    review_log = str(log_path) if not log_meta else ReviewLog(log_path, extra_meta=log_meta)
-    rel = IterativeRelabeler(
-        clf, oracle=oracle, review_log=review_log, max_passes=max_passes,
-        stop_ratio=stop_ratio, n_jobs=n_jobs, random_state=seed,
-        verbose=0 if quiet else 2 if bars else 1)
-    try:
-        rel.fit(videos, y)
-    except ReviewPending as pending:
-        where = f" ({pending.path})" if pending.path is not None else ""
-        log.warning("review pending%s: %s", where, pending)
-        log.warning("run the same command again once the review is done; nothing is lost "
-                    "(exit status %d)", EXIT_REVIEW_PENDING)
-        return None
-    return rel
-
-
-def write_relabeled(videos, rel, y_crude, out):
-    """A copy of the videos with the new labels (crude ones kept in ``crude_label``)."""
-    from ..io import to_netcdf
-
-    new = videos.assign_coords(label=("video", rel.labels_.astype(videos["label"].dtype)),
-                               verified=("video", rel.verified_.astype(bool)))
-    if "crude_label" not in videos.coords:
-        new = new.assign_coords(crude_label=("video", y_crude))
-    new.attrs = dict(videos.attrs)
-    new.attrs["relabeled_passes"] = int(rel.n_passes_)
-    with atomic_output(out) as tmp:
-        to_netcdf(new, tmp)
-
-
-def write_passes(rel, path, summary=None):
-    """The per-pass record (Figure 3) and the summary as JSON, written atomically."""
-    from .._jsonutil import dump_json
-
-    dump_json({"passes": [p.to_dict() for p in rel.passes_], "summary": summary or {}}, path)
 
 
 def _summary_line(summary):
@@ -231,31 +179,35 @@ def _summary_line(summary):
 
 
 def run(args):
-    from ..metrics import relabeling_summary
-
     out, passes_path, log_path, sheet_dir = output_paths(args)
     data = require_file(args.data, "NetCDF file")
     clf = classifier_from_args(args)
     videos = open_videos(data)
     y = labels_of(videos, "label", data)
     y_crude = labels_of(videos, "crude_label", data) if "crude_label" in videos.coords else y
-    oracle = make_oracle(args.oracle, videos, data, sheet_dir, args)
+    oracle = make_oracle(args, videos, data, sheet_dir)
     if log_path.exists():
         log.info("resuming from the review log %s", log_path)
+    bars = args.oracle not in ("console", "web")  # bars would interleave with the prompts
     try:
-        rel = run_relabel(videos, y, clf, oracle=oracle, log_path=log_path,
-                          max_passes=args.max_passes, stop_ratio=args.stop_ratio,
-                          n_jobs=args.n_jobs, seed=args.seed, quiet=args.quiet,
-                          bars=args.oracle not in ("console", "web"),
-                          log_meta={"command": recorded_options(args)})
+        rel = pipeline.relabel(videos, y, clf, oracle=oracle, review_log=log_path,
+                               max_passes=args.max_passes, stop_ratio=args.stop_ratio,
+                               n_jobs=args.n_jobs, random_state=args.seed,
+                               verbose=0 if args.quiet else 2 if bars else 1,
+                               log_meta=recorded_options(args))
+    except pipeline.ReviewPending as pending:
+        where = f" ({pending.path})" if pending.path is not None else ""
+        log.warning("review pending%s: %s", where, pending)
+        log.warning("run the same command again once the review is done; nothing is lost "
+                    "(exit status %d)", EXIT_REVIEW_PENDING)
+        return EXIT_REVIEW_PENDING
     finally:
         if args.oracle == "web":
             oracle.close()
-    if rel is None:
-        return EXIT_REVIEW_PENDING
-    truth = videos["true_label"].values if "true_label" in videos.coords else None
-    summary = relabeling_summary(rel, y_crude, truth)
-    write_relabeled(videos, rel, y_crude, out)
-    write_passes(rel, passes_path, summary)
+    truth = videos[args.truth_coord].values if args.truth_coord in videos.coords else None
+    summary = pipeline.relabel_summary(rel, y_crude, truth)
+    pipeline.write_relabeled(videos, rel, out, y_crude)
+    pipeline.write_passes(rel, passes_path, summary)
     log.info("%s", _summary_line(summary))
-    log.info("relabeled copy -> %s; per-pass record -> %s", out, passes_path)
+    log.info("relabeled copy -> %s; per-pass record -> %s (skflux %s)", out, passes_path,
+             __version__)

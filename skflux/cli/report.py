@@ -3,6 +3,7 @@
 import logging
 from pathlib import Path
 
+from .. import pipeline
 from ._errors import OptionError
 from ._paths import atomic_output, output_path, require_dir
 
@@ -14,7 +15,10 @@ def add_parser(subparsers, parents):
         "report", parents=parents, help="HTML report with the paper's Figures 1-6 and the metrics",
         description="Read a run directory (see 'skflux --help' for its layout), draw Figures 1-6 "
                     "from what it holds, and write RUN_DIR/report/index.html with "
-                    "skflux.report.build_report.")
+                    "skflux.report.build_report. Videos of any size; a figure whose material "
+                    "is missing, or whose drawing fails, is a note in the page, not the end "
+                    "of the report. Nothing in the run directory is written but the report "
+                    "folder.")
     p.add_argument("run_dir", metavar="RUN_DIR", help="run directory")
     p.add_argument("--out", metavar="DIR", help="report directory (default RUN_DIR/report)")
     p.add_argument("--format", choices=("png", "svg"), default="png", help="figure format")
@@ -25,25 +29,22 @@ def add_parser(subparsers, parents):
 
 def report_dir(run_dir, out):
     """The report folder: never the run directory, a folder above it, or one of its files."""
-    from ..report import RUN_LAYOUT
-
-    out = Path(out) if out is not None else Path(run_dir) / "report"
+    out = Path(out) if out is not None else Path(run_dir) / pipeline.REPORT
     target, run = out.resolve(), Path(run_dir).resolve()
     if target == run or target in run.parents:
         raise OptionError("--out", f"{out} holds the run directory {run_dir}; choose a folder "
                                    "of its own")
-    if target.parent == run and target.name in RUN_LAYOUT and target.name != "report":
+    if (target.parent == run and target.name in pipeline.RUN_LAYOUT
+            and target.name != pipeline.REPORT):
         raise OptionError("--out", f"{out} is the run's {target.name}; choose another folder")
     return out
 
 
 def run(args):
-    from ..report import build_report
-
     run_dir = require_dir(args.run_dir, "run directory")
     out = output_path(report_dir(run_dir, args.out), "--out", args.overwrite, what="directory")
     with atomic_output(out) as tmp:
-        build_report(run_dir, tmp, fmt=args.format, quiet=args.quiet)
+        pipeline.report(run_dir, tmp, fmt=args.format, quiet=args.quiet)
     path = out / "index.html"
     log.info("report: %s", path.resolve())
     print(path.resolve())

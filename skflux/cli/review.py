@@ -1,26 +1,32 @@
 """``skflux review DATA.nc --log REVIEW.db``: the browser review of what a saved log has pending.
 
-It reruns ``skflux relabel`` with ``--oracle web`` and the options that the
+It reruns ``skflux relabel`` with ``--oracle web`` and every option that the
 first ``skflux relabel`` run recorded in the review log (key ``command`` of
 its ``meta`` table): the same network and training settings, passes and
-outputs. Passes already finished are read from the log, not recomputed; the
-page opens on the first pending video.
+outputs, and the same ``--model`` (the evidence beside each video),
+``--reviewer-name``, ``--host``, ``--port`` and ``--no-browser``. An option
+given to ``skflux review`` replaces the recorded one. Passes already finished
+are read from the log, not recomputed; the page opens on the first pending
+video.
 """
 
 import argparse
-import json
 import logging
 
+from .. import pipeline
+from . import relabel
 from ._errors import CommandError
 from ._options import device, n_jobs
 from ._paths import require_file
-from .relabel import add_web_options
 
 log = logging.getLogger("skflux")
 
-# what ``skflux relabel`` records (skflux.cli.relabel.recorded_options)
-_RECORDED = ("out", "passes_json", "max_passes", "stop_ratio", "epochs", "device", "module",
-             "batch_size", "lr", "param", "n_jobs", "seed")
+# defaults of the options a log may lack (recorded only since issue 27)
+_DEFAULTS = {"model": None, "reviewer_name": None, "host": "127.0.0.1", "port": 0,
+             "no_browser": False, "truth_coord": "true_label"}
+# options of this command that replace the recorded ones when given
+_OVERRIDES = ("out", "passes_json", "device", "n_jobs", "model", "reviewer_name", "host",
+              "port", "no_browser")
 
 
 def add_parser(subparsers, parents):
@@ -30,9 +36,10 @@ def add_parser(subparsers, parents):
         description="Open the browser review page on whatever the review log has pending: "
                     "rerun 'skflux relabel --oracle web' with the options the log recorded "
                     "when 'skflux relabel' created it (same network and training settings, "
-                    "passes and outputs). The first line printed that starts with http:// is "
-                    "the page's address, token included. Exit status 3 when the review "
-                    "stops with videos still pending (rerun to resume).")
+                    "passes and outputs, model shown as evidence, reviewer name). An option "
+                    "given here replaces the recorded one. The first line printed that starts "
+                    "with http:// is the page's address, token included. Exit status 3 when "
+                    "the review stops with videos still pending (rerun to resume).")
     p.add_argument("data", metavar="DATA.nc", help="the videos the log was written for")
     p.add_argument("--log", required=True, metavar="REVIEW.db",
                    help="review log written by 'skflux relabel'")
@@ -46,52 +53,36 @@ def add_parser(subparsers, parents):
                    help="torch device for the models (default: as recorded)")
     p.add_argument("--n-jobs", type=n_jobs,
                    help="models trained in parallel (default: as recorded)")
-    add_web_options(p)
+    relabel.add_web_options(p, recorded=True)
     return p
 
 
 def recorded_options(log_path):
     """The ``skflux relabel`` options recorded in the review log at ``log_path``."""
-    from ..relabel import ReviewLog, ReviewLogError
-
     path = require_file(log_path, "review log")
     try:
-        text = ReviewLog(path).meta.get("command")
-    except ReviewLogError as exc:
+        return pipeline.recorded_run(path, required=relabel.RECORDED)
+    except ValueError as exc:
         raise CommandError(str(exc)) from exc
-    if text is None:
-        raise CommandError(
-            f"{log_path}: this review log does not record the 'skflux relabel' options it was "
-            "written with (it was written from Python, or by an older skflux); run "
-            f"'skflux relabel DATA.nc --log {log_path} --oracle web' with the training "
-            "options of the run that wrote it instead")
-    try:
-        record = json.loads(text)
-        options = record["options"]
-        missing = [k for k in _RECORDED if k not in options]
-    except (ValueError, KeyError, TypeError):
-        record, missing = None, None
-    if record is None or record.get("command") != "relabel" or missing:
-        what = f"lack {missing}" if missing else "cannot be read"
-        raise CommandError(
-            f"{log_path}: the 'skflux relabel' options recorded in this review log {what}; "
-            f"run 'skflux relabel DATA.nc --log {log_path} --oracle web' with the training "
-            "options of the run that wrote it instead")
-    return options
+
+
+def rerun_options(args, options):
+    """The namespace of the ``skflux relabel --oracle web`` run that ``args`` resumes."""
+    ns = argparse.Namespace(**{k: options[k] for k in relabel.RECORDED})
+    for key, default in _DEFAULTS.items():
+        setattr(ns, key, options.get(key, default))
+    ns.param = [tuple(kv) for kv in ns.param]
+    for key in _OVERRIDES:
+        if getattr(args, key) is not None:
+            setattr(ns, key, getattr(args, key))
+    for key in ("data", "log", "overwrite", "quiet", "debug"):
+        setattr(ns, key, getattr(args, key))
+    ns.oracle, ns.sheet = "web", None
+    return ns
 
 
 def run(args):
-    from . import relabel
-
-    options = recorded_options(args.log)
-    ns = argparse.Namespace(**{k: options[k] for k in _RECORDED})
-    ns.param = [tuple(kv) for kv in ns.param]
-    for key in ("out", "passes_json", "device", "n_jobs"):
-        if getattr(args, key) is not None:
-            setattr(ns, key, getattr(args, key))
-    for key in ("data", "log", "overwrite", "host", "port", "no_browser", "reviewer_name",
-                "model", "quiet", "debug"):
-        setattr(ns, key, getattr(args, key))
-    ns.oracle, ns.sheet = "web", None
-    log.info("reviewing what %s has pending, with the options it recorded", args.log)
+    ns = rerun_options(args, recorded_options(args.log))
+    log.info("reviewing what %s has pending, with the options it recorded%s", args.log,
+             f" (evidence from {ns.model})" if ns.model else "")
     return relabel.run(ns)

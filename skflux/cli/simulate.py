@@ -3,15 +3,15 @@
 import logging
 import time
 
+from .. import pipeline
+from .._schema import N_FRAMES, PATCH_SIZE
 from ._options import nonneg_int, positive_int
-from ._paths import atomic_output, output_path
+from ._paths import output_path
 
 log = logging.getLogger("skflux")
 
 
 def add_parser(subparsers, parents):
-    from .._schema import N_FRAMES, PATCH_SIZE
-
     p = subparsers.add_parser(
         "simulate", parents=parents, help="write a simulated dataset of patch videos to NetCDF",
         description="Simulate MDI-like magnetogram patch videos with ground truth (true label, "
@@ -31,34 +31,14 @@ def add_parser(subparsers, parents):
 
 
 def run(args):
-    from ..datasets import write_flux_emergence
-
     out = output_path(args.out, "OUT.nc", args.overwrite)
     start = time.perf_counter()
     log.info("simulating %d videos (%d frames of %dx%d px, seed %d) -> %s",
              args.n_videos, args.frames, args.size, args.size, args.seed, out)
-    with atomic_output(out) as tmp:
-        write_flux_emergence(tmp, args.n_videos, random_state=args.seed, n_frames=args.frames,
-                             size=args.size, verbose=0 if args.quiet else 1)
+    pipeline.simulate(out, args.n_videos, n_frames=args.frames, size=args.size,
+                      random_state=args.seed, verbose=0 if args.quiet else 1)
     log.info("wrote %s in %.1f s", out, time.perf_counter() - start)
-    _log_label_summary(out)
-
-
-def _log_label_summary(path):
-    """One line on the labels of a freshly written file (crude vs truth when known)."""
-    import numpy as np
-
-    from ..io import open_videos
-
     try:
-        videos = open_videos(path)
+        log.info("%s", pipeline.label_summary(out))
     except (ValueError, OSError) as exc:  # a summary must not turn success into failure
         log.debug("no label summary: %s", exc)
-        return
-    label = np.asarray(videos["label"].values)
-    line = f"{label.size} videos, {label.mean():.0%} labeled emergence"
-    if "true_label" in videos.coords:
-        truth = np.asarray(videos["true_label"].values)
-        line += (f", {truth.mean():.0%} truly emergence, "
-                 f"{np.mean(label != truth):.0%} crude labels wrong")
-    log.info("%s", line)

@@ -3,10 +3,10 @@
 import logging
 from pathlib import Path
 
-from . import _layout as layout
+from .. import _layout as layout
 from ._figures import CAPTIONS, FIGURES, TITLES
 from ._html import Figure, write_html_report
-from ._run import RunDirectory
+from ._run import RunDirectory, RunFileError
 from ._tables import metrics_tables
 
 log = logging.getLogger("skflux")
@@ -17,7 +17,10 @@ def build_report(run_dir, out=None, *, fmt="png", quiet=False):
 
     Every figure the run directory holds the material for is drawn with the
     :mod:`skflux.plotting` functions; a figure whose material is missing is
-    listed with the reason instead (and logged as a warning).
+    listed with the reason instead, and a figure whose drawing fails (videos
+    too short or too small for it, a plotting error) is listed with the error:
+    one figure never stops the others (both are logged as warnings). Nothing
+    is written into the run directory but the report folder.
 
     Parameters
     ----------
@@ -43,6 +46,12 @@ def build_report(run_dir, out=None, *, fmt="png", quiet=False):
     ValueError
         If ``run_dir`` holds none of the run files, or one of them is corrupt
         (the message names the file), or ``fmt`` is unknown.
+
+    Examples
+    --------
+    >>> from skflux.report import build_report
+    >>> build_report("skflux-demo")  # doctest: +SKIP
+    PosixPath('skflux-demo/report/index.html')
     """
     import matplotlib
 
@@ -56,25 +65,38 @@ def build_report(run_dir, out=None, *, fmt="png", quiet=False):
         raise FileNotFoundError(f"{run_dir}: no such run directory")
     run = RunDirectory(run_dir)
     if run.videos is None and run.metrics is None and run.passes is None:
-        raise ValueError(f"{run_dir}: not a run directory (none of {layout.DATA}, "
-                         f"{layout.RELABELED}, {layout.METRICS}, {layout.PASSES} found)")
+        raise ValueError(f"{run_dir}: not a run directory (none of "
+                         f"{', '.join(layout.VIDEO_FILES)}, {layout.METRICS}, {layout.PASSES} "
+                         "found)")
     out = Path(out) if out is not None else run.dir / layout.REPORT
     out.mkdir(parents=True, exist_ok=True)
     figures = []
     for key, draw in tqdm(FIGURES, desc="figures", disable=quiet, leave=False):
+        names = []
         try:
             figs = draw(run)
-        except (LookupError, ImportError, AttributeError) as exc:
+            figs = figs if isinstance(figs, list) else [figs]
+            for j, fig in enumerate(figs):
+                suffix = "abcdef"[j] if len(figs) > 1 else ""
+                names.append(f"{key}{suffix}.{fmt}")
+                fig.savefig(out / names[-1], dpi=110, bbox_inches="tight")
+        except LookupError as exc:  # the run directory lacks this figure's material
             reason = " ".join(str(exc).split())
             log.warning("%s not drawn: %s", TITLES[key].split(" - ")[0], reason)
             figures.append(Figure(key, TITLES[key], caption=CAPTIONS[key], missing=reason))
             continue
-        figs = figs if isinstance(figs, list) else [figs]
-        for j, fig in enumerate(figs):
-            suffix = "abcdef"[j] if len(figs) > 1 else ""
-            name = f"{key}{suffix}.{fmt}"
-            fig.savefig(out / name, dpi=110, bbox_inches="tight")
-            plt.close(fig)
+        except RunFileError:
+            raise
+        except Exception as exc:  # a failed figure is a note, not the end of the report
+            for name in names:  # no stray panel of a figure the page does not show
+                (out / name).unlink(missing_ok=True)
+            reason = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+            log.warning("%s failed: %s", TITLES[key].split(" - ")[0], reason)
+            figures.append(Figure(key, TITLES[key], caption=CAPTIONS[key], failed=reason))
+            continue
+        finally:
+            plt.close("all")
+        for j, name in enumerate(names):
             title = TITLES[key] + (f" ({'top' if j == 0 else 'bottom'})" if len(figs) > 1
                                    else "")
             figures.append(Figure(f"{key}{'abcdef'[j] if j else ''}", title, file=name,

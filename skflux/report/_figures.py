@@ -6,7 +6,8 @@ Each ``_figN(run)`` returns a matplotlib Figure (or a list of them), or raises
 
 import numpy as np
 
-from . import _layout as layout
+from .. import _layout as layout
+from .._paper import THRESHOLD_FALLBACK
 
 CAPTIONS = {
     "fig1": "Every 5th frame of an emergence video of the test set (line-of-sight field, "
@@ -38,8 +39,18 @@ TITLES = {
 }
 
 
+def _located(times):
+    """Which videos of ``times`` have a located emergence (all, for files without the flag)."""
+    frames = np.asarray(times["emergence_frame"].values, dtype=float)
+    located = np.isfinite(frames)
+    if "located" in times:
+        located &= np.asarray(times["located"].values).astype(bool)
+    return located
+
+
 def timed_emergences(times):
-    """Positions in ``times`` of true emergences the ensemble classifies as emergences."""
+    """Positions in ``times`` of true emergences the ensemble classifies as emergences
+    and whose emergence is located (an unlocated one has no time to compare)."""
     from ..metrics import timed_emergences as mask
 
     if "true_emergence_frame" not in times:
@@ -48,20 +59,23 @@ def timed_emergences(times):
     median = np.median(np.asarray(times["final_probability"].values), axis=1)
     truth = (np.asarray(times["true_label"].values) if "true_label" in times.coords
              else np.ones(true_frame.shape, dtype=int))
-    return np.flatnonzero(mask(truth, median, float(times.attrs.get("threshold", 0.5)),
-                               true_frame))
+    good = mask(truth, median, float(times.attrs.get("threshold", THRESHOLD_FALLBACK)),
+                true_frame)
+    return np.flatnonzero(good & _located(times))
 
 
 def _pick_video(run):
     """Position in ``times`` of the video of Figures 1, 5 and 6: a typical one.
 
     Among the true emergences the ensemble classifies correctly, the one whose
-    timing error is the median error (not the best one); else the first video.
+    timing error is the median error (not the best one); else the first video
+    with a located emergence; else the first video.
     """
     times = run.times
     good = timed_emergences(times)
     if not good.size:
-        return 0
+        located = np.flatnonzero(_located(times))
+        return int(located[0]) if located.size else 0
     err = (np.asarray(times["emergence_frame"].values)[good]
            - np.asarray(times["true_emergence_frame"].values)[good])
     order = np.argsort(err, kind="stable")
@@ -167,7 +181,7 @@ def _fig5(run):
     axes = plot_emergence_curves(
         _curves(times), video=i, true_frame=_true_frame(times, i),
         lower_bound=int(times.attrs.get("lower_bound", 0)),
-        threshold=float(times.attrs.get("threshold", 0.5)),
+        threshold=float(times.attrs.get("threshold", THRESHOLD_FALLBACK)),
         title=f"{times['bmr_id'].values[i]}" if "bmr_id" in times.coords else None)
     return _figure_of(axes)
 
@@ -181,7 +195,8 @@ def _fig6(run):
     video = _video_of(run, times, i)
     top = _figure_of(plot_emergence_frames(
         video, _curves(times), video_index=i,
-        threshold=float(times.attrs.get("threshold", 0.5)), true_frame=_true_frame(times, i)))
+        threshold=float(times.attrs.get("threshold", THRESHOLD_FALLBACK)),
+        true_frame=_true_frame(times, i)))
     good = timed_emergences(times)
     if not good.size:
         return [top]

@@ -41,12 +41,15 @@ class Figure:
     caption : str
         What the figure shows (plain text).
     missing : str
-        Why the figure is absent (when ``file`` is None).
+        Why the figure is absent (when ``file`` is None): what the run lacks.
+    failed : str
+        The error that stopped drawing it (when ``file`` is None), shown as
+        "Drawing failed: ...".
     """
 
-    def __init__(self, key, title, file=None, caption="", missing=""):
+    def __init__(self, key, title, file=None, caption="", missing="", failed=""):
         self.key, self.title, self.file = key, title, file
-        self.caption, self.missing = caption, missing
+        self.caption, self.missing, self.failed = caption, missing, failed
 
 
 def _fmt(value):
@@ -143,6 +146,9 @@ def write_html_report(out_dir, *, title, figures, metrics=None, notes=(), subtit
         parts.append(f"<h2>{html.escape(fig.title)}</h2>")
         if fig.file is not None:
             parts.append(f'<img src="{html.escape(fig.file)}" alt="{html.escape(fig.title)}">')
+        elif fig.failed:
+            parts.append(f'<p class="missing failed">Drawing failed: '
+                         f'{html.escape(fig.failed)}</p>')
         else:
             parts.append(f'<p class="missing">Not drawn: {html.escape(fig.missing)}</p>')
         if fig.caption:

@@ -1,7 +1,9 @@
 """Lazy, checked access to what a run directory holds (private).
 
 Every file is read at most once; a file that is present but unreadable or of the
-wrong shape is refused with a ``ValueError`` naming it (never a raw parser error).
+wrong shape is refused with a :class:`RunFileError` (a ``ValueError``) naming it,
+never a raw parser error. The report only reads: nothing here writes to the run
+directory (probabilities missing from it are computed in memory).
 """
 
 import logging
@@ -9,17 +11,26 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _layout as layout
+from .. import _layout as layout
 
 log = logging.getLogger("skflux")
+
+
+class RunFileError(ValueError):
+    """A file of the run directory that is present but cannot be used (named in the message)."""
 
 
 def _load_json(path, what, kind):
     from .._jsonutil import load_json
 
-    payload = load_json(path, what)
+    try:
+        payload = load_json(path, what)
+    except RunFileError:
+        raise
+    except ValueError as exc:
+        raise RunFileError(str(exc)) from exc
     if not isinstance(payload, kind):
-        raise ValueError(f"{path}: corrupt {what} (expected a JSON "
+        raise RunFileError(f"{path}: corrupt {what} (expected a JSON "
                          f"{'object' if kind is dict else 'list or object'}, found "
                          f"{type(payload).__name__})")
     return payload
@@ -31,10 +42,11 @@ def _load_dataset(path, what, variables):
     try:
         ds = xr.load_dataset(path)
     except Exception as exc:
-        raise ValueError(f"{path}: corrupt {what} ({' '.join(str(exc).split())[:200]})") from exc
+        raise RunFileError(f"{path}: corrupt {what} ({' '.join(str(exc).split())[:200]})") \
+            from exc
     missing = [v for v in variables if v not in ds]
     if missing:
-        raise ValueError(f"{path}: corrupt {what} (no variable {', '.join(missing)})")
+        raise RunFileError(f"{path}: corrupt {what} (no variable {', '.join(missing)})")
     return ds
 
 
@@ -59,13 +71,13 @@ class RunDirectory:
         def load():
             from ..io import open_videos
 
-            for name in (layout.RELABELED, layout.DATA):
+            for name in layout.VIDEO_FILES:
                 p = self.path(name)
                 if p is not None:
                     try:
                         return open_videos(p)
                     except (ValueError, OSError, KeyError, TypeError) as exc:
-                        raise ValueError(f"{p}: cannot read videos "
+                        raise RunFileError(f"{p}: cannot read videos "
                                          f"({' '.join(str(exc).split())[:200]})") from exc
             return None
 
@@ -90,10 +102,10 @@ class RunDirectory:
                 payload = {"passes": payload, "summary": {}}
             passes = payload.get("passes")
             if not isinstance(passes, list) or not all(isinstance(r, dict) for r in passes):
-                raise ValueError(f"{p}: corrupt relabeling record ('passes' must be a list of "
+                raise RunFileError(f"{p}: corrupt relabeling record ('passes' must be a list of "
                                  "objects, one per pass)")
             if not isinstance(payload.get("summary", {}), dict):
-                raise ValueError(f"{p}: corrupt relabeling record ('summary' must be an "
+                raise RunFileError(f"{p}: corrupt relabeling record ('summary' must be an "
                                  "object)")
             return payload
 
@@ -112,7 +124,11 @@ class RunDirectory:
                 return None
             from ..ensemble import MonthBlockEnsemble
 
-            return MonthBlockEnsemble.load(p)
+            try:
+                return MonthBlockEnsemble.load(p)
+            except (OSError, ValueError, TypeError, KeyError) as exc:
+                raise RunFileError(f"{p}: cannot load the ensemble "
+                                   f"({' '.join(str(exc).split())[:200]})") from exc
 
         return self._get("ensemble", load)
 
@@ -133,14 +149,13 @@ class RunDirectory:
         if p is not None:
             ds = _load_dataset(p, "probability file", ("member_proba",))
             if "threshold" not in ds.attrs:
-                raise ValueError(f"{p}: corrupt probability file (no 'threshold' attribute)")
+                raise RunFileError(f"{p}: corrupt probability file (no 'threshold' attribute)")
             return ds["member_proba"].values, float(ds.attrs["threshold"]), test
         if self.ensemble is None or test is None or not test.size:
             return None
-        log.info("computing the ensemble's probabilities on %d test videos", test.size)
-        X = self.videos.isel(video=test)
-        P = self.ensemble.predict_proba_members(X)
-        write_probabilities(self.dir / layout.PROBA, P, self.ensemble.threshold_, X)
+        log.info("computing the ensemble's probabilities on %d test videos (in memory; "
+                 "the report writes nothing into the run directory)", test.size)
+        P = self.ensemble.predict_proba_members(self.videos.isel(video=test))
         return P, float(self.ensemble.threshold_), test
 
     @property
@@ -159,22 +174,3 @@ class RunDirectory:
         values = np.asarray(v[name].values)
         return values if index is None else values[index]
 
-
-def write_probabilities(path, member_proba, threshold, X):
-    """Members' probabilities of the test videos (Figure 4) as NetCDF, written atomically."""
-    import xarray as xr
-
-    coords = {"member": np.arange(member_proba.shape[0])}
-    for name in ("bmr_id", "label", "true_label", "month", "year", "time"):
-        if name in X.coords:
-            coords[name] = ("video", X[name].values)
-    ds = xr.Dataset({"member_proba": (("member", "video"), member_proba.astype("float32"))},
-                    coords=coords, attrs={"threshold": float(threshold)})
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        ds.to_netcdf(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path

@@ -7,6 +7,8 @@ test probabilities.
 
 import logging
 
+import numpy as np
+
 log = logging.getLogger("skflux")
 
 PAPER_TIMING = {"5": -2.1, "25": 0.1, "50": 0.4, "75": 1.1, "95": 2.7}
@@ -75,6 +77,20 @@ def _timing_rows(timing):
     return rows
 
 
+def _located_rows(run):
+    """How many located videos have an emergence located, from ``times.nc`` (or nothing)."""
+    times = run.times
+    if times is None or "located" not in times:
+        return []
+    located = np.asarray(times["located"].values).astype(bool)
+    lb = times.attrs.get("lower_bound")
+    return [("videos located", int(located.size), ""),
+            ("emergence located", int(located.sum()), ""),
+            ("no emergence located", int((~located).sum()),
+             f"largest change at the lower bound (frame {lb}) or under 2 observed frames; "
+             "no time given")]
+
+
 def ensemble_info(ens):
     """The ensemble's row of the report (and of ``metrics.json``)."""
     info = getattr(ens, "threshold_info_", None) or {}
@@ -119,6 +135,9 @@ def metrics_tables(run):
     timing = m.get("timing")
     if timing and timing.get("percentiles_days"):
         tables["Emergence timing"] = _timing_rows(timing)
+    located = _located_rows(run)
+    if located:
+        tables["Emergence location"] = located
     if m.get("seconds"):
         tables["Wall time (s)"] = [(k, v, "") for k, v in m["seconds"].items()]
     return tables

@@ -1,4 +1,4 @@
-"""The demo folder's manifest: which files ``skflux demo`` created there (private).
+"""The demo folder's manifest: which files the demo created there (private).
 
 ``skflux demo --out DIR`` works in a folder of its own. It records every file it
 creates in ``DIR/.skflux-demo`` (JSON), after each step and when it stops; a
@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from ._errors import CommandError
+from .._jsonutil import dump_json
 
 MANIFEST = ".skflux-demo"
 FORMAT = "skflux-demo-manifest"
@@ -38,18 +38,39 @@ def _read(folder):
     if not (isinstance(manifest, dict) and manifest.get("format") == FORMAT
             and isinstance(manifest.get("files"), list)
             and isinstance(manifest.get("dirs"), list)):
-        raise CommandError(f"{path}: not a manifest of 'skflux demo' (an older demo, or not "
+        raise ValueError(f"{path}: not a manifest of 'skflux demo' (an older demo, or not "
                            "a demo's); remove that folder's demo files yourself or choose "
                            "another --out")
     inside = [p for p in manifest["files"] + manifest["dirs"]
               if isinstance(p, str) and not Path(p).is_absolute() and ".." not in Path(p).parts]
     if len(inside) != len(manifest["files"]) + len(manifest["dirs"]):
-        raise CommandError(f"{path}: lists paths outside the demo folder; refusing to use it")
+        raise ValueError(f"{path}: lists paths outside the demo folder; refusing to use it")
     return manifest
 
 
 class Manifest:
-    """The files the demo created in ``folder``; see the module docstring."""
+    """The files the demo created in ``folder``; see the module docstring.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The demo's folder.
+    outputs : iterable of str
+        Top-level names the demo writes (:data:`RUN_LAYOUT`): a file under one
+        of them that the manifest does not list is the user's, and refused.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skflux.pipeline import RUN_LAYOUT, Manifest
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     m = Manifest(d, RUN_LAYOUT)
+    ...     _ = m.prepare()
+    ...     _ = (m.folder / "data.nc").write_bytes(b"x")
+    ...     m.record()
+    ...     (m.folder / MANIFEST).exists()
+    True
+    """
 
     def __init__(self, folder, outputs):
         self.folder = Path(folder)
@@ -60,15 +81,15 @@ class Manifest:
         """Create the folder, or clear a previous demo's files from it; returns the folder."""
         out = self.folder
         if out.exists() and not out.is_dir():
-            raise CommandError(f"{out}: exists and is not a folder")
+            raise ValueError(f"{out}: exists and is not a folder")
         if not out.resolve().parent.is_dir():
-            raise CommandError(f"{out}: folder {out.resolve().parent} does not exist")
+            raise ValueError(f"{out}: folder {out.resolve().parent} does not exist")
         out.mkdir(exist_ok=True)
         files, _ = _files_under(out)
         if (out / MANIFEST).exists():
             self._clear(_read(out), files)
         elif files or any(out.iterdir()):
-            raise CommandError(f"{out}: folder is not empty and was not written by 'skflux "
+            raise ValueError(f"{out}: folder is not empty and was not written by 'skflux "
                                "demo'; choose another --out")
         self.before, _ = _files_under(out)
         self.record()
@@ -79,7 +100,7 @@ class Manifest:
         theirs = sorted(f for f in files - ours
                         if Path(f).parts[0] in self.outputs)
         if theirs:
-            raise CommandError(f"{self.folder}: {', '.join(theirs[:5])} not written by 'skflux "
+            raise ValueError(f"{self.folder}: {', '.join(theirs[:5])} not written by 'skflux "
                                "demo' but where the demo writes; move it or choose another "
                                "--out")
         for f in ours:
@@ -91,8 +112,6 @@ class Manifest:
 
     def record(self):
         """Write the manifest: every file created since :meth:`prepare` (atomically)."""
-        from .._jsonutil import dump_json
-
         files, dirs = _files_under(self.folder)
         created = sorted(files - self.before)
         created_dirs = sorted({Path(f).parent.as_posix() for f in created} - {"."})
