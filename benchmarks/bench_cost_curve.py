@@ -82,12 +82,16 @@ def _record_run(rel, log_path):
                                    for v in oof],
                            "reviewed": [int(i) for i in rec.reviewed],
                            "relabeled": [int(i) for i in rec.relabeled],
-                           "ratio": None if not np.isfinite(rec.ratio) else rec.ratio})
+                           "ratio": None if not np.isfinite(rec.ratio) else rec.ratio,
+                           "audit": rec.audit})
     return {"passes": passes, "stop_reason": rel.stop_reason_}
 
 
-def fit_seed(seed, args, tmpdir):
-    """The continued and the confidence runs on one simulated data set."""
+def fit_seed(seed, args, tmpdir, out=None):
+    """The continued, confidence (and audited) runs on one simulated data set.
+
+    ``out`` holds the runs of this seed already stored; only missing ones are fitted.
+    """
     da = _simulate(args.n_videos, args.frames, args.size, seed)
     crude = da.label.values.astype(int)
     truth = da.true_label.values.astype(int)
@@ -96,17 +100,29 @@ def fit_seed(seed, args, tmpdir):
     X = np.asarray(da.values, dtype=np.float32)
     est = _model("cnn", args.epochs, "cpu", args.model_seed)
     budget = args.budget or max(1, int(round(0.04 * in_cv.sum())))
-    out = {"seed": seed, "crude": crude.tolist(), "truth": truth.tolist(),
-           "months": months.tolist(), "budget": budget, "runs": {}}
-    for name, kw in (("continued", {"stop_ratio": 0.0, "max_passes": args.max_passes}),
-                     ("confidence", {"priority": "confidence", "budget": budget,
-                                     "max_passes": args.max_passes})):
+    audit_size = args.audit_size or max(1, int(round(0.05 * in_cv.sum())))
+    if out is None:
+        out = {"seed": seed, "crude": crude.tolist(), "truth": truth.tolist(),
+               "months": months.tolist(), "budget": budget, "runs": {}}
+    configs = [("continued", {"stop_ratio": 0.0, "max_passes": args.max_passes}),
+               ("confidence", {"priority": "confidence", "budget": budget,
+                               "max_passes": args.max_passes})]
+    if args.audited_run:  # the real option: audits after every pass, retrained on them
+        configs.append(("audited", {"priority": "confidence", "budget": budget + audit_size,
+                                    "audit_size": audit_size, "max_error": args.epsilon,
+                                    "audit_confidence": args.confidence,
+                                    "max_passes": args.max_passes}))
+    for name, kw in configs:
+        if name in out["runs"]:
+            continue
         log_path = Path(tmpdir) / f"seed{seed}_{name}.sqlite"
         t0 = time.perf_counter()
         rel = IterativeRelabeler(est, oracle=TruthOracle(truth), random_state=args.model_seed,
                                  review_log=str(log_path), **kw)
         rel.fit(X, crude, groups=months)
         run = _record_run(rel, log_path)
+        run["verified"] = np.flatnonzero(rel.verified_).tolist()
+        run["correct"] = int((np.asarray(rel.labels_) == truth)[in_cv].sum())
         run["seconds"] = time.perf_counter() - t0
         out["runs"][name] = run
         print(f"seed {seed}, {name}: {len(run['passes'])} passes, "
@@ -128,9 +144,10 @@ def fit_all(args, runs_path):
             stored = old
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
-            if str(seed) in stored["seeds"]:
+            old = stored["seeds"].get(str(seed))
+            if old is not None and ("audited" in old["runs"] or not args.audited_run):
                 continue
-            stored["seeds"][str(seed)] = fit_seed(seed, args, tmp)
+            stored["seeds"][str(seed)] = fit_seed(seed, args, tmp, out=old)
             runs_path.write_text(json.dumps(stored))
     return stored
 
@@ -147,6 +164,8 @@ def main(argv=None):
                     help="reviews per confidence pass (default 4 %% of train+val videos)")
     ap.add_argument("--max-passes", type=int, default=8)
     ap.add_argument("--model-seed", type=int, default=0)
+    ap.add_argument("--audited-run", action="store_true",
+                    help="also fit IterativeRelabeler(audit_size=..., max_error=...) itself")
     ap.add_argument("--fit-only", action="store_true",
                     help="fit and store the runs, compute nothing else")
     ap.add_argument("--audit-size", type=int, default=None,
@@ -175,7 +194,7 @@ def main(argv=None):
 
 # --------------------------------------------------------------------------- curves
 POLICIES = ("paper default", "passes continued", "confidence", "cleanlab", "random",
-            "audit-stopped")
+            "audit-stopped", "audit-stopped (real run)")
 READ_AT = (0.05, 0.10, 0.15, 0.20, 0.25)
 
 
@@ -271,12 +290,28 @@ def seed_curves(data, args):
     order, audits, stop = audit_stopped(conf, crude, truth, in_cv, args.audit_size_n,
                                         args.epsilon, args.confidence, data["seed"])
     orders["audit-stopped"] = order
+    real = data["runs"].get("audited")
+    if real is not None:  # IterativeRelabeler(audit_size=..., max_error=...) itself
+        orders["audit-stopped (real run)"] = [
+            i for rec in real["passes"]
+            for i in rec["reviewed"] + ([] if rec["audit"] is None else rec["audit"]["indices"])]
     n_cv, base = int(in_cv.sum()), int((crude == truth)[in_cv].sum())
     out = {}
     for name, o in orders.items():
         correct = base + np.concatenate([[0], _curve(o, crude, truth)])
         out[name] = {"reviews": len(o), "correct": correct.tolist()}
     out["audit-stopped"].update(audits=audits, stop=stop)
+    if real is not None:
+        out["audit-stopped (real run)"].update(
+            stop={"pass": len(real["passes"]), "reviews": len(real["verified"]),
+                  "certified": real["stop_reason"].startswith("audit:")},
+            audits=[{k: rec["audit"][k] for k in ("n_sampled", "n_wrong", "residual_error",
+                                                   "residual_error_ci")}
+                    for rec in real["passes"] if rec["audit"] is not None],
+            stop_reason=real["stop_reason"])
+        # the relabeler's own count of correct labels equals the curve's end
+        if out["audit-stopped (real run)"]["correct"][-1] != real["correct"]:
+            raise RuntimeError("the audited run's labels disagree with its review order")
     return {"seed": data["seed"], "n_cv": n_cv, "crude_correct": base,
             "n_mislabels": n_cv - base, "policies": out}
 
@@ -337,15 +372,19 @@ def _fmt(values, pct=True):
     return mid if len(vals) == 1 else f"{mid} ({f(min(vals))}–{f(max(vals))})"
 
 
+def _present(curves):
+    """The policies every data seed has (the real audited run is optional)."""
+    return [n for n in POLICIES if all(n in c["policies"] for c in curves)]
+
+
 def policy_table(curves):
     """Markdown and reST tables: correct labels (%) by share of the videos reviewed."""
     head = (["policy"] + [f"correct at {100 * f:.0f} % reviewed" for f in READ_AT]
             + ["stops at (% reviewed)", "correct at stop", "% reviewed to reach 95 %"])
     rows = []
-    for name in POLICIES:
+    for name in _present(curves):
         runs = [(c["policies"][name], c["n_cv"]) for c in curves]
-        stops = name in ("paper default", "passes continued", "confidence", "cleanlab",
-                         "audit-stopped")
+        stops = name != "random"
         row = [name] + [_fmt([correct_at(p, n, f) for p, n in runs]) for f in READ_AT]
         row += [_fmt([p["reviews"] / n for p, n in runs]) if stops else "–",
                 _fmt([p["correct"][-1] / n for p, n in runs]) if stops else "–",
@@ -374,9 +413,9 @@ def plot_curves(curves, path, config):
     import matplotlib.pyplot as plt
 
     colors = dict(zip(POLICIES, ("#d62728", "#ff7f0e", "#1f77b4", "#2ca02c", "#7f7f7f",
-                                 "#9467bd")))
+                                 "#9467bd", "#8c564b")))
     fig, ax = plt.subplots(figsize=(7.5, 5))
-    for name in POLICIES:
+    for name in _present(curves):
         for j, c in enumerate(curves):
             p, n = c["policies"][name], c["n_cv"]
             x = 100 * np.arange(len(p["correct"])) / n
@@ -386,10 +425,10 @@ def plot_curves(curves, path, config):
                 x, y = x[keep], y[keep]
             ax.plot(x, y, color=colors[name], lw=1.3, alpha=0.85,
                     label=name if j == 0 else None)
-            if name in ("paper default", "passes continued", "audit-stopped"):
+            if name != "random":
+                open_ = "stop" in p and not p["stop"]["certified"]
                 ax.plot(x[-1], y[-1], "o", color=colors[name], ms=5,
-                        mfc="white" if name == "audit-stopped" and not p["stop"]["certified"]
-                        else colors[name])
+                        mfc="white" if open_ else colors[name])
     ax.axhline(95, color="k", ls=":", lw=0.8)
     ax.axvline(15, color="k", ls=":", lw=0.8)
     ax.text(15.3, 95.2, "goal: >= 95 % correct with <= 15 % reviewed", fontsize=8)
@@ -478,7 +517,8 @@ def analyse(stored, args):
                              f"confidence at 15 %: "
                              f"{_fmt([correct_at(c['policies']['confidence'], n, 0.15)])} %",
             "target": ">= 0.95 correct, <= 0.15 reviewed, certified", "passed": bool(met)})
-        best = max(((name, correct_at(c["policies"][name], n, 0.15)) for name in POLICIES),
+        best = max(((name, correct_at(c["policies"][name], n, 0.15))
+                    for name in _present(curves)),
                    key=lambda t: -1 if t[1] is None else t[1])
         rows.append({
             "figure": f"data seed {c['seed']}: best correct-label share at 15 % reviewed",

@@ -326,6 +326,24 @@ def test_cost_curve_counts_every_correction_once_and_stops_each_policy(monkeypat
     assert a["stop"] == {"pass": 1, "certified": True, "reviews": n_cv}
     assert a["correct"][-1] == n_cv
 
+    # the real audited run: its reviews and audits in order, checked against its labels
+    truth, crude = np.asarray(data["truth"]), np.asarray(data["crude"])
+    conf = data["runs"]["confidence"]["passes"]
+    audit1 = [i for i in range(n_cv) if i not in conf[0]["reviewed"]][:7]
+    passes = [dict(conf[0], audit={"indices": audit1, "n_sampled": 7, "n_wrong": 1,
+                                   "residual_error": 0.1, "residual_error_ci": [0.0, 0.3]})]
+    verified = conf[0]["reviewed"] + audit1
+    good = int(((np.where(np.isin(np.arange(truth.size), verified), truth, crude) == truth)
+                & (np.asarray(data["months"]) <= 10)).sum())
+    data["runs"]["audited"] = {"passes": passes, "verified": verified, "correct": good,
+                               "stop_reason": "max_passes = 1 reached", "seconds": 0.0}
+    r = bench.seed_curves(data, args)["policies"]["audit-stopped (real run)"]
+    assert r["reviews"] == len(verified) and r["correct"][-1] == good
+    assert r["stop"] == {"pass": 1, "reviews": len(verified), "certified": False}
+    data["runs"]["audited"]["correct"] = good + 1
+    with pytest.raises(RuntimeError, match="disagree"):
+        bench.seed_curves(data, args)
+
 
 def test_cost_curve_from_stored_runs_writes_table_figures_and_coverage(monkeypatch,
                                                                        tmp_path):
@@ -338,8 +356,9 @@ def test_cost_curve_from_stored_runs_writes_table_figures_and_coverage(monkeypat
     assert (tmp_path / "cost_curve_quick.png").stat().st_size > 0
     assert (tmp_path / "cost_curve_coverage_quick.png").stat().st_size > 0
     table = (tmp_path / "cost_curve_table_quick.md").read_text()
-    for name in bench.POLICIES:
+    for name in bench.POLICIES[:-1]:
         assert f"| {name} |" in table
+    assert "real run" not in table  # no seed has the audited run
     cov = payload["extra"]["coverage"]
     assert set(cov) == {0, 1} and all(r["n_audits"] == 20 for rows in cov.values()
                                       for r in rows)
