@@ -6,9 +6,13 @@ Routes (every one needs ``?token=...`` or the header ``X-Skflux-Token``; 403 oth
     The page, from the package's resources, by fixed names (no request path
     reaches the file system).
 ``GET /api/state``
-    The queue of the pass under review (or ``status: "waiting"`` between passes).
+    The queue of the pass under review (or ``status: "waiting"`` between passes,
+    with ``last_pass``: how the previous pass ended), and ``resume``: how to
+    resume a stopped review.
 ``GET /api/video/{video}``
-    The facts of one queued video (label, probability, date, position, evidence).
+    The facts of one queued video (label, probability, date, position, evidence,
+    each frame's time and each pixel's position, the summary strip: flux curves
+    and key frames).
 ``GET /api/video/{video}/frames``
     Its frames: one uint8 block, ``n_frames * height * width`` bytes, scaled on
     the server with a symmetric Gauss scale (headers ``X-Skflux-Shape``,
@@ -24,7 +28,10 @@ Routes (every one needs ``?token=...`` or the header ``X-Skflux-Token``; 403 oth
 import asyncio
 import collections
 import json
+import os
 import secrets
+import shlex
+import sys
 import threading
 import warnings
 from importlib import resources
@@ -32,10 +39,11 @@ from urllib.parse import parse_qs
 
 import numpy as np
 
-from ._frames import encode_frames, video_facts
+from ._frames import encode_frames, video_axes, video_facts
 from ._session import BadRequest, evidence_json, parse_action
+from ._summary import summary_strip
 
-__all__ = ["Hub", "build_app"]
+__all__ = ["Hub", "build_app", "resume_hint"]
 
 _STATIC = {  # URL path -> (resource name, media type): the only files ever served
     "/": ("index.html", "text/html; charset=utf-8"),
@@ -64,6 +72,37 @@ def _static_files(token):
     return files
 
 
+def resume_hint(argv=None):
+    """How to resume a stopped review, for the page: ``{"command": str or None, "how": str}``.
+
+    Run from the ``skflux`` command line (``skflux relabel``, ``skflux review``,
+    ``skflux demo``), the command is the one that is running, which resumes from
+    its review log at the first pending video; otherwise (Python), ``fit``
+    again with the same ``review_log``.
+
+    Examples
+    --------
+    >>> resume_hint(["/usr/bin/skflux", "review", "a b.nc", "--log", "r.db"])["command"]
+    "skflux review 'a b.nc' --log r.db"
+    >>> resume_hint(["script.py"])["command"] is None
+    True
+    """
+    argv = list(sys.argv if argv is None else argv)
+    program = os.path.basename(argv[0]) if argv else ""
+    from_cli = program == "skflux" or (program == "__main__.py" and os.path.basename(
+        os.path.dirname(argv[0])) == "skflux")
+    new_address = ("It prints a new address: the port and the token change (unless fixed), "
+                   "so this address will not work again.")
+    if from_cli and len(argv) > 1:
+        return {"command": shlex.join(["skflux", *argv[1:]]),
+                "how": "Run the same command again: it resumes from the review log at the "
+                       "first pending video (skflux review DATA.nc --log REVIEW.db does too). "
+                       + new_address}
+    return {"command": None,
+            "how": "Call fit again with the same review_log (or run skflux review DATA.nc "
+                   "--log REVIEW.db): it resumes at the first pending video. " + new_address}
+
+
 class Hub:
     """What the app reads and where it sends actions; owned by one :class:`WebOracle`.
 
@@ -71,6 +110,11 @@ class Hub:
     ----------
     session : ReviewSession or None
         The pass under review (set by the oracle's ``review``).
+    last_pass : dict or None
+        The state of the last pass whose review ended (its ``status`` says how:
+        ``finished``, ``stopped``, or ``reviewing`` when it ended otherwise).
+    resume : dict
+        How to resume (see :func:`resume_hint`).
     clients : Clients
     """
 
@@ -80,10 +124,23 @@ class Hub:
         self.vmax = vmax
         self.evidence = evidence
         self.reviewer = reviewer
-        self.session = None
+        self._session = None
+        self.last_pass = None
+        self.resume = resume_hint()
         self._cache = collections.OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+
+    @property
+    def session(self):
+        return self._session
+
+    @session.setter
+    def session(self, value):
+        old = self._session
+        if value is None and old is not None:  # a pass's review ended: the page says how
+            self.last_pass = old.snapshot()
+        self._session = value
 
     def _cached(self, key, make):
         with self._lock:
@@ -114,7 +171,8 @@ class Hub:
         def make():
             facts = video_facts(item.X, item.index)
             # frames with missing (NaN) pixels: off the disk, unless masked already
-            nan_frames = self.frames(session, video)[3]
+            _, _, shape, nan_frames = self.frames(session, video)
+            facts.update(video_axes(item.X, item.index, shape))
             facts["off_disk"] = sorted(set(facts["off_disk"]) | set(nan_frames))
             try:
                 evidence = {} if self.evidence is None else evidence_json(
@@ -124,12 +182,16 @@ class Hub:
                            f"{type(exc).__name__}: {exc}")
                 warnings.warn(message, RuntimeWarning, stacklevel=1)
                 evidence = {"error": message}
+            located = evidence.get("emergence_frame")
+            if evidence.get("located") is False:
+                located = None
+            summary = summary_strip(item.video, item.X, item.index, located=located)
             return {
                 "video": item.index, "video_id": item.video_id, "label": item.label,
                 "model_label": item.model_label, "proba": item.proba,
                 "pass": item.pass_index, "n_frames": item.n_frames, **facts,
                 "block_months": None if item.block_months is None else list(item.block_months),
-                "evidence": evidence,
+                "evidence": evidence, "summary": summary,
             }
 
         return self._cached(("meta", session.pass_index, video), make)
@@ -168,9 +230,11 @@ def build_app(hub):
             hub.clients.hello(client)
         session = hub.session
         if session is None:
-            return JSONResponse({"status": "waiting", "reviewer": hub.reviewer},
+            return JSONResponse({"status": "waiting", "reviewer": hub.reviewer,
+                                 "last_pass": hub.last_pass, "resume": hub.resume},
                                 headers=_HEADERS)
-        return JSONResponse(dict(session.snapshot(), reviewer=hub.reviewer), headers=_HEADERS)
+        return JSONResponse(dict(session.snapshot(), reviewer=hub.reviewer,
+                                 resume=hub.resume), headers=_HEADERS)
 
     def queued(request):
         session = hub.session

@@ -9,9 +9,10 @@ import math
 
 import numpy as np
 
+from ..._schema import CADENCE_MINUTES
 from ..._validation import _is_dataarray
 
-__all__ = ["encode_frames", "video_facts"]
+__all__ = ["encode_frames", "video_axes", "video_facts"]
 
 # coordinate names (first found wins) -> fact shown on the page
 _FACT_COORDS = {
@@ -116,3 +117,80 @@ def video_facts(X, index):
         if flags is not None:
             facts["off_disk"] = np.flatnonzero(flags).tolist()
     return facts
+
+
+def _minute(t):
+    return str(np.datetime64(t, "m")).replace("T", " ")
+
+
+def video_axes(X, index, shape):
+    """What the page labels the video's axes with: each frame's time, each pixel's position.
+
+    Parameters
+    ----------
+    X : xarray.DataArray or array-like
+        The collection the video comes from.
+    index : int
+        Position of the video in ``X``.
+    shape : tuple of 3 int
+        ``(n_frames, height, width)`` of the video as served.
+
+    Returns
+    -------
+    dict
+        ``frame_times``: one ``"YYYY-MM-DD HH:MM"`` (UT) per frame, from a
+        ``(video, frame)`` time coordinate when ``X`` has one, else from the
+        video's ``time`` (frame 0) plus the frame number times the
+        ``cadence_minutes`` attribute (96 when absent); None without a time.
+        ``lat_axis`` / ``lon_axis``: the position of each pixel row / column
+        (``lat0 + lat`` and ``lon0 + lon`` when the patch centre is known,
+        ``axis_kind="carrington"``; the ``lat``/``lon`` offsets alone,
+        ``"offset"``; pixel numbers, ``"pixel"``). ``cadence_minutes``.
+
+    Examples
+    --------
+    >>> axes = video_axes(np.zeros((1, 2, 2, 3)), 0, (2, 2, 3))
+    >>> axes["frame_times"], axes["lat_axis"], axes["axis_kind"]
+    (None, [0.0, 1.0], 'pixel')
+    """
+    n_frames, height, width = (int(s) for s in shape)
+    out = {"frame_times": None, "lat_axis": [float(i) for i in range(height)],
+           "lon_axis": [float(i) for i in range(width)], "axis_kind": "pixel",
+           "cadence_minutes": None}
+    if not _is_dataarray(X):
+        return out
+    cadence = X.attrs.get("cadence_minutes", CADENCE_MINUTES)
+    try:
+        cadence = float(cadence)
+    except (TypeError, ValueError):
+        cadence = float("nan")
+    if not (math.isfinite(cadence) and cadence > 0):
+        raise ValueError(f"the videos' cadence_minutes attribute must be a positive number of "
+                         f"minutes; got {X.attrs.get('cadence_minutes')!r}")
+    out["cadence_minutes"] = cadence
+    time = X.coords.get("time")
+    if time is not None and np.issubdtype(time.dtype, np.datetime64):
+        if time.dims == ("video", "frame") and time.shape[1] == n_frames:
+            times = np.asarray(time.values[int(index)])
+            out["frame_times"] = [None if np.isnat(t) else _minute(t) for t in times]
+        elif time.dims == ("video",):
+            t0 = np.asarray(time.values[int(index)]).astype("datetime64[s]")
+            if not np.isnat(t0):
+                step = np.timedelta64(int(round(cadence * 60)), "s")
+                out["frame_times"] = [_minute(t0 + k * step) for k in range(n_frames)]
+    offsets = {}
+    for dim, size in (("lat", height), ("lon", width)):
+        coord = X.coords.get(dim)
+        if coord is not None and coord.dims == (dim,) and coord.size == size:
+            offsets[dim] = np.asarray(coord.values, dtype=float)
+    if len(offsets) == 2:
+        centre = [X.coords[c].values[int(index)] if c in X.coords
+                  and X.coords[c].dims == ("video",) else np.nan for c in ("lat0", "lon0")]
+        centre = [float(c) for c in centre]
+        known = all(math.isfinite(c) for c in centre)
+        lat = offsets["lat"] + (centre[0] if known else 0.0)
+        lon = offsets["lon"] + (centre[1] if known else 0.0)
+        out.update(lat_axis=[round(float(x), 4) for x in lat],
+                   lon_axis=[round(float(x), 4) for x in lon],
+                   axis_kind="carrington" if known else "offset")
+    return out
