@@ -18,7 +18,9 @@ Routes (every one needs ``?token=...`` or the header ``X-Skflux-Token``; 403 oth
     the server with a symmetric Gauss scale (headers ``X-Skflux-Shape``,
     ``X-Skflux-Vmax``).
 ``POST /api/verdict | undo | skip | finish | stop``
-    Actions (JSON). Malformed or out-of-range: 400 and nothing changes; no longer
+    Actions (JSON, at most 4096 bytes: 413 otherwise, refused as soon as the
+    limit is passed, chunked or not). Malformed, nested more than 32 levels or
+    out-of-range: 400 and nothing changes; no longer
     possible (another tab was first): 409. A verdict is answered only once the
     verdict it commits is in the review log.
 ``POST /api/hello | bye``
@@ -51,6 +53,7 @@ _STATIC = {  # URL path -> (resource name, media type): the only files ever serv
     "/review.css": ("review.css", "text/css; charset=utf-8"),
 }
 _MAX_BODY = 4096
+_MAX_DEPTH = 32  # actions are flat objects; deeper JSON is refused (400), never recursed into
 _HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -59,6 +62,26 @@ _HEADERS = {
 }
 _CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "connect-src 'self'; frame-ancestors 'self' http://localhost:* http://127.0.0.1:*")
+
+
+class _TooLarge(BadRequest):
+    """A body over ``_MAX_BODY`` bytes: answered 413, refused before it is read whole."""
+
+    status = 413
+
+
+def _depth(value):
+    """Nesting depth of parsed JSON (iterative: never a RecursionError)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, level)
+            if level > _MAX_DEPTH:
+                break
+            stack.extend((v, level + 1) for v in (item.values() if isinstance(item, dict)
+                                                  else item))
+    return deepest
 
 
 def _static_files(token):
@@ -259,16 +282,25 @@ def build_app(hub):
         return Response(data, media_type="application/octet-stream", headers=headers)
 
     async def read_json(request):
+        # read as it streams in (chunked bodies have no Content-Length): refuse at the
+        # first byte over the limit, never buffer more
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > _MAX_BODY):
-            raise BadRequest(f"the body must be at most {_MAX_BODY} bytes")
-        body = await request.body()
-        if len(body) > _MAX_BODY:
-            raise BadRequest(f"the body must be at most {_MAX_BODY} bytes")
+            raise _TooLarge(f"the body must be at most {_MAX_BODY} bytes")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > _MAX_BODY:
+                raise _TooLarge(f"the body must be at most {_MAX_BODY} bytes")
         try:
-            return json.loads(body.decode("utf-8")) if body else {}
+            value = json.loads(body.decode("utf-8")) if body else {}
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise BadRequest(f"the body is not JSON ({exc})") from None
+        except RecursionError:
+            value = None
+        if value is None or _depth(value) > _MAX_DEPTH:
+            raise BadRequest(f"the body's JSON is nested more than {_MAX_DEPTH} levels deep")
+        return value
 
     async def client_event(request):
         try:
@@ -277,7 +309,7 @@ def build_app(hub):
             if not isinstance(client, str) or not 0 < len(client) <= 64:
                 raise BadRequest("give the page's 'client' id (a text of 1-64 characters)")
         except BadRequest as exc:
-            return error(400, str(exc))
+            return error(getattr(exc, "status", 400), str(exc))
         if request.url.path == "/api/hello":
             hub.clients.hello(client)
         else:
@@ -292,7 +324,7 @@ def build_app(hub):
         try:
             action = parse_action(kind, await read_json(request), session)
         except BadRequest as exc:
-            return error(400, str(exc))
+            return error(getattr(exc, "status", 400), str(exc))
         if not session.submit(action):
             return error(409, "this pass's review has ended")
         try:

@@ -1,10 +1,31 @@
 """uvicorn serving the review app from a daemon thread, on a socket bound up front."""
 
+import ipaddress
 import socket
 import threading
 import time
+import warnings
 
-__all__ = ["ServerThread"]
+__all__ = ["ServerThread", "network_exposure"]
+
+
+def network_exposure(address):
+    """Why a page bound to ``address`` is reachable from other machines, or "" when not.
+
+    Only loopback addresses (127.0.0.0/8, ::1) keep the page on this machine;
+    a name is resolved, and any other address (``0.0.0.0``: every interface)
+    is reachable from the network.
+    """
+    try:
+        infos = socket.getaddrinfo(address, None, proto=socket.IPPROTO_TCP)
+        ips = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
+    except (OSError, ValueError):
+        ips = set()
+    if ips and all(ip.is_loopback for ip in ips):
+        return ""
+    return ("reachable from the network: anyone who can reach this machine and sees the "
+            "address with its token can view the videos and give verdicts. Use host "
+            "127.0.0.1 (the default) and an SSH tunnel to review from another machine.")
 
 
 class ServerThread:
@@ -32,6 +53,10 @@ class ServerThread:
         self.socket = sock
         self.host = host
         self.port = sock.getsockname()[1]
+        exposed = network_exposure(sock.getsockname()[0])
+        if exposed:
+            warnings.warn(f"the review page listens on {host}:{self.port}, {exposed}",
+                          UserWarning, stacklevel=3)
         config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False,
                                 ws="none", timeout_graceful_shutdown=2)
         self.server = uvicorn.Server(config)
