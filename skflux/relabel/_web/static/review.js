@@ -13,6 +13,7 @@
   const view = {
     state: null, key: "", video: null, data: null, frame: 0, playing: true, fps: 20,
     mark: null, shownAt: 0, busy: false, pendingT0: null, lastDraw: 0,
+    contrast: 100, sat: null, lut: null, loopStart: 0, located: null, ended: null, resume: null,
   };
   window.skflux = { stats, view };
 
@@ -64,27 +65,49 @@
     const [, h, w] = shape;
     off.width = w; off.height = h;
     image = offCtx.createImageData(w, h);
-    const scale = Math.max(1, Math.floor(450 / Math.max(h, w)));
+    const scale = Math.max(1, Math.floor(400 / Math.max(h, w)));
     canvas.width = w * scale; canvas.height = h * scale;
-    canvas.style.width = `${450 * w / Math.max(h, w)}px`;
-    canvas.style.height = `${450 * h / Math.max(h, w)}px`;
+    canvas.style.width = `${400 * w / Math.max(h, w)}px`;
+    canvas.style.height = `${400 * h / Math.max(h, w)}px`;
   }
 
-  function draw() {
+  // contrast: the frames come scaled to +-vmax G (0..255); a lookup table re-maps them
+  // to +-sat G, sat = vmax * 20^((contrast - 100) / 100), i.e. vmax/20 .. vmax
+  function setContrast(level) {
+    view.contrast = Math.min(100, Math.max(0, level));
+    $("contrast").value = String(view.contrast);
     const d = view.data;
     if (!d) return;
+    view.sat = d.vmax * Math.pow(20, (view.contrast - 100) / 100);
+    const lut = new Uint8Array(256), k = d.vmax / view.sat;
+    for (let u = 0; u < 256; u++) lut[u] = Math.min(255, Math.max(0, Math.round((u - 127.5) * k + 127.5)));
+    view.lut = lut;
+    const g = view.sat >= 10 ? view.sat.toFixed(0) : view.sat.toPrecision(2);
+    $("cb-min").textContent = `−${g} G`;
+    $("cb-max").textContent = `+${g} G`;
+    $("contrast").title = `saturation ±${g} G (the frames came scaled to ±${fmt(d.vmax, 0)} G)`;
+    drawKeyframes();
+    draw();
+  }
+
+  function paint(target, d, frame) { // one frame of d into an ImageData, north up
     const [, h, w] = d.shape;
-    const base = view.frame * h * w;
-    const px = image.data;
+    const base = frame * h * w, px = target.data, lut = view.lut;
     for (let r = 0; r < h; r++) { // north up: the last latitude row on top
       const src = base + (h - 1 - r) * w;
       let dst = r * w * 4;
       for (let c = 0; c < w; c++) {
-        const u = d.frames[src + c];
+        const u = lut[d.frames[src + c]];
         px[dst] = u; px[dst + 1] = u; px[dst + 2] = u; px[dst + 3] = 255;
         dst += 4;
       }
     }
+  }
+
+  function draw() {
+    const d = view.data;
+    if (!d || !view.lut) return;
+    paint(image, d, view.frame);
     offCtx.putImageData(image, 0, 0);
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(off, 0, 0, canvas.width, canvas.height);
@@ -92,13 +115,18 @@
     const n = d.shape[0];
     $("scrub").value = String(view.frame);
     $("frame-label").textContent = `frame ${view.frame} / ${n - 1}`;
+    const times = d.meta.frame_times;
+    $("frame-time").textContent = times && times[view.frame] ? `${times[view.frame]} UT` : "";
+    for (const el of document.querySelectorAll(".keyframe")) {
+      el.classList.toggle("current", Number(el.dataset.frame) === view.frame);
+    }
     const notes = [];
     if (d.meta.unobserved.includes(view.frame)) notes.push("unobserved (filled)");
     if (d.meta.off_disk.includes(view.frame)) notes.push("off the disk");
     if (view.mark === view.frame) notes.push("marked emergence frame");
     $("frame-note").textContent = notes.join(" · ");
     $("frame-note").hidden = notes.length === 0;
-    drawCursor();
+    drawCursor(); drawFluxCursor();
     if (view.pendingT0 !== null && d.meta.video === view.video) { // first frame after a verdict
       stats.firstFrameMs.push(performance.now() - view.pendingT0);
       view.pendingT0 = null;
@@ -109,7 +137,8 @@
   function tick(now) {
     if (view.playing && view.data && now - view.lastDraw >= 1000 / view.fps - 2) {
       view.lastDraw = now;
-      view.frame = (view.frame + 1) % view.data.shape[0];
+      const n = view.data.shape[0], start = Math.min(view.loopStart, n - 1);
+      view.frame = view.frame + 1 >= n || view.frame < start ? start : view.frame + 1;
       draw();
       fpsCount += 1;
     }
@@ -131,9 +160,8 @@
     for (const f of d.meta.unobserved) g.fillRect(x(f) - 1, 0, 2, 5);
     g.fillStyle = "#d08000";
     for (const f of d.meta.off_disk) g.fillRect(x(f) - 1, 0, 2, 5);
-    const located = d.meta.evidence.emergence_frame;
-    if (located !== undefined && located !== null) {
-      g.fillStyle = "#b3261e"; g.fillRect(x(located) - 1.5, 0, 3, 12);
+    if (view.located !== null) {
+      g.fillStyle = "#b3261e"; g.fillRect(x(view.located) - 1.5, 0, 3, 12);
     }
     if (view.mark !== null) { g.fillStyle = "#1f5fa8"; g.fillRect(x(view.mark) - 1.5, 5, 3, 7); }
   }
@@ -144,7 +172,7 @@
     while (svg.firstChild) svg.removeChild(svg.firstChild);
     if (!ev.curves || !ev.curves.length) { $("curve-box").hidden = true; return; }
     $("curve-box").hidden = false;
-    const W = 320, H = 150, L = 28, B = 16, n = ev.curves[0].length;
+    const W = 320, H = 120, L = 28, B = 16, n = ev.curves[0].length;
     const x = (f) => L + (n > 1 ? f / (n - 1) : 0.5) * (W - L - 6);
     const y = (p) => 4 + (1 - p) * (H - B - 8);
     const add = (tag, attrs) => {
@@ -171,8 +199,8 @@
     const pts = (row) => row.map((p, f) => [f, p]).filter(([, p]) => p !== null);
     for (const row of ev.curves) line(pts(row), "#b8b8c0", 1);
     if (ev.curve_median && ev.curve_median.length) line(pts(ev.curve_median), "#1d1d1f", 2);
-    if (ev.emergence_frame !== undefined && ev.emergence_frame !== null) {
-      add("line", { x1: x(ev.emergence_frame), y1: y(0), x2: x(ev.emergence_frame), y2: y(1),
+    if (view.located !== null) {
+      add("line", { x1: x(view.located), y1: y(0), x2: x(view.located), y2: y(1),
                     stroke: "#b3261e", "stroke-width": 1.5 });
     }
     add("line", { id: "curve-cursor", x1: x(0), y1: y(0), x2: x(0), y2: y(1),
@@ -186,6 +214,134 @@
     const n = Number($("curve").dataset.n || "1");
     const px = 28 + (n > 1 ? view.frame / (n - 1) : 0.5) * (320 - 28 - 6);
     cur.setAttribute("x1", px.toFixed(1)); cur.setAttribute("x2", px.toFixed(1));
+  }
+
+  // ------------------------------------------------------------------ axes, summary strip
+  function niceStep(span, want) {
+    const raw = span / Math.max(1, want), p = Math.pow(10, Math.floor(Math.log10(raw)));
+    for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= raw) return m * p;
+    return 10 * p;
+  }
+
+  function drawAxes() { // tick labels beside the canvas: lat rows (north up), lon columns
+    const d = view.data, m = d.meta;
+    const kinds = { carrington: ["Carrington latitude", "Carrington longitude"],
+                    offset: ["latitude offset", "longitude offset"], pixel: ["pixel row", "pixel column"] };
+    const [latTitle, lonTitle] = kinds[m.axis_kind] || kinds.pixel;
+    const unit = m.axis_kind === "pixel" ? "" : "°";
+    const W = canvas.getBoundingClientRect().width, H = canvas.getBoundingClientRect().height;
+    $("axis-lat").style.height = `${H}px`;
+    $("axis-lon").style.width = `${W}px`;
+    const place = (el, values, length, vertical, title) => {
+      el.replaceChildren();
+      const t = document.createElement("span"); t.className = "title"; t.textContent = title;
+      const n = values.length, a = values[0], b = values[n - 1];
+      if (n < 2 || a === b) { el.append(t); return; }
+      const step = niceStep(Math.abs(b - a), vertical ? 5 : 6);
+      const lo = Math.min(a, b), hi = Math.max(a, b);
+      for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) {
+        const fi = (v - a) / (b - a) * (n - 1); // fractional pixel index
+        const pos = vertical ? (n - 1 - fi + 0.5) / n * length : (fi + 0.5) / n * length;
+        const tick = document.createElement("span"); tick.className = "tick";
+        tick.textContent = `${Number(v.toFixed(3))}${unit}`;
+        tick.style[vertical ? "top" : "left"] = `${pos.toFixed(1)}px`;
+        el.append(tick);
+      }
+      el.append(t);
+    };
+    place($("axis-lat"), m.lat_axis, H, true, latTitle);
+    place($("axis-lon"), m.lon_axis, W, false, lonTitle);
+  }
+
+  function seek(frame) {
+    if (!view.data) return;
+    view.playing = false; playButton();
+    view.frame = Math.min(view.data.shape[0] - 1, Math.max(0, frame));
+    draw();
+  }
+
+  function drawKeyframes() {
+    const box = $("keyframes"), d = view.data;
+    box.replaceChildren();
+    if (!d || !view.lut || !d.meta.summary) return;
+    const [, h, w] = d.shape, times = d.meta.frame_times;
+    d.meta.summary.key_frames.forEach((f, k) => {
+      const item = document.createElement("div");
+      item.className = "keyframe" + (f === view.located ? " located" : "");
+      item.dataset.frame = String(f);
+      item.title = `key frame ${k + 1} (key ${k + 1}): frame ${f}` + (f === view.located ? ", the located emergence frame" : "");
+      const c = document.createElement("canvas"); c.width = w; c.height = h;
+      const g = c.getContext("2d"), im = g.createImageData(w, h);
+      paint(im, d, f); g.putImageData(im, 0, 0);
+      const label = document.createElement("span");
+      const when = times && times[f] ? ` · ${times[f].slice(5)}` : "";
+      label.textContent = `${f === view.located ? "▲ " : ""}${f}${when}`;
+      item.append(c, label);
+      item.addEventListener("click", () => seek(f));
+      box.append(item);
+    });
+  }
+
+  const FLUX = { W: 320, H: 90, L: 34, R: 6, T: 6, B: 16 };
+  function fluxX(f, n) { return FLUX.L + (n > 1 ? f / (n - 1) : 0.5) * (FLUX.W - FLUX.L - FLUX.R); }
+
+  function drawFlux() {
+    const svg = $("flux"), d = view.data;
+    svg.replaceChildren();
+    const sm = d && d.meta.summary;
+    if (!sm || !sm.unsigned_flux.some((v) => v !== null)) { $("flux-box").hidden = true; return; }
+    $("flux-box").hidden = false;
+    const { W, H, L, R, T, B } = FLUX, n = sm.unsigned_flux.length;
+    const all = sm.unsigned_flux.concat(sm.signed_flux).filter((v) => v !== null);
+    const top = Math.max(...all, 0), bottom = Math.min(...all, 0);
+    const big = Math.max(Math.abs(top), Math.abs(bottom)) || 1;
+    const e = Math.floor(Math.log10(big)), unit = Math.pow(10, e);
+    const sup = String(e).replace(/./g, (ch) => "⁰¹²³⁴⁵⁶⁷⁸⁹"["0123456789".indexOf(ch)] || "⁻");
+    $("flux-unit").textContent = `(10${sup} Mx)`;
+    $("flux-box").title = `flux = field × pixel area summed over the patch (${sm.area_note}); line-of-sight field, a summary, not a measurement`;
+    const span = (top - bottom) || 1;
+    const y = (v) => T + (top - v) / span * (H - T - B);
+    const add = (tag, attrs) => {
+      const el = document.createElementNS(SVG, tag);
+      for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+      svg.appendChild(el); return el;
+    };
+    add("line", { x1: L, y1: y(0), x2: W - R, y2: y(0), stroke: "#bbb" });
+    add("line", { x1: L, y1: T, x2: L, y2: H - B, stroke: "#999" });
+    for (const v of [top, 0, bottom]) {
+      if (v !== 0 && Math.abs(y(v) - y(0)) < 10) continue;
+      add("text", { x: L - 3, y: y(v) + 3, "font-size": 10, fill: "#666", "text-anchor": "end" })
+        .textContent = (v / unit).toFixed(Math.abs(v / unit) < 10 ? 1 : 0);
+    }
+    add("text", { x: L, y: H - 3, "font-size": 10, fill: "#666" }).textContent = "0";
+    add("text", { x: W - R, y: H - 3, "font-size": 10, fill: "#666", "text-anchor": "end" })
+      .textContent = String(n - 1);
+    add("text", { x: (L + W) / 2, y: H - 3, "font-size": 10, fill: "#666", "text-anchor": "middle" })
+      .textContent = "frame";
+    for (const f of sm.key_frames) {
+      add("line", { x1: fluxX(f, n), y1: H - B, x2: fluxX(f, n), y2: H - B - 4, stroke: "#666" });
+    }
+    const line = (vals, attrs) => {
+      const pts = vals.map((v, f) => [f, v]).filter(([, v]) => v !== null)
+        .map(([f, v]) => `${fluxX(f, n).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
+      return add("polyline", Object.assign({ points: pts, fill: "none" }, attrs));
+    };
+    line(sm.unsigned_flux, { id: "flux-unsigned", stroke: "#1d1d1f", "stroke-width": 1.6 });
+    line(sm.signed_flux, { id: "flux-signed", stroke: "#c06000", "stroke-width": 1.4,
+                           "stroke-dasharray": "4 2" });
+    if (view.located !== null) {
+      add("line", { x1: fluxX(view.located, n), y1: T, x2: fluxX(view.located, n), y2: H - B,
+                    stroke: "#b3261e", "stroke-width": 1.5 });
+    }
+    add("line", { id: "flux-cursor", x1: L, y1: T, x2: L, y2: H - B, stroke: "#1f5fa8" });
+    svg.dataset.n = String(n);
+  }
+
+  function drawFluxCursor() {
+    const cur = document.getElementById("flux-cursor");
+    if (!cur) return;
+    const px = fluxX(view.frame, Number($("flux").dataset.n || "1")).toFixed(1);
+    cur.setAttribute("x1", px); cur.setAttribute("x2", px);
   }
 
   // ------------------------------------------------------------------ page state
@@ -208,6 +364,16 @@
     $("f-pos").textContent = `${m.lat === null ? "–" : fmt(m.lat, 1) + "°"} / ${m.lon === null ? "–" : fmt(m.lon, 1) + "°"} (Carrington)`;
     const block = m.block_months ? ` · block of months ${m.block_months.join(", ")}` : "";
     $("f-month").textContent = `${m.month === null ? "–" : m.month}${block} · pass ${m.pass}`;
+    const f = ev.emergence_frame, times = m.frame_times;
+    let located;
+    if (ev.located === false || (ev.curves && (f === undefined || f === null))) {
+      located = "no emergence located (the largest change is at the lower bound, or too few observed frames)";
+    } else if (f === undefined || f === null) {
+      located = "– (no masking curves)";
+    } else {
+      located = `frame ${f}` + (times && times[f] ? ` · ${times[f]} UT` : "");
+    }
+    $("f-located").textContent = located;
   }
 
   function showMark() {
@@ -221,13 +387,16 @@
     try { d = await load(video); } catch (e) { message(String(e)); return; }
     if (view.video !== video) return; // a newer state arrived meanwhile
     view.data = d;
-    view.frame = 0; view.mark = null; view.lastDraw = performance.now();
+    const ev = d.meta.evidence || {};
+    const f = ev.emergence_frame;
+    view.located = ev.located === false || f === undefined || f === null ? null : f;
+    view.loopStart = $("start-located").checked && view.located !== null ? view.located : 0;
+    view.frame = view.loopStart; view.mark = null; view.lastDraw = performance.now();
     if (!image || off.width !== d.shape[2] || off.height !== d.shape[1]) setupCanvas(d.shape);
     $("scrub").max = String(d.shape[0] - 1);
-    $("cb-min").textContent = `−${fmt(d.vmax, 0)} G`;
-    $("cb-max").textContent = `+${fmt(d.vmax, 0)} G`;
     showFacts(d.meta);
-    drawCurve(); showMark(); draw();
+    drawAxes(); drawCurve(); drawFlux(); showMark();
+    setContrast(view.contrast); // draws the key frames and the frame
     view.shownAt = performance.now();
   }
 
@@ -238,23 +407,60 @@
     return `about ${left} left (median ${fmt(s.median_seconds, 1)} s per video)`;
   }
 
-  function overlay(text) {
+  function overlay(text, command = null, detail = "") {
     $("status-overlay").hidden = text === null;
-    if (text !== null) $("status-text").textContent = text;
+    if (text === null) return;
+    $("status-text").textContent = text;
+    $("status-command").hidden = !command;
+    $("status-command").textContent = command || "";
+    $("status-detail").textContent = detail;
+  }
+
+  function stoppedOverlay() {
+    const r = view.resume || {};
+    overlay("Review stopped: every verdict given so far is saved in the review log. To resume:",
+            r.command || "", r.how || "Call fit (or the skflux command) again; reopen the address it prints: it changes.");
+  }
+
+  function endedOverlay(last, serverGone) {
+    const n = last.n_committed, total = last.n_total;
+    const head = `Pass ${last.pass} is over: ${n} of ${total} videos have a verdict, all saved in the review log.`;
+    overlay(head, null, serverGone
+      ? "The review server has stopped: the relabeling is done (or was stopped). You can close this page."
+      : "The models are training for the next pass, or the relabeling is done. This page updates by itself.");
   }
 
   function apply(s) {
     const key = `${s.session || ""}`;
     if (view.state && key === view.key && s.version !== undefined && s.version < view.state.version) return;
     view.state = s; view.key = key;
+    if (s.resume) view.resume = s.resume;
     $("reviewer").textContent = s.reviewer ? `reviewer: ${s.reviewer}` : "";
-    if (s.status === "waiting") {
-      $("pass").textContent = "no pass"; $("progress").textContent = ""; $("eta").textContent = "";
-      overlay("No pass is under review: the models are training, or the review is over. This page updates by itself.");
+    if (s.status === "reviewing" && view.ended && view.ended.session !== s.session) view.ended = null;
+    if (s.status === "stopped" || (view.ended && view.ended.status === "stopped")) {
+      if (!view.ended) view.ended = { status: "stopped", session: s.session, last: s };
+      view.playing = false;
+      stoppedOverlay();
       return;
     }
-    if (s.status === "stopped") {
-      overlay("Review stopped: every verdict given so far is kept. Call fit (or the skflux command) again to resume; reopen the address it prints.");
+    if (s.status === "finished") {
+      view.ended = { status: "finished", session: s.session, last: s };
+      view.playing = false;
+      endedOverlay(s, false);
+      return;
+    }
+    if (s.status === "waiting") {
+      $("pass").textContent = "no pass"; $("progress").textContent = ""; $("eta").textContent = "";
+      const last = s.last_pass;
+      if (last && last.status === "stopped") {
+        view.ended = { status: "stopped", session: last.session, last };
+        stoppedOverlay();
+      } else if (last) {
+        view.ended = { status: "finished", session: last.session, last };
+        endedOverlay(last, false);
+      } else {
+        overlay("No pass is under review yet: the models are training. This page updates by itself.");
+      }
       return;
     }
     $("pass").textContent = `pass ${s.pass}`;
@@ -284,7 +490,9 @@
       if (r.status === 403) { overlay("This address lacks the right token: open the address skflux printed."); return; }
       if (r.ok) apply(await r.json());
     } catch (e) {
-      overlay("The review server does not answer (stopped?). Reopen the address skflux prints.");
+      if (view.ended && view.ended.status === "stopped") stoppedOverlay();
+      else if (view.ended) endedOverlay(view.ended.last, true);
+      else overlay("The review server does not answer (stopped?). Reopen the address skflux prints.");
     }
   }
 
@@ -338,10 +546,19 @@
     right: () => step(1),
     play: () => { view.playing = !view.playing; view.lastDraw = performance.now(); playButton(); },
     j: () => {
-      const ev = view.data ? view.data.meta.evidence : {};
-      if (ev.emergence_frame === undefined || ev.emergence_frame === null) { message("no located emergence frame for this video"); return; }
-      view.playing = false; playButton(); view.frame = ev.emergence_frame; draw();
+      if (!view.data) return;
+      if (view.located === null) { message("no emergence located for this video"); return; }
+      message(""); seek(view.located);
     },
+    l: () => { // play from the located frame; again: the whole clip
+      if (!view.data) return;
+      if (view.located === null) { message("no emergence located for this video: playing the whole clip"); view.loopStart = 0; }
+      else if (view.loopStart === view.located && view.playing) { view.loopStart = 0; message(""); }
+      else { view.loopStart = view.located; view.frame = view.located; message(""); }
+      view.playing = true; view.lastDraw = performance.now(); playButton(); draw();
+    },
+    darker: () => setContrast(view.contrast - 10),
+    lighter: () => setContrast(view.contrast + 10),
     m: () => { if (!view.data) return; view.mark = view.mark === view.frame ? null : view.frame; showMark(); draw(); },
     finish: (t0) => { if (view.state && view.state.current === null && view.state.status === "reviewing") act("finish", {}, t0); },
     q: (t0) => act("stop", {}, t0),
@@ -349,20 +566,27 @@
   };
   const keys = {
     e: "e", n: "n", s: "s", u: "u", Backspace: "u", ArrowLeft: "left", ArrowRight: "right",
-    " ": "play", j: "j", m: "m", Enter: "finish", q: "q", "?": "help",
+    " ": "play", j: "j", l: "l", m: "m", Enter: "finish", q: "q", "?": "help",
+    "[": "darker", "]": "lighter",
   };
 
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     if (ev.target && ev.target.tagName === "SELECT") return;
+    if (ev.target && ev.target.id === "contrast" && ev.key.startsWith("Arrow")) return;
     if (ev.key === "Escape") { $("help").hidden = true; return; }
+    if (/^[1-9]$/.test(ev.key) && view.data && view.data.meta.summary) { // key frame k
+      const f = view.data.meta.summary.key_frames[Number(ev.key) - 1];
+      if (f !== undefined) { ev.preventDefault(); seek(f); }
+      return;
+    }
     const name = keys[ev.key.length === 1 ? ev.key.toLowerCase() : ev.key] || keys[ev.key];
     if (!name) return;
     ev.preventDefault();
     commands[name](performance.now());
   });
   const buttons = { "btn-e": "e", "btn-n": "n", "btn-s": "s", "btn-u": "u", "btn-prev": "left",
-                    "btn-next": "right", "btn-play": "play", "btn-j": "j", "btn-m": "m",
+                    "btn-next": "right", "btn-play": "play", "btn-j": "j", "btn-l": "l", "btn-m": "m",
                     "btn-finish": "finish", "btn-q": "q", "btn-help": "help" };
   for (const [id, name] of Object.entries(buttons)) {
     $(id).addEventListener("click", (ev) => { ev.currentTarget.blur(); commands[name](performance.now()); });
@@ -371,6 +595,19 @@
     view.playing = false; playButton(); view.frame = Number($("scrub").value); draw();
   });
   $("speed").addEventListener("change", () => { view.fps = Number($("speed").value); $("speed").blur(); });
+  $("contrast").addEventListener("input", () => setContrast(Number($("contrast").value)));
+  $("contrast").addEventListener("change", () => $("contrast").blur());
+  try { $("start-located").checked = localStorage.getItem("skflux.startLocated") === "1"; } catch (e) { /* no storage */ }
+  $("start-located").addEventListener("change", () => {
+    try { localStorage.setItem("skflux.startLocated", $("start-located").checked ? "1" : "0"); } catch (e) { /* no storage */ }
+    $("start-located").blur();
+  });
+  $("flux").addEventListener("click", (ev) => {
+    if (!view.data) return;
+    const r = $("flux").getBoundingClientRect(), n = view.data.shape[0];
+    const x = (ev.clientX - r.left) * FLUX.W / r.width;
+    seek(Math.round((x - FLUX.L) / (FLUX.W - FLUX.L - FLUX.R) * (n - 1)));
+  });
   window.addEventListener("pagehide", () => {
     navigator.sendBeacon(`/api/bye?token=${TOKEN}`, JSON.stringify({ client: CLIENT }));
   });
