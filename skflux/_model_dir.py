@@ -9,16 +9,32 @@ from someone else, never runs code. Foreign, corrupt or newer directories are
 refused with a :class:`ModelDirectoryError` that names the file at fault.
 """
 
+import math
+import os
+from numbers import Integral, Real
 from pathlib import Path
 
 from ._jsonutil import dump_json, load_json
 
 __all__ = [
-    "CONFIG", "ModelDirectoryError", "load_state_dict", "read_config", "save_state_dict",
+    "CONFIG", "MAX_BATCH_BYTES", "MAX_N_JOBS", "MAX_PARAMETERS", "ModelDirectoryError",
+    "check_count", "check_fraction", "load_state_dict", "read_config", "save_state_dict",
     "write_config",
 ]
 
 CONFIG = "config.json"
+
+#: Bounds on the numbers a model directory may hold. A config is data from someone
+#: else: without bounds, ``n_jobs: 99999`` starts a worker process per job and
+#: ``module__widths: [100000, ...]`` asks for hundreds of GB of weights.
+#: Jobs and loader workers: at most four per CPU core of this machine.
+MAX_N_JOBS = 4 * (os.cpu_count() or 1)
+#: Weights of one network: 2**28 (1 GiB of float32; the reference VGG at full size
+#: holds 2.3 million, the 3-D CNN 1.1 million).
+MAX_PARAMETERS = 2 ** 28
+#: Memory of one batch, videos plus the activations of a forward pass, in float32
+#: bytes: 32 GiB (the 3-D CNN at full size, batch 10: 1.8 GiB).
+MAX_BATCH_BYTES = 2 ** 35
 
 
 class ModelDirectoryError(ValueError):
@@ -102,6 +118,56 @@ def read_config(directory, fmt, max_version, *, required=()):
     if missing:
         raise ModelDirectoryError(f"{path}: corrupt model config (no {', '.join(missing)})")
     return config
+
+
+def check_count(where, key, value, low, high, *, none=False, also=()):
+    """An integer read from a model file, within ``[low, high]``; else refused by name.
+
+    Parameters
+    ----------
+    where : str or Path
+        The file read (for the message).
+    key : str
+        The key in that file (for the message).
+    value : object
+        The value read.
+    low, high : int
+        Inclusive bounds.
+    none : bool, default=False
+        Whether ``None`` (JSON null) is allowed.
+    also : tuple of int
+        Values allowed outside the bounds (e.g. ``-1`` for "all cores").
+
+    Returns
+    -------
+    value : int or None
+
+    Raises
+    ------
+    ModelDirectoryError
+        Naming ``where``, ``key``, the value and the bounds.
+    """
+    if value is None and none:
+        return None
+    if isinstance(value, Integral) and not isinstance(value, bool) and (
+            low <= value <= high or value in also):
+        return int(value)
+    allowed = f"an integer from {low} to {high}"
+    if also:
+        allowed += " or " + " or ".join(map(str, also))
+    if none:
+        allowed += " or null"
+    raise ModelDirectoryError(f"{where}: {key} {value!r} is out of bounds (allowed: {allowed})")
+
+
+def check_fraction(where, key, value):
+    """A real number in [0, 1] read from a model file (not NaN, not a bool); else refused."""
+    if (isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+            and 0.0 <= value <= 1.0):
+        return float(value)
+    raise ModelDirectoryError(
+        f"{where}: {key} {value!r} is not a number from 0 to 1; the model would predict "
+        "every video the same class")
 
 
 def save_state_dict(path, state_dict):

@@ -507,7 +507,11 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
     def _proba_torch(self, members, X):
         from joblib import Parallel, delayed, effective_n_jobs
 
+        from .nn._data import check_video_shape
+
         X = check_videos(X, allow_nan=True)  # finiteness is checked per video while reading
+        for m in members:  # as each member refuses them: a network sees its own input size
+            check_video_shape(X, getattr(m, "video_shape_in_", None), model=type(m).__name__)
         batch_size = self.batch_size or getattr(members[0], "batch_size", None) or 10
         modules = [m.module_ for m in members]
         devices = [str(getattr(m, "device", "cpu") or "cpu") for m in members]
@@ -798,7 +802,15 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
         """
         import pandas as pd
 
-        from ._model_dir import CONFIG, ModelDirectoryError, read_config
+        from ._model_dir import (
+            CONFIG,
+            MAX_BATCH_BYTES,
+            MAX_N_JOBS,
+            ModelDirectoryError,
+            check_count,
+            check_fraction,
+            read_config,
+        )
         from .nn import FluxEmergenceClassifier
 
         path = Path(path)
@@ -814,7 +826,25 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
                 or names != [f"member_{i:02d}" for i in range(len(names))]):
             raise ModelDirectoryError(f"{where}: corrupt model config (members {names!r})")
         members = [FluxEmergenceClassifier.load(path / name, device=device) for name in names]
-        params = dict(config["params"])
+        params = config["params"]
+        if not isinstance(params, dict):
+            raise ModelDirectoryError(f"{where}: corrupt model config (params is not an object)")
+        params = dict(params)
+        if "n_jobs" in params:  # not written by save; bounded where a config holds it
+            params["n_jobs"] = check_count(where, "params.n_jobs", params["n_jobs"], 1,
+                                           MAX_N_JOBS, none=True, also=(-1,))
+        if params.get("batch_size") is not None:
+            batch = check_count(where, "params.batch_size", params["batch_size"], 1,
+                                MAX_BATCH_BYTES)
+            video_bytes = 4 * int(np.prod(members[0].video_shape_in_))
+            if batch * video_bytes > MAX_BATCH_BYTES:
+                gib = batch * video_bytes / 2**30
+                raise ModelDirectoryError(
+                    f"{where}: params.batch_size {batch} would read {gib:,.1f} GiB of videos"
+                    " per batch (at most {MAX_BATCH_BYTES / 2**30:.0f} GiB are "
+                    "loaded from a file)")
+            params["batch_size"] = batch
+        threshold = check_fraction(where, "threshold_", config["threshold_"])
         cv = config.get("cv")
         try:
             params["cv"] = (MonthBlockSplit(blocks=tuple(map(tuple, cv["blocks"])),
@@ -826,7 +856,6 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
             pos_label = config["pos_label"]
             if classes.shape != (2,) or pos_label not in classes.tolist():
                 raise ValueError(f"classes {config['classes']!r}, pos_label {pos_label!r}")
-            threshold = float(config["threshold_"])
             info = pd.DataFrame.from_records(config["member_info"])
             if len(info) != len(members):
                 raise ValueError(f"{len(info)} member_info rows for {len(members)} members")

@@ -24,7 +24,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._model_dir import (
     CONFIG,
+    MAX_BATCH_BYTES,
+    MAX_N_JOBS,
+    MAX_PARAMETERS,
     ModelDirectoryError,
+    check_count,
     load_state_dict,
     read_config,
     save_state_dict,
@@ -168,6 +172,93 @@ def _params_from_config(config, where):
     return out
 
 
+def _check_counts(params, where):
+    """Bounds on the counts a config sets (see :mod:`skflux._model_dir`)."""
+    if "batch_size" in params:  # -1 (the whole data set at once) is not taken from a file
+        params["batch_size"] = check_count(where, "params.batch_size", params["batch_size"], 1,
+                                           MAX_BATCH_BYTES)
+    if "num_workers" in params:
+        params["num_workers"] = check_count(where, "params.num_workers", params["num_workers"],
+                                            0, MAX_N_JOBS)
+    for key in ("max_epochs", "patience"):
+        if params.get(key) is not None:
+            params[key] = check_count(where, f"params.{key}", params[key],
+                                      0 if key == "max_epochs" else 1, 10 ** 6)
+
+
+def network_size(module_class, kwargs, video_shape):
+    """Parameters and per-video activations of a network, without allocating it.
+
+    The module is built on PyTorch's ``meta`` device (shapes only, no memory) and
+    run forward once on a meta video of ``video_shape``; every leaf module's
+    output counts towards the activations.
+
+    Parameters
+    ----------
+    module_class : type
+        A :class:`torch.nn.Module` class.
+    kwargs : dict
+        Its constructor's arguments.
+    video_shape : tuple of 3 int
+        ``(frame, lat, lon)``.
+
+    Returns
+    -------
+    n_parameters : int
+    n_activations : int
+        Values written by one forward pass over one video (input excluded).
+    """
+    with torch.device("meta"):
+        module = module_class(**kwargs)
+    n_parameters = sum(p.numel() for p in module.parameters())
+    if n_parameters > MAX_PARAMETERS:  # no need to run it
+        return n_parameters, 0
+    count = [0]
+
+    def hook(_, __, out):
+        if isinstance(out, torch.Tensor):
+            count[0] += out.numel()
+
+    hooks = [m.register_forward_hook(hook) for m in module.modules()
+             if next(m.children(), None) is None]
+    try:
+        module.eval()
+        with torch.no_grad():
+            module(torch.empty((1, *video_shape), device="meta"))
+    finally:
+        for h in hooks:
+            h.remove()
+    return n_parameters, count[0]
+
+
+def _check_network_size(clf, where):
+    """Refuse a config whose network or batch would not fit a machine, before building it."""
+    module_class = clf._module_class_or_instance()
+    try:
+        kwargs = clf._module_kwargs(module_class)
+    except (TypeError, ValueError) as exc:
+        raise ModelDirectoryError(f"{where}: cannot build the network ({exc})") from exc
+    shape = tuple(clf.video_shape_in_)
+    named = ", ".join(f"module__{k}={v!r}" for k, v in sorted(kwargs.items())
+                      if k not in ("field_limit", "n_frames", "in_size"))
+    what = f"the network of {named or 'default module parameters'}, video_shape {list(shape)}"
+    try:
+        n_parameters, n_activations = network_size(module_class, kwargs, shape)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        text = " ".join(str(exc).split())[:300]
+        raise ModelDirectoryError(f"{where}: cannot build {what} ({text})") from exc
+    if n_parameters > MAX_PARAMETERS:
+        raise ModelDirectoryError(
+            f"{where}: {what} would hold {n_parameters:,} parameters (at most "
+            f"{MAX_PARAMETERS:,}, 1 GiB of float32, are loaded from a file)")
+    batch = int(clf.batch_size)
+    n_bytes = 4 * batch * (int(np.prod(shape)) + n_activations)
+    if n_bytes > MAX_BATCH_BYTES:
+        raise ModelDirectoryError(
+            f"{where}: params.batch_size {batch} with {what} would use {n_bytes / 2**30:,.1f} "
+            f"GiB per batch (at most {MAX_BATCH_BYTES / 2**30:.0f} GiB are loaded from a file)")
+
+
 def _device(saved, device):
     if device is not None:
         return device
@@ -225,6 +316,7 @@ def load_classifier(cls, path, *, device=None):
     config = read_config(path, FORMAT, FORMAT_VERSION,
                          required=("params", "classes", "pos_label", "video_shape"))
     params = _params_from_config(config, where)
+    _check_counts(params, where)
     params["device"] = _device(params.get("device", "cpu"), device)
     try:
         clf = cls(**params)
@@ -232,6 +324,7 @@ def load_classifier(cls, path, *, device=None):
     except (InvalidParameterError, TypeError, ValueError) as exc:
         raise ModelDirectoryError(f"{where}: invalid parameters ({exc})") from exc
     _fitted_attributes(clf, config, where)
+    _check_network_size(clf, where)
     try:
         clf.initialize()
     except (TypeError, ValueError) as exc:
