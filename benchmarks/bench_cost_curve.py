@@ -64,7 +64,7 @@ from pathlib import Path
 
 import numpy as np
 from _common import RESULTS, peak_rss_mb, write_result
-from bench_relabel import _model, _simulate
+from bench_relabel import _model, _simulate, video_features
 
 from skflux.relabel import IterativeRelabeler, ReviewLog, TruthOracle
 
@@ -97,8 +97,11 @@ def fit_seed(seed, args, tmpdir, out=None):
     truth = da.true_label.values.astype(int)
     months = da.month.values.astype(int)
     in_cv = months <= 10
-    X = np.asarray(da.values, dtype=np.float32)
-    est = _model("cnn", args.epochs, "cpu", args.model_seed)
+    if args.model == "features":
+        X = video_features(da.values)
+    else:
+        X = np.asarray(da.values, dtype=np.float32)
+    est = _model(args.model, args.epochs, "cpu", args.model_seed)
     budget = args.budget or max(1, int(round(0.04 * in_cv.sum())))
     audit_size = args.audit_size or max(1, int(round(0.05 * in_cv.sum())))
     if out is None:
@@ -126,7 +129,9 @@ def fit_seed(seed, args, tmpdir, out=None):
         run["seconds"] = time.perf_counter() - t0
         out["runs"][name] = run
         print(f"seed {seed}, {name}: {len(run['passes'])} passes, "
-              f"{sum(len(p['reviewed']) for p in run['passes'])} reviews, "
+              f"{sum(len(p['reviewed']) for p in run['passes'])} reviews"
+              f" + {sum(p['audit']['n_sampled'] for p in run['passes'] if p['audit'])} "
+              "audited, "
               f"{run['seconds']:.0f} s", flush=True)
     return out
 
@@ -137,6 +142,8 @@ def fit_all(args, runs_path):
 
     config = {k: getattr(args, k) for k in ("n_videos", "frames", "size", "epochs",
                                              "model_seed", "budget", "max_passes")}
+    if args.model != "cnn":  # (the CNN's stored runs predate this key)
+        config["model"] = args.model
     stored = {"config": config, "seeds": {}}
     if runs_path.exists():
         old = json.loads(runs_path.read_text())
@@ -152,6 +159,10 @@ def fit_all(args, runs_path):
     return stored
 
 
+def _name(args):
+    return "cost_curve" if args.model == "cnn" else f"cost_curve_{args.model}"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="smoke run (seconds)")
@@ -160,6 +171,9 @@ def main(argv=None):
     ap.add_argument("--frames", type=int, default=32)
     ap.add_argument("--size", type=int, default=32)
     ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--model", choices=("cnn", "features"), default="cnn",
+                    help="the small GCE CNN, or logistic regression on flux-curve features "
+                         "(bench_relabel.py's fast model)")
     ap.add_argument("--budget", type=int, default=None,
                     help="reviews per confidence pass (default 4 %% of train+val videos)")
     ap.add_argument("--max-passes", type=int, default=8)
@@ -181,7 +195,7 @@ def main(argv=None):
     if args.quick:
         args.n_videos, args.frames, args.size, args.epochs = 150, 16, 16, 1
         args.max_passes, args.seeds, args.n_audits = 2, args.seeds[:1], 20
-    runs_path = RESULTS / f"cost_curve_runs{'_quick' if args.quick else ''}.json"
+    runs_path = RESULTS / f"{_name(args)}_runs{'_quick' if args.quick else ''}.json"
     RESULTS.mkdir(parents=True, exist_ok=True)
     if args.from_runs:
         stored = json.loads(runs_path.read_text())
@@ -435,7 +449,9 @@ def plot_curves(curves, path, config):
     ax.set_xlabel("videos reviewed (% of the train+validation videos, audits included)")
     ax.set_ylabel("correct labels (% of the train+validation videos)")
     ax.set_xlim(0, 40)
-    ax.set_title(f"Cost curve, {len(curves)} data seeds, {config['n_videos']} videos of "
+    model = {"cnn": "small CNN", "features": "feature model"}[config.get("model", "cnn")]
+    ax.set_title(f"Cost curve ({model}), {len(curves)} data seeds, {config['n_videos']} "
+                 f"videos of "
                  f"{config['frames']}x{config['size']}x{config['size']}\n{SIM_NOTE}",
                  fontsize=9)
     ax.legend(fontsize=8, loc="lower right", title="dot: where a policy stops "
@@ -490,11 +506,11 @@ def analyse(stored, args):
                     2 * args.audit_size_n})
     cov = {s["seed"]: coverage(s, args, sizes) for s in seeds}
     md, rst = policy_table(curves)
-    suffix = "_quick" if args.quick else ""
-    (RESULTS / f"cost_curve_table{suffix}.md").write_text(md)
-    (RESULTS / f"cost_curve_table{suffix}.rst").write_text(rst)
-    figs = {"cost_curve": RESULTS / f"cost_curve{suffix}.png",
-            "coverage": RESULTS / f"cost_curve_coverage{suffix}.png"}
+    suffix, name = "_quick" if args.quick else "", _name(args)
+    (RESULTS / f"{name}_table{suffix}.md").write_text(md)
+    (RESULTS / f"{name}_table{suffix}.rst").write_text(rst)
+    figs = {"cost_curve": RESULTS / f"{name}{suffix}.png",
+            "coverage": RESULTS / f"{name}_coverage{suffix}.png"}
     plot_curves(curves, figs["cost_curve"], config)
     plot_coverage(cov, figs["coverage"], args.confidence)
     if not args.quick:
@@ -543,7 +559,7 @@ def analyse(stored, args):
                              for s in seeds},
              "peak_rss_mb": peak_rss_mb(),
              "simulator_note": SIM_NOTE}
-    payload = write_result("cost_curve", rows, quick=args.quick, extra=extra)
+    payload = write_result(name, rows, quick=args.quick, extra=extra)
     print(md)
     return payload
 
