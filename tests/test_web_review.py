@@ -474,6 +474,154 @@ def test_failing_evidence_still_shows_the_video(tiny_videos):
         oracle.stop()
 
 
+# ---------------------------------------------------------------------- summary strip, axes
+@settings(max_examples=60, deadline=None)
+@given(field=st.lists(st.floats(-3000, 3000, width=32), min_size=12, max_size=12),
+       k=st.floats(0.1, 10), pixel_deg=st.floats(0.05, 2), lat0=st.floats(-60, 60))
+def test_flux_curves_are_linear_in_the_field_and_odd_in_polarity(field, k, pixel_deg, lat0):
+    from skflux.relabel._web._summary import flux_curves
+
+    video = np.array(field, dtype=np.float64).reshape(3, 2, 2)
+    lats = lat0 + np.array([-pixel_deg / 2, pixel_deg / 2])
+    unsigned, signed = flux_curves(video, pixel_deg=pixel_deg, latitudes=lats)
+    assert np.all(unsigned >= np.abs(signed) * (1 - 1e-12))
+    u2, s2 = flux_curves(k * video, pixel_deg=pixel_deg, latitudes=lats)
+    np.testing.assert_allclose(u2, k * unsigned, rtol=1e-9, atol=1e-3)
+    np.testing.assert_allclose(s2, k * signed, rtol=1e-9, atol=1e-3)
+    u3, s3 = flux_curves(-video, pixel_deg=pixel_deg, latitudes=lats)
+    np.testing.assert_allclose(u3, unsigned, rtol=1e-12)
+    np.testing.assert_allclose(s3, -signed, rtol=1e-12, atol=1e-3)
+
+
+def test_flux_curves_in_maxwell_from_the_pixel_area():
+    from skflux.relabel._web._summary import flux_curves
+
+    video = np.full((2, 3, 4), 100.0)  # 100 G everywhere
+    video[1, 0, 0] = np.nan  # left out of the sums
+    video[1, 2, :] = -100.0
+    pixel_cm = 0.5 * (6.957e10 * np.pi / 180)  # 0.5 degree of the Sun's radius, in cm
+    unsigned, signed = flux_curves(video, pixel_deg=0.5)
+    np.testing.assert_allclose(unsigned, [12 * 100 * pixel_cm**2, 11 * 100 * pixel_cm**2],
+                               rtol=1e-9)
+    np.testing.assert_allclose(signed, [12 * 100 * pixel_cm**2, 3 * 100 * pixel_cm**2],
+                               rtol=1e-9)
+    at60, _ = flux_curves(video[:1], pixel_deg=0.5, latitudes=[60.0, 60.0, 60.0])
+    np.testing.assert_allclose(at60, unsigned[:1] / 2, rtol=1e-9)  # cos 60 deg
+    empty = np.full((1, 2, 2), np.nan)
+    assert np.isnan(flux_curves(empty, pixel_deg=1.0)[0]).all()
+    with pytest.raises(ValueError, match="3 dimensions"):
+        flux_curves(np.zeros((2, 2)), pixel_deg=1.0)
+    with pytest.raises(ValueError, match="pixel_deg"):
+        flux_curves(video, pixel_deg=0.0)
+    with pytest.raises(ValueError, match="one value per pixel row"):
+        flux_curves(video, pixel_deg=1.0, latitudes=[0.0, 1.0])
+
+
+@settings(max_examples=80, deadline=None)
+@given(flux=st.lists(st.one_of(st.floats(0, 1e22), st.just(float("nan"))), min_size=1,
+                     max_size=40),
+       n_key=st.integers(1, 9), located=st.one_of(st.none(), st.integers(0, 39)))
+def test_key_frames_are_valid_sorted_and_keep_the_ends_and_the_located_frame(flux, n_key,
+                                                                           located):
+    from skflux.relabel._web._summary import key_frames
+
+    u = np.array(flux)
+    located = None if located is None or located >= u.size else located
+    frames = key_frames(u, n_key=n_key, located=located)
+    valid = np.flatnonzero(np.isfinite(u))
+    assert frames == sorted(set(frames))
+    if valid.size == 0:
+        assert frames == []
+        return
+    assert set(frames) - {located} <= set(valid.tolist())
+    assert valid[0] in frames and valid[-1] in frames
+    if located is not None:
+        assert located in frames
+    assert min(n_key, valid.size) <= len(frames) <= max(n_key, 4)
+
+
+def test_video_axes_give_each_frame_time_and_pixel_position(tiny_videos):
+    from skflux.relabel._web._frames import video_axes
+
+    axes = video_axes(tiny_videos, 5, (8, 16, 16))
+    t0 = tiny_videos["time"].values[5].astype("datetime64[m]")
+    cadence = int(tiny_videos.attrs["cadence_minutes"])
+    assert axes["frame_times"] == [
+        str(t0 + np.timedelta64(k * cadence, "m")).replace("T", " ") for k in range(8)]
+    np.testing.assert_allclose(axes["lat_axis"], float(tiny_videos["lat0"][5])
+                               + tiny_videos["lat"].values, atol=1e-4)
+    np.testing.assert_allclose(axes["lon_axis"], float(tiny_videos["lon0"][5])
+                               + tiny_videos["lon"].values, atol=1e-4)
+    assert axes["axis_kind"] == "carrington"
+    no_centre = tiny_videos.drop_vars(["lat0", "lon0"])
+    offsets = video_axes(no_centre, 5, (8, 16, 16))
+    assert offsets["axis_kind"] == "offset"
+    np.testing.assert_allclose(offsets["lat_axis"], tiny_videos["lat"].values, atol=1e-4)
+    plain = video_axes(np.zeros((1, 3, 2, 4)), 0, (3, 2, 4))
+    assert plain["axis_kind"] == "pixel" and plain["lon_axis"] == [0.0, 1.0, 2.0, 3.0]
+    assert plain["frame_times"] is None
+    bad = tiny_videos.copy()
+    bad.attrs["cadence_minutes"] = "fast"
+    with pytest.raises(ValueError, match="cadence_minutes.*'fast'"):
+        video_axes(bad, 0, (8, 16, 16))
+
+
+def test_the_page_gets_the_summary_strip_and_axes_of_each_video(tiny_videos):
+    from skflux.relabel._web._summary import flux_curves
+
+    def evidence(item):
+        return {"curves": np.tile(np.linspace(0, 1, 8), (2, 1)), "emergence_frame": 3}
+
+    with WebOracle(open_browser=False, evidence=evidence, print_func=lambda *a: None) as oracle:
+        Reviewing(oracle, make_request(tiny_videos, [6]))
+        meta = json.loads(http(oracle, "/api/video/6")[1])
+        summary = meta["summary"]
+        lat = float(tiny_videos["lat0"][6]) + tiny_videos["lat"].values
+        unsigned, signed = flux_curves(tiny_videos[6].values, pixel_deg=15 / 16, latitudes=lat)
+        np.testing.assert_allclose(summary["unsigned_flux"], unsigned, rtol=1e-4)
+        np.testing.assert_allclose(summary["signed_flux"], signed, rtol=1e-4, atol=1e14)
+        assert 3 in summary["key_frames"] and {0, 7} <= set(summary["key_frames"])
+        assert len(meta["frame_times"]) == 8 and len(meta["lat_axis"]) == 16
+        json.dumps(meta, allow_nan=False)
+        oracle.stop()
+
+
+def test_resume_hint_names_the_running_command():
+    from skflux.relabel._web._app import resume_hint
+
+    cli = resume_hint(["/venv/bin/skflux", "relabel", "my videos.nc", "--oracle", "web",
+                       "--log", "r.db"])
+    assert cli["command"] == "skflux relabel 'my videos.nc' --oracle web --log r.db"
+    assert "same command again" in cli["how"] and "token change" in cli["how"]
+    module = resume_hint(["/x/skflux/__main__.py", "review", "a.nc", "--log", "r.db"])
+    assert module["command"] == "skflux review a.nc --log r.db"
+    python = resume_hint(["notebook.py"])
+    assert python["command"] is None and "fit again with the same review_log" in python["how"]
+
+
+def test_the_state_says_how_the_last_pass_ended_and_how_to_resume(tiny_videos):
+    with WebOracle(open_browser=False, print_func=lambda *a: None) as oracle:
+        state = json.loads(http(oracle, "/api/state")[1])
+        assert state["status"] == "waiting" and state["last_pass"] is None
+        rev = Reviewing(oracle, make_request(tiny_videos, [1, 2], pass_index=3))
+        assert "fit again" in json.loads(http(oracle, "/api/state")[1])["resume"]["how"]
+        http(oracle, "/api/verdict", method="POST", body={"video": 1, "label": 1})
+        http(oracle, "/api/verdict", method="POST", body={"video": 2, "label": 0})
+        assert http(oracle, "/api/finish", method="POST", body={})[0] == 200
+        rev.join()
+        state = json.loads(http(oracle, "/api/state")[1])
+        assert state["status"] == "waiting"
+        assert state["last_pass"]["status"] == "finished" and state["last_pass"]["pass"] == 3
+        assert state["last_pass"]["n_committed"] == 2 and state["last_pass"]["n_total"] == 2
+        rev = Reviewing(oracle, make_request(tiny_videos, [4, 5], pass_index=4))
+        http(oracle, "/api/verdict", method="POST", body={"video": 4, "label": 1})
+        assert http(oracle, "/api/stop", method="POST", body={})[0] == 200
+        rev.join()
+        assert isinstance(rev.error, ReviewPending)
+        last = json.loads(http(oracle, "/api/state")[1])["last_pass"]
+        assert last["status"] == "stopped" and last["n_committed"] == 1 and last["pass"] == 4
+
+
 # ---------------------------------------------------------------------- the relabeler's side
 def test_ask_oracle_logs_retractions_and_reviewer_columns(tmp_path, tiny_videos):
     from skflux.relabel._review import ask_oracle
@@ -781,6 +929,201 @@ def test_screenshots_of_the_page(chrome, tmp_path, tiny_videos, size):
         assert path.stat().st_size > 10_000
         oracle.stop()
         rev.join()
+
+
+def _canvas_contrast(driver):
+    """Mean |pixel - 128| of the video canvas (red channel)."""
+    return driver.execute_script(
+        "const c = document.getElementById('video');"
+        "const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        "let s = 0; for (let i = 0; i < d.length; i += 4) s += Math.abs(d[i] - 128);"
+        "return s / (d.length / 4);")
+
+
+def _located_evidence(frames):
+    """Evidence locating emergence at ``frames[video]`` (None: curves, nothing located)."""
+    def evidence(item):
+        out = {"curves": np.tile(np.linspace(0.1, 0.9, item.n_frames), (3, 1)),
+               "member_proba": [0.4, 0.5, 0.6], "threshold": 0.5}
+        if frames[item.index] is not None:
+            out["emergence_frame"] = frames[item.index]
+        return out
+    return evidence
+
+
+@pytest.mark.e2e
+def test_contrast_keys_and_slider_change_the_pixels_on_the_canvas(chrome, tiny_videos):
+    with WebOracle(open_browser=False, print_func=lambda *a: None) as oracle:
+        rev = Reviewing(oracle, make_request(tiny_videos, [14, 15]))
+        open_page(chrome, oracle)
+        wait_js(chrome, showing(14))
+        press(chrome, " ")  # pause: the same frame before and after
+        before = _canvas_contrast(chrome)
+        label = chrome.find_element("id", "cb-max").text
+        for _ in range(5):
+            press(chrome, "[")  # lower saturation: more contrast
+        assert chrome.execute_script("return window.skflux.view.contrast") == 50
+        after = _canvas_contrast(chrome)
+        assert after > before * 1.5
+        sat = chrome.execute_script("return window.skflux.view.sat")
+        vmax = chrome.execute_script("return window.skflux.view.data.vmax")
+        assert sat == pytest.approx(vmax / 20**0.5, rel=1e-6)
+        assert chrome.find_element("id", "cb-max").text == f"+{sat:.0f} G" != label
+        # the key frames follow the contrast too
+        assert len(chrome.find_elements("css selector", "#keyframes canvas")) >= 2
+        for _ in range(5):
+            press(chrome, "]")
+        assert _canvas_contrast(chrome) == pytest.approx(before)
+        chrome.execute_script("const s = document.getElementById('contrast'); s.value = '0';"
+                              "s.dispatchEvent(new Event('input'));")
+        assert _canvas_contrast(chrome) > after
+        press(chrome, "e", until=showing(15))  # the contrast stays for the next video
+        assert chrome.execute_script("return window.skflux.view.contrast") == 0
+        oracle.stop()
+        rev.join()
+    assert [(v.index, v.label) for v in rev.verdicts] == [(14, 1)]
+
+
+@pytest.mark.e2e
+def test_playback_from_the_located_frame_and_no_emergence_located(chrome, tiny_videos):
+    from selenium.webdriver.common.keys import Keys
+
+    evidence = _located_evidence({16: 5, 17: None, 18: 6})
+    with WebOracle(open_browser=False, evidence=evidence, print_func=lambda *a: None) as oracle:
+        rev = Reviewing(oracle, make_request(tiny_videos, [16, 17, 18]))
+        open_page(chrome, oracle)
+        wait_js(chrome, showing(16))
+        assert chrome.find_element("id", "f-located").text.startswith("frame 5 · ")
+        press(chrome, "l")  # play from the located frame: frames 5..7 loop
+        assert chrome.execute_script("return window.skflux.view.loopStart") == 5
+        assert chrome.execute_script("return window.skflux.view.playing") is True
+        wait_js(chrome, "window.skflux.view.frame === 7")  # it plays on ...
+        wait_js(chrome, "window.skflux.view.frame === 5")  # ... and loops back to 5, not 0
+        press(chrome, " ")  # pause
+        frame = chrome.execute_script("return window.skflux.view.frame")
+        assert 5 <= frame <= 7
+        assert chrome.find_element("id", "frame-label").text == f"frame {frame} / 7"
+        times = chrome.execute_script("return window.skflux.view.data.meta.frame_times")
+        assert chrome.find_element("id", "frame-time").text == f"{times[frame]} UT"
+        press(chrome, Keys.ARROW_LEFT)
+        press(chrome, "n", until=showing(17))
+        # no emergence located: said so, and L plays the whole clip
+        assert chrome.find_element("id", "f-located").text.startswith("no emergence located")
+        press(chrome, "l")
+        assert "no emergence located" in chrome.find_element("id", "message").text
+        assert chrome.execute_script("return window.skflux.view.loopStart") == 0
+        press(chrome, "j")
+        assert "no emergence located" in chrome.find_element("id", "message").text
+        # 'start at located': the next video opens at its located frame
+        chrome.find_element("id", "start-located").click()
+        press(chrome, "n", until=showing(18))
+        assert chrome.execute_script("return window.skflux.view.loopStart") == 6
+        assert chrome.execute_script("return window.skflux.view.frame") >= 6
+        press(chrome, "e", until="window.skflux.view.state.current === null")
+        press(chrome, Keys.ENTER)
+        rev.join()
+    assert rev.error is None
+    assert [(v.index, v.label) for v in rev.verdicts] == [(16, 0), (17, 0), (18, 1)]
+
+
+@pytest.mark.e2e
+def test_summary_strip_axes_and_legends_on_the_page(chrome, tiny_videos):
+    evidence = _located_evidence({19: 4})
+    with WebOracle(open_browser=False, evidence=evidence, print_func=lambda *a: None) as oracle:
+        rev = Reviewing(oracle, make_request(tiny_videos, [19]))
+        open_page(chrome, oracle)
+        wait_js(chrome, showing(19))
+        meta = chrome.execute_script("return window.skflux.view.data.meta")
+        assert chrome.execute_script("return document.getElementById('flux-box').hidden") \
+            is False
+        for curve in ("flux-unsigned", "flux-signed"):
+            points = chrome.find_element("id", curve).get_attribute("points").split()
+            assert len(points) == 8, curve  # one point per frame
+        ys = [float(p.split(",")[1]) for p in
+              chrome.find_element("id", "flux-unsigned").get_attribute("points").split()]
+        u = np.array(meta["summary"]["unsigned_flux"])
+        # higher flux is drawn higher up (smaller y): the curve follows the data
+        assert np.array_equal(np.argsort(-u, kind="stable"), np.argsort(ys, kind="stable"))
+        assert "Mx" in chrome.find_element("id", "flux-unit").text
+        legend = chrome.find_element("id", "flux-legend").text
+        assert "unsigned flux" in legend and "signed flux" in legend
+        legend = chrome.find_element("id", "curve-legend").text
+        for name in ("each member", "median of members", "threshold", "located frame",
+                     "current frame"):
+            assert name in legend
+        keys = chrome.find_elements("css selector", "#keyframes .keyframe")
+        assert [int(k.get_attribute("data-frame")) for k in keys] == \
+            meta["summary"]["key_frames"]
+        located = chrome.find_elements("css selector", "#keyframes .keyframe.located")
+        assert [k.get_attribute("data-frame") for k in located] == ["4"]
+        press(chrome, "2")  # key frame 2, by key
+        second = meta["summary"]["key_frames"][1]
+        assert chrome.execute_script("return window.skflux.view.frame") == second
+        assert chrome.execute_script("return window.skflux.view.playing") is False
+        keys[-1].click()  # and by click
+        assert chrome.execute_script("return window.skflux.view.frame") == \
+            meta["summary"]["key_frames"][-1]
+        lat_ticks = [t.text for t in chrome.find_elements("css selector", "#axis-lat .tick")]
+        lon_ticks = [t.text for t in chrome.find_elements("css selector", "#axis-lon .tick")]
+        assert len(lat_ticks) >= 2 and len(lon_ticks) >= 2
+        lat_values = [float(t.rstrip("°")) for t in lat_ticks]
+        assert min(meta["lat_axis"]) <= min(lat_values) <= max(lat_values) <= max(
+            meta["lat_axis"])
+        assert "Carrington latitude" in chrome.find_element("id", "axis-lat").text
+        oracle.stop()
+        rev.join()
+
+
+@pytest.mark.e2e
+def test_after_q_the_page_says_how_to_resume_even_once_the_server_is_gone(chrome, tiny_videos):
+    from skflux.relabel._web._app import resume_hint
+
+    oracle = WebOracle(open_browser=False, print_func=lambda *a: None)
+    try:
+        rev = Reviewing(oracle, make_request(tiny_videos, [24, 25]))
+        oracle._hub.resume = resume_hint(["skflux", "review", "v.nc", "--log", "r.db"])
+        open_page(chrome, oracle)
+        wait_js(chrome, showing(24))
+        press(chrome, "n", until=showing(25))
+        press(chrome, "q")
+        rev.join()
+        assert isinstance(rev.error, ReviewPending) and rev.error.n_pending == 1
+        wait_js(chrome, "!document.getElementById('status-overlay').hidden")
+        text = chrome.find_element("id", "status-overlay").text
+        assert "Review stopped" in text and "saved in the review log" in text
+        assert chrome.find_element("id", "status-command").text == \
+            "skflux review v.nc --log r.db"
+        assert "token change" in chrome.find_element("id", "status-detail").text
+    finally:
+        oracle.close()
+    # the server is gone: the page keeps saying how to resume
+    chrome.execute_script("window.__polls = 0; const f = window.fetch; window.fetch = (u, o) =>"
+                          " { window.__polls += 1; return f(u, o); };")
+    wait_js(chrome, "window.__polls >= 2")
+    assert chrome.find_element("id", "status-command").text == "skflux review v.nc --log r.db"
+    assert "does not answer" not in chrome.find_element("id", "status-overlay").text
+
+
+@pytest.mark.e2e
+def test_when_the_pass_ends_the_page_says_so(chrome, tiny_videos):
+    oracle = WebOracle(open_browser=False, undo=False, print_func=lambda *a: None)
+    try:
+        rev = Reviewing(oracle, make_request(tiny_videos, [26, 27], pass_index=2))
+        open_page(chrome, oracle)
+        wait_js(chrome, showing(26))
+        press(chrome, "e", until=showing(27))
+        press(chrome, "n")  # the last verdict ends the pass (no undo)
+        rev.join()
+        assert rev.error is None
+        wait_js(chrome, "document.getElementById('status-text').textContent"
+                        ".startsWith('Pass 2 is over')")
+        assert "2 of 2 videos have a verdict" in chrome.find_element("id", "status-text").text
+        assert "next pass" in chrome.find_element("id", "status-detail").text
+    finally:
+        oracle.close()
+    wait_js(chrome, "document.getElementById('status-detail').textContent"
+                    ".includes('server has stopped')")
+    assert chrome.find_element("id", "status-text").text.startswith("Pass 2 is over")
 
 
 # ---------------------------------------------------------------------- through the relabeler
