@@ -8,6 +8,7 @@ row or option at fault, and nothing on disk changes where a run is refused.
 """
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -142,3 +143,41 @@ def test_ensemble_refuses_videos_of_another_length(tiny_fitted_ensemble):
         tiny_fitted_ensemble.predict_proba(X)
     with pytest.raises(ValueError, match="12×16×16"):
         tiny_fitted_ensemble.quantile(X, 0.5)
+
+
+# --------------------------------------------------------------------------- BAD 3: inputs
+def test_extract_refuses_to_write_over_one_of_its_maps(tmp_path):
+    import shutil
+
+    from test_cli import assert_usage_error, cli
+    from test_cli_extract import GRID, HMI_FD
+
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    shutil.copy(HMI_FD, maps / HMI_FD.name)
+    (tmp_path / "regions.csv").write_text("bmr_id,lon0,lat0,label\nA,302.0,5.0,1\n")
+    before = _snapshot(tmp_path)
+    for out in (f"maps/{HMI_FD.name}", f"maps/../maps/./{HMI_FD.name}"):
+        proc = cli("-q", "extract", "maps", "regions.csv", out, *GRID, "--overwrite",
+                   cwd=tmp_path)
+        assert_usage_error(proc, "OUT.nc", HMI_FD.name, "MAPS_DIR")
+        assert _snapshot(tmp_path) == before
+    os.link(maps / HMI_FD.name, tmp_path / "hard.fits")  # the same file by another name
+    before = _snapshot(tmp_path)
+    proc = cli("-q", "extract", "maps", "regions.csv", "hard.fits", *GRID, "--overwrite",
+               cwd=tmp_path)
+    assert_usage_error(proc, "OUT.nc", HMI_FD.name)
+    assert _snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("target", ["fits/a.fits", "fits/b.dt.fits", "link.fits"])
+def test_ingest_refuses_to_write_over_one_of_its_fits_files(tmp_path, target):
+    from test_cli import _write_fits, assert_usage_error, cli
+
+    _write_fits(tmp_path / "fits", names=("a", "b"), frames=4, size=8)
+    (tmp_path / "link.fits").symlink_to(tmp_path / "fits" / "a.dt.fits")
+    before = _snapshot(tmp_path)
+    proc = cli("-q", "ingest", "fits", target, "--frames", "4", "--overwrite", cwd=tmp_path)
+    assert_usage_error(proc, "OUT.nc", "FITS_DIR")
+    assert _snapshot(tmp_path) == before
+    assert not list(tmp_path.rglob("*partial*"))

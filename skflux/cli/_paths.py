@@ -74,6 +74,39 @@ def check_distinct(outputs, inputs=()):
         seen[key] = f"{option} ({path})"
 
 
+def check_not_read(outputs, option, files, what="input"):
+    """No output is one of the files a command reads from a folder (usage error).
+
+    :func:`check_distinct` compares an output with the folder given on the
+    command line; this compares it with the files found in that folder (the
+    maps of ``extract``, the cubes of ``ingest``), through symlinks and hard links.
+
+    Parameters
+    ----------
+    outputs : sequence of (option, path)
+        What the command writes, each with the option that names it.
+    option : str
+        The argument naming the folder read (for the message).
+    files : iterable of path-like
+        The files the command will read.
+    what : str
+        What those files are (for the message).
+    """
+    files = [Path(f) for f in files]
+    resolved = {f.resolve(): f for f in files}
+    for out_option, path in outputs:
+        if path is None:
+            continue
+        out = Path(path)
+        hit = resolved.get(out.resolve())
+        if hit is None and out.is_file():
+            hit = next((f for f in files if f.is_file() and os.path.samefile(f, out)), None)
+        if hit is not None:
+            raise OptionError(out_option, f"{path} is {what} {hit} of {option}; the command "
+                                          "never writes over what it reads: choose another "
+                                          "path")
+
+
 def partial_path(path):
     """A sibling path to write into before renaming onto ``path``."""
     p = Path(path)

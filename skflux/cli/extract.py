@@ -6,7 +6,14 @@ import math
 import time
 
 from ._options import fraction, n_jobs, positive_float, positive_int
-from ._paths import atomic_output, check_distinct, output_path, require_dir, require_file
+from ._paths import (
+    atomic_output,
+    check_distinct,
+    check_not_read,
+    output_path,
+    require_dir,
+    require_file,
+)
 
 log = logging.getLogger("skflux")
 
@@ -81,6 +88,7 @@ def run(args):
     catalog = require_file(args.catalog, "catalogue CSV")
     out = output_path(args.out, "OUT.nc", args.overwrite)
     maps = find_maps(maps_dir, args.pattern)
+    check_not_read([("OUT.nc", args.out)], "MAPS_DIR", maps, "the map")
     log.info("%d maps in %s, %s .. %s", len(maps), maps_dir, maps[0].name, maps[-1].name)
     start = time.perf_counter()
     with atomic_output(out) as tmp:

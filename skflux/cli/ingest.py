@@ -7,7 +7,14 @@ from pathlib import Path
 
 from ._errors import CommandError
 from ._options import positive_int
-from ._paths import atomic_output, check_distinct, output_path, require_dir, require_file
+from ._paths import (
+    atomic_output,
+    check_distinct,
+    check_not_read,
+    output_path,
+    require_dir,
+    require_file,
+)
 
 log = logging.getLogger("skflux")
 
@@ -41,11 +48,18 @@ def add_parser(subparsers, parents):
 
 def run(args):
     from ..io import VideoWriter, read_fits_directory
+    from ..io._fits import find_fits_pairs
     from ..preprocessing import make_preprocessor
 
     check_distinct([("OUT.nc", args.out)],
                    [("FITS_DIR", args.fits_dir), ("--labels", args.labels)])
     fits_dir = require_dir(args.fits_dir, "FITS directory")
+    try:
+        pairs = find_fits_pairs(fits_dir)
+    except (ValueError, OSError) as exc:
+        raise CommandError(" ".join(str(exc).split())) from exc
+    check_not_read([("OUT.nc", args.out)], "FITS_DIR", [f for pair in pairs for f in pair],
+                   "the FITS file")
     out = output_path(args.out, "OUT.nc", args.overwrite)
     coords = None
     if args.labels is not None:
