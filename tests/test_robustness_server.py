@@ -8,13 +8,17 @@ for leaving the disk as it was.
 import json
 import os
 import socket
+import subprocess
+import sys
+import textwrap
 import urllib.error
 import urllib.request
 import warnings
 
 import pytest
 
-from skflux.relabel import WebOracle
+from skflux.relabel import ReviewLog, WebOracle
+from skflux.relabel._review_log import ReviewLogError
 
 CONFIG = {"threshold": 0.5}
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -149,3 +153,126 @@ def test_a_page_open_to_the_network_is_warned_about():
             local.start()
     finally:
         local.close()
+
+
+# ---------------------------------------------------------------------- the log's lock
+_RACER = textwrap.dedent("""
+    import glob, os, sys, time
+    from skflux.relabel import ReviewLog
+    from skflux.relabel._review_log import ReviewLogError
+    path, holders = sys.argv[1], sys.argv[2]
+    for line in sys.stdin:
+        trial = line.split()[1]
+        log = ReviewLog(path)
+        try:
+            log.open("fp", {"threshold": 0.5})
+        except ReviewLogError as exc:
+            print("refused", " ".join(str(exc).split()), flush=True)
+            continue
+        mine = os.path.join(holders, f"{trial}_{os.getpid()}")
+        open(mine, "w").close()
+        time.sleep(0.05)  # hold the lock a moment: overlapping holders see each other
+        seen = len(glob.glob(os.path.join(holders, f"{trial}_*")))
+        os.unlink(mine)
+        log.close()
+        print("held", seen, flush=True)
+""")
+
+
+def _dead_pid():
+    with open("/proc/sys/kernel/pid_max") as fh:
+        return int(fh.read()) + 1  # no process can have it
+
+
+def test_a_stale_lock_is_taken_over_by_exactly_one_of_several_racing_processes(tmp_path):
+    """Two processes could both take over the same dead process's lock (4 of 40 trials)."""
+    path, holders = tmp_path / "log.sqlite", tmp_path / "holders"
+    holders.mkdir()
+    ReviewLog(path).open("fp", CONFIG).close()
+    lock = ReviewLog(path).lock_path
+    racers = [subprocess.Popen([sys.executable, "-c", _RACER, str(path), str(holders)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                               env=dict(os.environ, OMP_NUM_THREADS="1"))
+              for _ in range(6)]
+    try:
+        for trial in range(40):
+            lock.write_text(f"{_dead_pid()} {socket.gethostname()}\n")  # a killed run's lock
+            for r in racers:
+                r.stdin.write(f"go {trial}\n")
+                r.stdin.flush()
+            answers = [r.stdout.readline().split() for r in racers]
+            held = [a for a in answers if a[0] == "held"]
+            assert held, (trial, answers)  # the dead process's lock was taken over
+            assert all(a[1] == "1" for a in held), (trial, answers)  # by one at a time
+            assert not lock.exists()
+    finally:
+        for r in racers:
+            r.stdin.close()
+            r.wait()
+
+
+_HOLDER = textwrap.dedent("""
+    import sys
+    from skflux.relabel import ReviewLog
+    log = ReviewLog(sys.argv[1]).open("fp", {"threshold": 0.5})
+    print("locked", flush=True)
+    sys.stdin.readline()
+    log.close()
+""")
+
+
+def test_a_live_holder_is_never_displaced_whatever_its_lock_file_says(tmp_path):
+    """What a racing takeover does: the lock file reads as a dead process's (stale
+    content read a moment earlier) while a live process holds the log."""
+    path = tmp_path / "log.sqlite"
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(path)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        lock = ReviewLog(path).lock_path
+        lock.write_text(f"{_dead_pid()} {socket.gethostname()}\n")
+        with pytest.raises(ReviewLogError, match="in use by"):
+            ReviewLog(path).open("fp", CONFIG)
+        assert lock.exists()
+    finally:
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        assert holder.wait() == 0
+    ReviewLog(path).open("fp", CONFIG).close()  # free once the holder is gone
+
+
+def test_a_lock_that_is_a_symlink_is_refused_and_never_followed(tmp_path):
+    """A lock symlinked to another file quoted that file's content."""
+    path = tmp_path / "log.sqlite"
+    ReviewLog(path).open("fp", CONFIG).close()
+    lock = ReviewLog(path).lock_path
+    secret = tmp_path / "private.txt"
+    secret.write_text("12345 the-private-content-of-another-file\n")
+    for target in (secret, tmp_path / "nowhere" / "x.lock", tmp_path / "missing.lock"):
+        lock.symlink_to(target)
+        before = snapshot(tmp_path)
+        with pytest.raises(ReviewLogError) as info:
+            ReviewLog(path).open("fp", CONFIG)
+        text = str(info.value)
+        assert str(lock) in text and "symbolic link" in text, text
+        assert "private-content" not in text and "12345" not in text
+        assert snapshot(tmp_path) == before  # nothing created, nothing changed
+        lock.unlink()
+    ReviewLog(path).open("fp", CONFIG).close()
+
+
+@pytest.mark.parametrize("content", [b"\x00\xff\xfe\x89PNG\r\n\x1a\n" * 8, b"not-a-pid here\n",
+                                     b"-5 host\n"])
+def test_a_lock_without_a_process_id_is_refused_naming_the_file_and_the_reason(tmp_path,
+                                                                             content):
+    path = tmp_path / "log.sqlite"
+    ReviewLog(path).open("fp", CONFIG).close()
+    lock = ReviewLog(path).lock_path
+    lock.write_bytes(content)
+    before = snapshot(tmp_path)
+    with pytest.raises(ReviewLogError) as info:
+        ReviewLog(path).open("fp", CONFIG)
+    text = str(info.value)
+    assert str(lock) in text and "process id" in text and "delete" in text, text
+    assert "\\x" not in text and "PNG" not in text  # the content is described, not quoted
+    assert snapshot(tmp_path) == before

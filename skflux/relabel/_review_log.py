@@ -52,9 +52,12 @@ a newer version is refused.
 Labels and verdicts are stored as codes: 1 for emergence (the positive
 class), 0 for the other.
 
-While a fit uses the log, a lock file ``<log>.lock`` holding the process id
-keeps a second run off the same log; the lock of a process that died (e.g.
-killed) is taken over.
+While a fit uses the log, it holds an exclusive ``flock`` on the lock file
+``<log>.lock`` (which also names its process, for the messages), keeping a
+second run off the same log. The kernel drops the ``flock`` of a process that
+dies (even killed), so its lock is taken over at once, by exactly one process
+however many try together. A lock file that is a symbolic link or holds no
+process id is refused, never followed, read through or changed.
 
 A file that is not an SQLite database, an SQLite database without the format
 marker, a log of a newer format, or a log of another dataset or other settings
@@ -62,6 +65,7 @@ is refused with :class:`ReviewLogError`; such a file is never modified.
 """
 
 import datetime as _dt
+import errno
 import hashlib
 import json
 import os
@@ -72,6 +76,11 @@ from pathlib import Path
 import numpy as np
 
 from .._jsonutil import json_default
+
+try:
+    import fcntl as _fcntl
+except ImportError:  # pragma: no cover - Windows
+    _fcntl = None
 
 FORMAT_MARKER = "skflux-review-log"
 FORMAT_VERSION = 3
@@ -222,6 +231,7 @@ class ReviewLog:
             raise TypeError("extra_meta must map str keys to str values")
         self._con = None
         self._locked = False
+        self._lock_fd = None
 
     def __repr__(self):
         return f"ReviewLog({str(self.path)!r})"
@@ -231,6 +241,7 @@ class ReviewLog:
         state = self.__dict__.copy()
         state["_con"] = None
         state["_locked"] = False
+        state["_lock_fd"] = None
         return state
 
     def __deepcopy__(self, memo):
@@ -243,34 +254,82 @@ class ReviewLog:
         return self.path.with_name(self.path.name + ".lock")
 
     def _acquire_lock(self):
-        """Create the lock file (``O_EXCL``) with this process's id; take over a dead one's."""
+        """Hold ``<log>.lock``: an exclusive ``flock`` on it, with this process's id inside.
+
+        The kernel releases the ``flock`` when its process dies, so a killed
+        run's lock is free at once and exactly one process can take it over;
+        the process id in the file is only for the messages. A lock file that
+        is a symbolic link, or that holds no process id, is refused (never
+        followed, read through or changed).
+        """
+        if _fcntl is None:  # pragma: no cover - no flock (Windows): O_EXCL lock file
+            return self._acquire_excl_lock()
         lock = self.lock_path
         me = f"{os.getpid()} {socket.gethostname()}\n"
-        for _ in range(5):
+        for _ in range(20):
+            fd = _open_lock(lock, self.path)
             try:
-                _create_with(lock, me)
-            except FileExistsError:
-                owner = _lock_owner(lock)
-                if owner is None:  # removed meanwhile, or stale: try again
+                try:
+                    _fcntl.flock(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
+                except BlockingIOError:
+                    owner = _lock_owner_text(_read_lock(fd), lock, self.path, held=True)
+                    raise ReviewLogError(
+                        f"review log {self.path} is in use by {owner} (lock file {lock}); wait "
+                        "until that run ends.") from None
+                try:
+                    same = os.fstat(fd).st_ino == os.stat(lock, follow_symlinks=False).st_ino
+                except FileNotFoundError:
+                    same = False
+                if not same:  # released (and removed) meanwhile: lock the new file
+                    os.close(fd)
+                    fd = None
                     continue
-                raise ReviewLogError(
-                    f"review log {self.path} is in use by {owner} (lock file {lock}); wait "
-                    "until that run ends. If that process is gone, delete the lock file."
-                ) from None
-            except OSError as exc:
-                raise ReviewLogError(f"cannot create the lock file {lock} of review log "
-                                     f"{self.path}: {exc}") from exc
+                text = _read_lock(fd)
+                if text is None or text.strip():  # a dead (or older skflux's) process's lock
+                    owner = _lock_owner_text(text, lock, self.path, held=False)
+                    if owner is not None:
+                        raise ReviewLogError(
+                            f"review log {self.path} is in use by {owner} (lock file {lock}); "
+                            "wait until that run ends. If that process is gone, delete the "
+                            "lock file.")
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, me.encode(), 0)
+                os.fsync(fd)
+            except BaseException:
+                if fd is not None:
+                    os.close(fd)
+                raise
+            self._lock_fd = fd
             self._locked = True
             return
-        raise ReviewLogError(f"could not take the lock file {lock} of review log {self.path}")
+        raise ReviewLogError(f"could not take the lock file {lock} of review log {self.path}: "
+                             "other processes kept replacing it")
+
+    def _acquire_excl_lock(self):  # pragma: no cover - only where flock is missing
+        lock = self.lock_path
+        me = f"{os.getpid()} {socket.gethostname()}\n"
+        try:
+            _create_with(lock, me)
+        except FileExistsError:
+            raise ReviewLogError(
+                f"review log {self.path} is in use (lock file {lock}); wait until that run "
+                "ends. If no skflux run uses it, delete the lock file.") from None
+        except OSError as exc:
+            raise ReviewLogError(f"cannot create the lock file {lock} of review log "
+                                 f"{self.path}: {exc}") from exc
+        self._lock_fd = None
+        self._locked = True
 
     def _release_lock(self):
         if self._locked:
             self._locked = False
-            try:
+            try:  # removed while still held, so no other process locks a file on its way out
                 self.lock_path.unlink()
             except FileNotFoundError:  # pragma: no cover - removed by hand
                 pass
+            fd, self._lock_fd = getattr(self, "_lock_fd", None), None
+            if fd is not None:
+                os.close(fd)
 
     # ------------------------------------------------------------------ opening
     def _check_file(self):
@@ -726,27 +785,64 @@ def _create_with(path, text):
         tmp.unlink(missing_ok=True)
 
 
-def _lock_owner(lock):
-    """Who holds ``lock`` ("process PID on HOST"), or None when nobody (stale lock removed)."""
+def _open_lock(lock, log_path):
+    """Open (creating if missing) the lock file; never through a symbolic link."""
+    if lock.is_symlink():
+        raise ReviewLogError(
+            f"the lock file {lock} of review log {log_path} is a symbolic link; skflux never "
+            "follows it (it could point at any file). If no skflux run uses the log, delete "
+            "the link.")
     try:
-        text = lock.read_text().split()
-    except FileNotFoundError:
+        return os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+                       | getattr(os, "O_CLOEXEC", 0), 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # became a link meanwhile
+            raise ReviewLogError(
+                f"the lock file {lock} of review log {log_path} is a symbolic link; skflux "
+                "never follows it. If no skflux run uses the log, delete the link.") from None
+        raise ReviewLogError(f"cannot open the lock file {lock} of review log {log_path}: "
+                             f"{exc.strerror or exc}") from exc
+
+
+def _read_lock(fd, limit=256):
+    """The lock file's text (at most ``limit`` bytes), or None when it is not text."""
+    data = os.pread(fd, limit, 0)
+    try:
+        return data.decode("ascii")
+    except UnicodeDecodeError:
         return None
-    except OSError:  # pragma: no cover - unreadable lock file
-        text = []
-    try:
-        pid, host = int(text[0]), text[1] if len(text) > 1 else ""
-    except (IndexError, ValueError):
-        return f"an unknown process (unreadable lock file content {' '.join(text)[:40]!r})"
-    if host == socket.gethostname() and os.name != "nt" and not _pid_alive(pid):
+
+
+def _lock_owner_text(text, lock, log_path, held):
+    """Who holds the lock ("process PID on HOST"), or None when nobody alive does.
+
+    ``held``: another process holds the ``flock`` now (its id may still be on
+    its way into the file). A lock file that does not read ``PID HOST`` is
+    refused, described, never quoted.
+    """
+    fields = None if text is None else text.split()
+    pid = None
+    if fields:
         try:
-            lock.unlink()  # its process is dead: take the lock over
-        except FileNotFoundError:
-            pass
-        return None
-    where = "" if host == socket.gethostname() else f" on host {host}"
-    return f"this process (pid {pid})" if pid == os.getpid() and not where else \
-        f"another process (pid {pid}{where})"
+            pid = int(fields[0])
+        except ValueError:
+            pid = None
+    if fields is not None and not fields and held:
+        return "another process (its lock file is being written)"
+    if pid is None or pid <= 0 or len(fields) > 2:
+        what = "binary content" if text is None else "text that is not 'PID HOST'"
+        raise ReviewLogError(
+            f"the lock file {lock} of review log {log_path} holds no process id ({what}, "
+            f"{os.stat(lock, follow_symlinks=False).st_size} bytes); it was not written by "
+            "skflux. If no skflux run uses the log, delete the lock file.")
+    host = fields[1] if len(fields) > 1 else ""
+    here = host in ("", socket.gethostname())
+    if not held and here and (not _pid_alive(pid) or pid == os.getpid()):
+        return None  # its process is gone (the kernel dropped its flock): take it over
+    where = "" if here else f" on host {host}"
+    if pid == os.getpid() and here:
+        return f"this process (pid {pid})"
+    return f"another process (pid {pid}{where})"
 
 
 def _pid_alive(pid):
