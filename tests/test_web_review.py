@@ -378,17 +378,49 @@ def test_frames_with_missing_pixels_and_unobserved_frames_are_flagged(oracle, ti
 
 
 @given(values=st.lists(st.floats(-5000, 5000, width=32), min_size=1, max_size=50),
-       vmax=st.floats(1, 1000))
-def test_frame_scaling_is_monotone_and_symmetric_about_zero(values, vmax):
+       vmax=st.floats(1, 1000), softening=st.sampled_from([None, 1 / 16, 0.3, 1.0]))
+def test_frame_scaling_is_monotone_and_symmetric_about_zero(values, vmax, softening):
     from skflux.relabel._web._frames import encode_frames
 
     x = np.array(values, dtype=np.float32)
-    u = np.frombuffer(encode_frames(x[None, None], vmax)[0], dtype=np.uint8).astype(int)
-    mirrored = np.frombuffer(encode_frames(-x[None, None], vmax)[0], dtype=np.uint8)
+    u = np.frombuffer(encode_frames(x[None, None], vmax, softening=softening)[0],
+                      dtype=np.uint8).astype(int)
+    mirrored = np.frombuffer(encode_frames(-x[None, None], vmax, softening=softening)[0],
+                             dtype=np.uint8)
     order = np.argsort(x, kind="stable")
     assert np.all(np.diff(u[order]) >= 0)
     assert np.all(np.abs(u + mirrored.astype(int) - 255) <= 1)
     assert np.all(u[x >= vmax] == 255) and np.all(u[x <= -vmax] == 0)
+
+
+@settings(deadline=None)
+@given(values=st.lists(st.floats(-2000, 2000, width=32), min_size=1, max_size=50),
+       vmax=st.floats(1, 1000), softening=st.sampled_from([None, 1 / 16, 0.3, 1.0]))
+def test_decoded_levels_give_back_the_field_within_half_a_level(values, vmax, softening):
+    from skflux.relabel._web._frames import decode_levels, encode_frames
+
+    x = np.array(values, dtype=np.float32)
+    u = np.frombuffer(encode_frames(x[None, None], vmax, softening=softening)[0],
+                      dtype=np.uint8).astype(int)
+    levels = decode_levels(vmax, softening)
+    assert np.all(np.diff(levels) > 0) and np.allclose(levels, -levels[::-1])
+    step = levels[np.minimum(u + 1, 255)] - levels[np.maximum(u - 1, 0)]  # two levels
+    err = np.abs(levels[u] - np.clip(x.astype(float), -vmax, vmax))
+    assert np.all(err <= step / 2 * (1 + 1e-4) + 1e-4 * vmax)
+
+
+def test_the_served_frames_are_finer_than_linear_for_weak_fields():
+    from skflux.relabel._web._app import SOFTENING
+    from skflux.relabel._web._frames import decode_levels, encode_frames
+
+    vmax = 1000.0
+    weak = np.linspace(-vmax / 20, vmax / 20, 2001)[None, None]  # the page's top contrast
+    errors = {}
+    for softening in (None, SOFTENING):
+        u = np.frombuffer(encode_frames(weak, vmax, softening=softening)[0], dtype=np.uint8)
+        errors[softening] = np.abs(decode_levels(vmax, softening)[u] - weak.ravel()).max()
+        assert len(np.unique(u)) > (12 if softening is None else 50)  # 13 vs 54
+    assert errors[SOFTENING] < errors[None] / 3
 
 
 def test_the_page_never_sees_ground_truth(oracle, tiny_videos):

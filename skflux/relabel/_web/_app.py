@@ -15,8 +15,9 @@ Routes (every one needs ``?token=...`` or the header ``X-Skflux-Token``; 403 oth
     and key frames).
 ``GET /api/video/{video}/frames``
     Its frames: one uint8 block, ``n_frames * height * width`` bytes, scaled on
-    the server with a symmetric Gauss scale (headers ``X-Skflux-Shape``,
-    ``X-Skflux-Vmax``).
+    the server with a symmetric asinh scale of the field (headers
+    ``X-Skflux-Shape``, ``X-Skflux-Vmax``, ``X-Skflux-Softening``: see
+    ``encode_frames``), fine near 0 G for the page's contrast control.
 ``POST /api/verdict | undo | skip | finish | stop``
     Actions (JSON, at most 4096 bytes: 413 otherwise, refused as soon as the
     limit is passed, chunked or not). Malformed, nested more than 32 levels or
@@ -53,6 +54,8 @@ _STATIC = {  # URL path -> (resource name, media type): the only files ever serv
     "/review.css": ("review.css", "text/css; charset=utf-8"),
 }
 _MAX_BODY = 4096
+#: asinh scale of the served frames: linear below vmax / 16 (see ``encode_frames``)
+SOFTENING = 1 / 16
 _MAX_DEPTH = 32  # actions are flat objects; deeper JSON is refused (400), never recursed into
 _HEADERS = {
     "Cache-Control": "no-store",
@@ -184,7 +187,7 @@ class Hub:
         def make():
             v = np.asarray(item.video, dtype=np.float32)
             nan_frames = np.flatnonzero(~np.isfinite(v).reshape(len(v), -1).all(axis=1))
-            return (*encode_frames(v, self.vmax), nan_frames.tolist())
+            return (*encode_frames(v, self.vmax, softening=SOFTENING), nan_frames.tolist())
 
         return self._cached(("frames", session.pass_index, video), make)
 
@@ -278,7 +281,8 @@ def build_app(hub):
             return err
         data, vmax, shape, _ = await run_in_threadpool(hub.frames, session, video)
         headers = dict(_HEADERS, **{"X-Skflux-Shape": ",".join(map(str, shape)),
-                                    "X-Skflux-Vmax": repr(vmax)})
+                                    "X-Skflux-Vmax": repr(vmax),
+                                    "X-Skflux-Softening": repr(SOFTENING)})
         return Response(data, media_type="application/octet-stream", headers=headers)
 
     async def read_json(request):

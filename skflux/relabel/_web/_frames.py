@@ -12,7 +12,7 @@ import numpy as np
 from ..._schema import CADENCE_MINUTES
 from ..._validation import _is_dataarray
 
-__all__ = ["encode_frames", "video_axes", "video_facts"]
+__all__ = ["decode_levels", "encode_frames", "video_axes", "video_facts"]
 
 # coordinate names (first found wins) -> fact shown on the page
 _FACT_COORDS = {
@@ -24,7 +24,7 @@ _FACT_COORDS = {
 }
 
 
-def encode_frames(video, vmax=None):
+def encode_frames(video, vmax=None, *, softening=None):
     """Scale a video to one uint8 block with a symmetric Gauss scale.
 
     Parameters
@@ -34,6 +34,13 @@ def encode_frames(video, vmax=None):
     vmax : float or None
         Field shown as full white (and ``-vmax`` as full black). None: the
         99.5th percentile of ``|B|`` over the video's finite pixels.
+    softening : float or None, default=None
+        None: a linear scale. A fraction ``r`` in (0, 1]: an ``asinh`` scale,
+        ``127.5 · asinh(B / b) / asinh(vmax / b)`` around 128 with
+        ``b = r · vmax``, linear below ``b`` and logarithmic above: finer
+        levels for weak fields (where the page's contrast control looks), so
+        a saturation well below ``vmax`` still shows smooth greys. Decode
+        with :func:`decode_levels`.
 
     Returns
     -------
@@ -49,6 +56,8 @@ def encode_frames(video, vmax=None):
     >>> data, vmax, shape = encode_frames(np.array([[[-2.0, 0.0, 2.0]]]), vmax=2.0)
     >>> list(data), vmax, shape
     ([0, 128, 255], 2.0, (1, 1, 3))
+    >>> list(encode_frames(np.array([[[-2.0, -0.1, 0.1, 2.0]]]), 2.0, softening=1 / 16)[0])
+    [0, 101, 154, 255]
     """
     v = np.asarray(video, dtype=np.float32)
     if v.ndim != 3:
@@ -60,10 +69,41 @@ def encode_frames(video, vmax=None):
     vmax = float(vmax)
     if not math.isfinite(vmax) or vmax <= 0:
         vmax = 1.0
-    scaled = np.where(finite, v, 0.0) * np.float32(127.5 / vmax) + np.float32(127.5)
+    b = np.where(finite, v, 0.0)
+    if softening is None:
+        scaled = b * np.float32(127.5 / vmax) + np.float32(127.5)
+    else:
+        softening = float(softening)
+        if not (math.isfinite(softening) and 0 < softening <= 1):
+            raise ValueError(f"softening must be a fraction of vmax in (0, 1] or None; got "
+                             f"{softening!r}")
+        soft = softening * vmax
+        scaled = 127.5 + 127.5 * np.arcsinh(b / np.float32(soft)) / np.float32(
+            math.asinh(1.0 / softening))
     out = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
     out[~finite] = 128
     return out.tobytes(), vmax, tuple(int(s) for s in v.shape)
+
+
+def decode_levels(vmax, softening=None):
+    """The field (Gauss) each of the 256 levels of :func:`encode_frames` stands for.
+
+    Returns
+    -------
+    ndarray of shape (256,)
+        Increasing, odd about level 127.5 (the page computes the same table).
+
+    Examples
+    --------
+    >>> levels = decode_levels(300.0)
+    >>> float(levels[0]), float(levels[255])
+    (-300.0, 300.0)
+    """
+    x = (np.arange(256) - 127.5) / 127.5
+    if softening is None:
+        return x * float(vmax)
+    soft = float(softening) * float(vmax)
+    return soft * np.sinh(x * math.asinh(1.0 / float(softening)))
 
 
 def _scalar(value):

@@ -44,7 +44,14 @@
         if (!r.ok) throw new Error(`frames of video ${video}: HTTP ${r.status}`);
         const shape = r.headers.get("X-Skflux-Shape").split(",").map(Number);
         const vmax = parseFloat(r.headers.get("X-Skflux-Vmax"));
-        return { frames: new Uint8Array(await r.arrayBuffer()), shape, vmax };
+        const soft = parseFloat(r.headers.get("X-Skflux-Softening") || "NaN");
+        // the field (G) of each level: linear, or asinh with softening soft * vmax
+        const gauss = new Float64Array(256);
+        for (let u = 0; u < 256; u++) {
+          const x = (u - 127.5) / 127.5;
+          gauss[u] = Number.isFinite(soft) ? soft * vmax * Math.sinh(x * Math.asinh(1 / soft)) : x * vmax;
+        }
+        return { frames: new Uint8Array(await r.arrayBuffer()), shape, vmax, gauss };
       });
       const p = Promise.all([meta, frames]).then(([m, f]) => Object.assign({ meta: m }, f));
       p.catch(() => cache.delete(video));
@@ -71,16 +78,16 @@
     canvas.style.height = `${400 * h / Math.max(h, w)}px`;
   }
 
-  // contrast: the frames come scaled to +-vmax G (0..255); a lookup table re-maps them
-  // to +-sat G, sat = vmax * 20^((contrast - 100) / 100), i.e. vmax/20 .. vmax
+  // contrast: the frames come scaled to +-vmax G (0..255, asinh: fine near 0 G); a lookup
+  // table maps each level's field linearly to +-sat G, sat = vmax * 20^((contrast - 100) / 100)
   function setContrast(level) {
     view.contrast = Math.min(100, Math.max(0, level));
     $("contrast").value = String(view.contrast);
     const d = view.data;
     if (!d) return;
     view.sat = d.vmax * Math.pow(20, (view.contrast - 100) / 100);
-    const lut = new Uint8Array(256), k = d.vmax / view.sat;
-    for (let u = 0; u < 256; u++) lut[u] = Math.min(255, Math.max(0, Math.round((u - 127.5) * k + 127.5)));
+    const lut = new Uint8Array(256), k = 127.5 / view.sat;
+    for (let u = 0; u < 256; u++) lut[u] = Math.min(255, Math.max(0, Math.round(d.gauss[u] * k + 127.5)));
     view.lut = lut;
     const g = view.sat >= 10 ? view.sat.toFixed(0) : view.sat.toPrecision(2);
     $("cb-min").textContent = `−${g} G`;
