@@ -446,13 +446,13 @@
     if (s.status === "reviewing" && view.ended && view.ended.session !== s.session) view.ended = null;
     if (s.status === "stopped" || (view.ended && view.ended.status === "stopped")) {
       if (!view.ended) view.ended = { status: "stopped", session: s.session, last: s };
-      view.playing = false;
+      view.playing = false; playButton();
       stoppedOverlay();
       return;
     }
     if (s.status === "finished") {
       view.ended = { status: "finished", session: s.session, last: s };
-      view.playing = false;
+      view.playing = false; playButton();
       endedOverlay(s, false);
       return;
     }
