@@ -51,8 +51,11 @@ class WebOracle(Oracle):
     pending, at the end of the queue), ``U``/Backspace undo the last verdict
     (again: the one before, and so on, within this pass),
     ←/→ one frame, Space play/pause, ``J`` jump to the located emergence
-    frame, ``M`` mark the current frame as the emergence frame (stored with an
-    emergence verdict), Enter finish the pass, ``Q`` stop for now, ``?`` help.
+    frame, ``L`` play from it, ``[``/``]`` more/less contrast, ``1``–``9``
+    key frames of the summary strip (flux curves and key frames beside the
+    video), ``M`` mark the current frame as the emergence frame (stored with an
+    emergence verdict), Enter finish the pass, ``Q`` stop for now (the page
+    says how to resume), ``?`` help.
 
     Parameters
     ----------
