@@ -276,3 +276,72 @@ def test_a_lock_without_a_process_id_is_refused_naming_the_file_and_the_reason(t
     assert str(lock) in text and "process id" in text and "delete" in text, text
     assert "\\x" not in text and "PNG" not in text  # the content is described, not quoted
     assert snapshot(tmp_path) == before
+
+
+# ---------------------------------------------------------------------- creating a log
+_FULL_DISK = textwrap.dedent("""
+    import json, os, resource, signal, sys
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG)
+    from skflux.relabel import ReviewLog
+    base, limits = sys.argv[1], json.loads(sys.argv[2])
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    out = []
+    for limit in limits:
+        folder = os.path.join(base, str(limit))
+        os.mkdir(folder)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+        try:
+            ReviewLog(os.path.join(folder, "log.sqlite")).open("fp", {"t": 1}, seed=3).close()
+            result = "ok"
+        except Exception as exc:
+            result = f"{type(exc).__name__}: {exc}"
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        out.append(result)
+    print(json.dumps(out))
+""")
+
+
+def test_creating_a_log_on_a_full_disk_leaves_nothing_and_a_rerun_works(tmp_path):
+    """A new log on a full disk left an SQLite file without the format marker, and
+    every rerun was refused as "not a skflux review log"."""
+    limits = [0, 20, 100, 600, 1024, 2000, 4096, 5000, 8192, 9000, 12288, 16384, 20000, 24576,
+              28672, 32768, 40000, 49152, 65536, 1 << 20]
+    proc = subprocess.run([sys.executable, "-c", _FULL_DISK, str(tmp_path), json.dumps(limits)],
+                          capture_output=True, text=True, check=True)
+    results = json.loads(proc.stdout)
+    assert results[-1] == "ok" and any(r != "ok" for r in results), results
+    for limit, result in zip(limits, results, strict=True):
+        folder = tmp_path / str(limit)
+        path = folder / "log.sqlite"
+        if result != "ok":  # refused, saying which file
+            assert result.startswith("ReviewLogError") and str(path) in result, result
+        existed = path.exists()
+        if existed:  # never a log without its marker: a complete one, or nothing
+            assert ReviewLog(path).meta["format"] == "skflux-review-log", (limit, result)
+            assert ReviewLog(path).seed == 3
+        else:
+            assert sorted(p.name for p in folder.iterdir()) == [], (limit, result)
+        log = ReviewLog(path).open("fp", {"t": 1}, seed=5)  # the rerun works
+        assert log.meta["format"] == "skflux-review-log"
+        assert log.seed == (3 if existed else 5)
+        log.close()
+
+
+def test_a_log_whose_creation_was_cut_short_is_explained_and_left_alone(tmp_path):
+    """The marker-less file an older skflux left on a full disk: say what it is."""
+    import sqlite3
+
+    from skflux.relabel._review_log import _SCHEMA
+
+    path = tmp_path / "review.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript(_SCHEMA)
+    con.close()
+    before = snapshot(tmp_path)
+    with pytest.raises(ReviewLogError) as info:
+        ReviewLog(path).open("fp", CONFIG)
+    text = str(info.value)
+    assert str(path) in text and "creation was interrupted" in text and "no verdict" in text
+    assert "delete it" in text.lower()
+    assert snapshot(tmp_path) == before

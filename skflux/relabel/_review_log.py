@@ -59,6 +59,11 @@ dies (even killed), so its lock is taken over at once, by exactly one process
 however many try together. A lock file that is a symbolic link or holds no
 process id is refused, never followed, read through or changed.
 
+A new log is built complete (schema and ``meta``, format marker included) in a
+private sibling file and renamed into place, so a failed creation (full disk,
+read-only folder) leaves no file behind; a marker-less log that an older skflux
+left after such a failure is recognised and explained (it holds nothing).
+
 A file that is not an SQLite database, an SQLite database without the format
 marker, a log of a newer format, or a log of another dataset or other settings
 is refused with :class:`ReviewLogError`; such a file is never modified.
@@ -292,9 +297,16 @@ class ReviewLog:
                             f"review log {self.path} is in use by {owner} (lock file {lock}); "
                             "wait until that run ends. If that process is gone, delete the "
                             "lock file.")
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, me.encode(), 0)
-                os.fsync(fd)
+                try:
+                    os.ftruncate(fd, 0)
+                    os.pwrite(fd, me.encode(), 0)
+                    os.fsync(fd)
+                except OSError as exc:  # full disk, quota...: leave no lock behind
+                    lock.unlink(missing_ok=True)
+                    raise ReviewLogError(
+                        f"cannot write the lock file {lock} of review log {self.path} "
+                        f"({exc.strerror or exc}): is the disk full or the folder "
+                        "read-only? Nothing was written.") from exc
             except BaseException:
                 if fd is not None:
                     os.close(fd)
@@ -347,10 +359,68 @@ class ReviewLog:
             )
         return True
 
-    def _connect(self, *, create):
+    def _create(self, rows):
+        """Write a complete new log (schema and ``meta`` ``rows``) and rename it into place.
+
+        The log is built in a private sibling file in one transaction, synced,
+        switched to write-ahead mode, and only then renamed onto :attr:`path`
+        (missing or empty; the caller holds the lock): a failure (full disk,
+        read-only folder) leaves no file, and never a log without its format
+        marker.
+        """
+        tmp = self.path.with_name(f".{self.path.name}.new-{os.getpid()}")
+        debris = [tmp.with_name(tmp.name + suffix) for suffix in ("", "-journal", "-wal",
+                                                                  "-shm")]
+        for p in debris:
+            p.unlink(missing_ok=True)
+        con = None
+        try:
+            con = sqlite3.connect(tmp, isolation_level=None)
+            con.execute("PRAGMA synchronous=FULL")
+            con.execute("BEGIN")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    con.execute(statement)
+            con.executemany("INSERT INTO meta VALUES (?, ?)", rows)
+            con.execute("COMMIT")
+            if con.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
+                raise sqlite3.OperationalError("cannot switch to write-ahead logging")
+            con.close()
+            con = None
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if any(p.exists() for p in debris[1:]):
+                raise sqlite3.OperationalError("the new log was not written out completely")
+            os.replace(tmp, self.path)
+        except (sqlite3.Error, OSError) as exc:
+            if con is not None:
+                con.close()
+            for p in debris:
+                p.unlink(missing_ok=True)
+            raise ReviewLogError(
+                f"cannot create the review log {self.path} ({exc}): is the disk full or the "
+                "folder read-only? Nothing was written.") from exc
+        try:  # make the rename durable
+            dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        except OSError:  # pragma: no cover - e.g. Windows
+            return
+        try:
+            os.fsync(dir_fd)
+        except OSError:  # pragma: no cover - file systems that refuse to sync a folder
+            pass
+        finally:
+            os.close(dir_fd)
+
+    def _connect(self, *, create, rows=None):
         exists = self._check_file()
         if not exists and not create:
             raise ReviewLogError(f"review log {self.path} does not exist")
+        if not exists:
+            self._create(rows)
+            exists = True
         try:
             con = sqlite3.connect(self.path, isolation_level=None, timeout=30)
             if exists:
@@ -360,6 +430,15 @@ class ReviewLog:
                 if "meta" in tables:
                     row = con.execute("SELECT value FROM meta WHERE key='format'").fetchone()
                     marker = row and row[0]
+                if marker is None and {"meta", "verdicts", "passes"} <= tables and not any(
+                        con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                        for t in ("meta", "verdicts", "passes")):
+                    con.close()
+                    raise ReviewLogError(
+                        f"{self.path} is a skflux review log whose creation was interrupted "
+                        "(e.g. by a full disk, with skflux 0.x before issue 28) before its "
+                        "format marker was written; it holds no verdict and no pass. Delete it "
+                        "and rerun: a new log is created in its place.")
                 if marker != FORMAT_MARKER:
                     con.close()
                     raise ReviewLogError(
@@ -404,8 +483,16 @@ class ReviewLog:
                         "(the last pass's models are retrained)")
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=FULL")
-            if not exists:
-                con.executescript(_SCHEMA)
+        except sqlite3.OperationalError as exc:
+            if "full" in str(exc) or "I/O" in str(exc) or "readonly" in str(exc):
+                con.close()
+                raise ReviewLogError(
+                    f"cannot write the review log {self.path} ({exc}): is the disk full or "
+                    "the folder read-only? The log was left as it was.") from exc
+            raise ReviewLogError(
+                f"{self.path} could not be read as a skflux review log ({exc}); refusing to "
+                "use or overwrite it"
+            ) from exc
         except sqlite3.DatabaseError as exc:
             raise ReviewLogError(
                 f"{self.path} could not be read as a skflux review log ({exc}); refusing to "
@@ -445,9 +532,15 @@ class ReviewLog:
             raise
 
     def _open(self, fingerprint, config, seed):
-        con, exists = self._connect(create=True)
         config_text = json.dumps(config, sort_keys=True, default=str)
-        if exists:
+        rows = [("format", FORMAT_MARKER), ("version", str(FORMAT_VERSION)),
+                ("fingerprint", fingerprint), ("config", config_text), ("created", _now())]
+        if seed is not None:
+            rows.append(("seed", str(int(seed))))
+        rows += sorted((self.extra_meta or {}).items())
+        created = not self._check_file()
+        con, _ = self._connect(create=True, rows=rows)
+        if not created:
             meta = dict(con.execute("SELECT key, value FROM meta"))
             if meta.get("fingerprint") != fingerprint:
                 con.close()
@@ -467,16 +560,7 @@ class ReviewLog:
                 )
             if int(meta["version"]) < FORMAT_VERSION:
                 self._migrate(con, int(meta["version"]))
-        else:
-            rows = [("format", FORMAT_MARKER), ("version", str(FORMAT_VERSION)),
-                    ("fingerprint", fingerprint), ("config", config_text),
-                    ("created", _now())]
-            if seed is not None:
-                rows.append(("seed", str(int(seed))))
-            with con:
-                con.execute("BEGIN")
-                con.executemany("INSERT INTO meta VALUES (?, ?)", rows)
-        if self.extra_meta:
+        if self.extra_meta and not created:
             with con:
                 con.execute("BEGIN")
                 con.executemany("INSERT OR IGNORE INTO meta VALUES (?, ?)",
