@@ -345,3 +345,100 @@ def test_a_log_whose_creation_was_cut_short_is_explained_and_left_alone(tmp_path
     assert str(path) in text and "creation was interrupted" in text and "no verdict" in text
     assert "delete it" in text.lower()
     assert snapshot(tmp_path) == before
+
+
+# ---------------------------------------------------------------------- Label Studio exports
+def _ls_tasks(tmp_path, tiny_videos, indices=(3, 4)):
+    from test_web_review import make_request
+
+    from skflux.relabel import ReviewPending
+    from skflux.relabel._web import LabelStudioOracle
+
+    oracle = LabelStudioOracle(tmp_path, media=False)
+    request = make_request(tiny_videos, list(indices))
+    with pytest.raises(ReviewPending):
+        list(oracle.review(request))
+    return oracle, request, json.loads(oracle.paths(1)[0].read_text())
+
+
+def _annotated(task, name="emergence", frame=None):
+    result = [{"from_name": "verdict", "to_name": "video", "type": "choices",
+               "value": {"choices": [name]}}]
+    if frame is not None:
+        result.append({"from_name": "emergence_frame", "to_name": "video", "type": "number",
+                       "value": {"number": frame}})
+    return dict(task, annotations=[{"result": result, "was_cancelled": False}])
+
+
+def _refused(oracle, request, export, match):
+    path = oracle.paths(1)[1]
+    path.write_text(json.dumps(export))
+    folder = path.parent
+    before = snapshot(folder)
+    with pytest.raises(ValueError, match=match) as info:
+        list(oracle.review(request))
+    assert str(path) in str(info.value)
+    assert snapshot(folder) == before
+    return str(info.value)
+
+
+@pytest.mark.parametrize("bad", [3.5, True, False, "3.5", -3, None, [3], {"v": 3}])
+def test_label_studio_video_ids_are_never_coerced(tmp_path, tiny_videos, bad):
+    oracle, request, tasks = _ls_tasks(tmp_path, tiny_videos)
+    export = [_annotated(t) for t in tasks]
+    export[1]["data"] = dict(export[1]["data"], skflux_video=bad)
+    _refused(oracle, request, export, r"task 1: skflux_video .* is not a video position")
+
+
+@pytest.mark.parametrize("bad", [2.5, True, "2.5", "seven", [2]])
+def test_label_studio_frames_are_never_coerced(tmp_path, tiny_videos, bad):
+    oracle, request, tasks = _ls_tasks(tmp_path, tiny_videos)
+    export = [_annotated(tasks[0], frame=bad), _annotated(tasks[1])]
+    _refused(oracle, request, export, r"task 0: emergence_frame .* is not a frame number")
+
+
+def test_label_studio_integral_numbers_still_count(tmp_path, tiny_videos):
+    oracle, request, tasks = _ls_tasks(tmp_path, tiny_videos)
+    export = [_annotated(tasks[0], frame=2.0), _annotated(tasks[1], "non-emergence")]
+    export[1]["data"] = dict(export[1]["data"], skflux_video=4.0)
+    oracle.paths(1)[1].write_text(json.dumps(export))
+    got = [(v.index, v.label, v.emergence_frame) for v in oracle.review(request)]
+    assert got == [(3, 1, 2), (4, 0, None)]
+
+
+def test_label_studio_rows_for_videos_never_asked_about_are_refused(tmp_path, tiny_videos):
+    """Rows for unknown videos were silently ignored."""
+    oracle, request, tasks = _ls_tasks(tmp_path, tiny_videos)
+    stray = dict(tasks[1], data=dict(tasks[1]["data"], skflux_video=9, video_id="x9"))
+    export = [_annotated(t) for t in (*tasks, stray)]
+    text = _refused(oracle, request, export, r"task 2: video 9 .*not one of the videos")
+    assert "x9" in text
+    # rows of this pass already imported by an earlier fit are not unknown
+    from test_web_review import make_request
+
+    export = [_annotated(t) for t in tasks]
+    oracle.paths(1)[1].write_text(json.dumps(export))
+    assert [v.index for v in oracle.review(make_request(tiny_videos, [4]))] == [4]
+
+
+@pytest.mark.parametrize("mangle, match", [
+    (lambda t: dict(t, data=[1, 2]), r"task 0: 'data' is not a JSON object"),
+    (lambda t: dict(t, annotations={"result": []}), r"task 0: 'annotations' is not a list"),
+    (lambda t: dict(t, annotations=["x"]), r"task 0, annotation 0: not a JSON object"),
+    (lambda t: dict(t, annotations=[{"result": "emergence"}]),
+     r"task 0, annotation 0: 'result' is not a list"),
+    (lambda t: dict(t, annotations=[{"result": ["emergence"]}]),
+     r"task 0, annotation 0, result 0: not a JSON object"),
+    (lambda t: dict(t, annotations=[{"result": [{"from_name": "verdict", "value": "e"}]}]),
+     r"task 0, annotation 0, result 0: 'value' is not a JSON object"),
+    (lambda t: dict(t, annotations=[{"result": [{"from_name": "verdict",
+                                                 "value": {"choices": "emergence"}}]}]),
+     r"task 0, annotation 0, result 0: 'choices' is not a list of labels"),
+    (lambda t: dict(t["data"], verdict=1), r"task 0: verdict 1 is not a label name"),
+])
+def test_label_studio_exports_of_the_wrong_structure_say_where(tmp_path, tiny_videos, mangle,
+                                                               match):
+    """A wrong structure gave AttributeError."""
+    oracle, request, tasks = _ls_tasks(tmp_path, tiny_videos)
+    export = [mangle(_annotated(tasks[0])), _annotated(tasks[1])]
+    _refused(oracle, request, export, match)

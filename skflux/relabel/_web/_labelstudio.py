@@ -61,13 +61,49 @@ def _task(item, media):
     }}
 
 
-def _choice(result):
+def _integer(value, what, where):
+    """``value`` as an int >= 0 when it is one exactly (3, 3.0, "3"); else ValueError.
+
+    Booleans, fractions and other types are refused, never coerced.
+    """
+    number = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    if number is None or number < 0:
+        raise ValueError(f"{where}: {what} {value!r} is not "
+                         + ("a video position (an integer >= 0)" if what == "skflux_video"
+                            else "a frame number (an integer >= 0)"))
+    return number
+
+
+def _field(mapping, key, kind, where):
+    """``mapping[key]`` checked to be a ``kind`` (dict or list), or None when missing."""
+    value = mapping.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise ValueError(f"{where}: {key!r} is not "
+                         + ("a JSON object" if kind is dict else "a list"))
+    return value
+
+
+def _choice(result, where):
     """(label name, frame) of one annotation's result list."""
     name, frame = None, None
-    for r in result:
-        value = r.get("value", {}) if isinstance(r, dict) else {}
-        if r.get("from_name") == "verdict" and value.get("choices"):
-            name = value["choices"][0]
+    for j, r in enumerate(result):
+        at = f"{where}, result {j}"
+        if not isinstance(r, dict):
+            raise ValueError(f"{at}: not a JSON object")
+        value = _field(r, "value", dict, at) or {}
+        if r.get("from_name") == "verdict":
+            choices = value.get("choices")
+            if choices is not None and (not isinstance(choices, list) or not all(
+                    isinstance(c, str) for c in choices)):
+                raise ValueError(f"{at}: 'choices' is not a list of labels")
+            if choices:
+                name = choices[0]
         elif r.get("from_name") == "emergence_frame" and value.get("number") is not None:
             frame = value["number"]
     return name, frame
@@ -83,12 +119,15 @@ def read_label_studio_export(path):
     Raises
     ------
     ValueError
-        On a file that is not such an export, naming it and the task.
+        On a file that is not such an export, naming it and the task: not
+        JSON, a wrong structure, a video position or frame that is not exactly
+        an integer >= 0 (``True``, ``3.5`` are refused, never coerced), a
+        verdict that is not a label name, or two tasks for one video.
     """
     path = Path(path)
     try:
         tasks = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"Label Studio export {path} cannot be read as JSON ({exc})") from None
     if not isinstance(tasks, list):
         raise ValueError(f"Label Studio export {path} must be a JSON list of tasks")
@@ -98,19 +137,32 @@ def read_label_studio_export(path):
         if not isinstance(task, dict):
             raise ValueError(f"{where}: not a JSON object")
         data = task.get("data", task)  # JSON_MIN rows are flat
+        if not isinstance(data, dict):
+            raise ValueError(f"{where}: 'data' is not a JSON object")
         if "skflux_video" not in data:
             raise ValueError(f"{where}: no 'skflux_video' field; export the tasks that "
                              "skflux wrote (Label Studio keeps their data fields)")
-        try:
-            video = int(data["skflux_video"])
-        except (TypeError, ValueError):
-            raise ValueError(f"{where}: skflux_video {data['skflux_video']!r} is not an "
-                             "integer") from None
+        video = _integer(data["skflux_video"], "skflux_video", where)
         if "annotations" in task:
-            done = [a for a in task["annotations"] if not a.get("was_cancelled")]
-            name, frame = _choice(done[-1].get("result", [])) if done else (None, None)
+            annotations = _field(task, "annotations", list, where) or []
+            done = []
+            for j, a in enumerate(annotations):
+                if not isinstance(a, dict):
+                    raise ValueError(f"{where}, annotation {j}: not a JSON object")
+                if not a.get("was_cancelled"):
+                    done.append((j, a))
+            if done:
+                j, last = done[-1]
+                at = f"{where}, annotation {j}"
+                name, frame = _choice(_field(last, "result", list, at) or [], at)
+            else:
+                name, frame = None, None
         else:
             name, frame = task.get("verdict"), task.get("emergence_frame")
+        if name is not None and not isinstance(name, str):
+            raise ValueError(f"{where}: verdict {name!r} is not a label name")
+        if frame is not None and frame != "":
+            frame = _integer(frame, "emergence_frame", where)
         if video in out:
             raise ValueError(f"{where}: a second task for video {video}; keep one per video")
         out[video] = (name, frame, str(data.get("video_id", "")), where)
@@ -164,6 +216,22 @@ class LabelStudioOracle(Oracle):
         directory.mkdir(parents=True, exist_ok=True)
         tasks_path, export_path = self.paths(request.pass_index)
         answers = read_label_studio_export(export_path) if export_path.exists() else {}
+        asked = {int(i) for i in request.indices}
+        if tasks_path.exists():  # every video of the pass (some answered by an earlier fit)
+            try:
+                asked |= {int(t["data"]["skflux_video"])
+                          for t in json.loads(tasks_path.read_text())}
+            except (OSError, ValueError, TypeError, KeyError) as exc:
+                raise ValueError(f"the Label Studio tasks {tasks_path} that skflux wrote "
+                                 f"cannot be read ({exc}); delete it to write them "
+                                 "again") from None
+        for video, (_, _, video_id, where) in answers.items():
+            if video not in asked:
+                raise ValueError(
+                    f"{where}: video {video}" + (f" ({video_id})" if video_id else "")
+                    + f" is not one of the videos of pass {request.pass_index} that skflux "
+                    f"asked about ({tasks_path.name}); the export belongs to another pass, "
+                    "dataset or run")
         verdicts, pending = [], []
         for item in request:
             if item.index not in answers:
@@ -179,11 +247,7 @@ class LabelStudioOracle(Oracle):
                 pending.append(item)
                 continue
             label = request.encode(name, where)
-            try:
-                frame = None if frame in (None, "") else int(frame)
-            except (TypeError, ValueError):
-                raise ValueError(f"{where}: emergence_frame {frame!r} is not a frame "
-                                 "number") from None
+            frame = None if frame in (None, "") else frame
             item.check_frame(label, frame, where)
             verdicts.append(Verdict(item.index, label, frame, "via=label-studio"))
         yield from verdicts  # every task was checked before the first verdict is logged
