@@ -44,7 +44,7 @@ import numpy as np
 
 from ._frames import encode_frames, video_axes, video_facts
 from ._session import BadRequest, evidence_json, parse_action
-from ._summary import summary_strip
+from ._summary import summary_strip, video_flux
 
 __all__ = ["Hub", "build_app", "resume_hint"]
 
@@ -181,13 +181,15 @@ class Hub:
         return value
 
     def frames(self, session, video):
-        """``(data, vmax, shape, nan_frames)``: the uint8 block and the frames with NaN."""
+        """``(data, vmax, shape, nan_frames, flux)``: the uint8 block, the frames with NaN,
+        and the flux curves (:func:`video_flux`), from one read of the video."""
         item = session.items[video]
 
         def make():
             v = np.asarray(item.video, dtype=np.float32)
             nan_frames = np.flatnonzero(~np.isfinite(v).reshape(len(v), -1).all(axis=1))
-            return (*encode_frames(v, self.vmax, softening=SOFTENING), nan_frames.tolist())
+            return (*encode_frames(v, self.vmax, softening=SOFTENING), nan_frames.tolist(),
+                    video_flux(v, item.X, item.index))
 
         return self._cached(("frames", session.pass_index, video), make)
 
@@ -197,7 +199,7 @@ class Hub:
         def make():
             facts = video_facts(item.X, item.index)
             # frames with missing (NaN) pixels: off the disk, unless masked already
-            _, _, shape, nan_frames = self.frames(session, video)
+            _, _, shape, nan_frames, flux = self.frames(session, video)
             facts.update(video_axes(item.X, item.index, shape))
             facts["off_disk"] = sorted(set(facts["off_disk"]) | set(nan_frames))
             try:
@@ -211,7 +213,7 @@ class Hub:
             located = evidence.get("emergence_frame")
             if evidence.get("located") is False:
                 located = None
-            summary = summary_strip(item.video, item.X, item.index, located=located)
+            summary = summary_strip(located=located, flux=flux)
             return {
                 "video": item.index, "video_id": item.video_id, "label": item.label,
                 "model_label": item.model_label, "proba": item.proba,
@@ -279,7 +281,7 @@ def build_app(hub):
         session, video, err = queued(request)
         if err is not None:
             return err
-        data, vmax, shape, _ = await run_in_threadpool(hub.frames, session, video)
+        data, vmax, shape, _, _ = await run_in_threadpool(hub.frames, session, video)
         headers = dict(_HEADERS, **{"X-Skflux-Shape": ",".join(map(str, shape)),
                                     "X-Skflux-Vmax": repr(vmax),
                                     "X-Skflux-Softening": repr(SOFTENING)})

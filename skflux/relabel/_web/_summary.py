@@ -24,7 +24,7 @@ from ..._validation import _is_dataarray
 from ...datasets._physics import MM_PER_DEG
 from ...datasets._statistics import _CM2_PER_MM2
 
-__all__ = ["flux_curves", "key_frames", "summary_strip"]
+__all__ = ["flux_curves", "key_frames", "summary_strip", "video_flux"]
 
 
 def _pixel_deg(X, width):
@@ -73,7 +73,7 @@ def flux_curves(video, *, pixel_deg, latitudes=None):
     >>> [f"{x:.3g}" for x in unsigned], [f"{x:.3g}" for x in signed]
     (['0', '4.42e+20'], ['0', '1.47e+20'])
     """
-    v = np.asarray(video, dtype=np.float64)
+    v = np.asarray(video, dtype=np.float32)
     if v.ndim != 3:
         raise ValueError(f"a video's flux curves need 3 dimensions (frame, lat, lon); got "
                          f"shape {v.shape}")
@@ -89,9 +89,11 @@ def flux_curves(video, *, pixel_deg, latitudes=None):
                              f"shape {lat.shape}")
         row_area = area * np.clip(np.cos(np.deg2rad(lat)), 0.0, 1.0)
     finite = np.isfinite(v)
-    b = np.where(finite, v, 0.0) * row_area[None, :, None]
-    unsigned = np.abs(b).sum(axis=(1, 2))
-    signed = b.sum(axis=(1, 2))
+    b = np.where(finite, v, np.float32(0.0))
+    # sum each pixel row (in float64), then weigh the rows by their area
+    signed = b.sum(axis=2, dtype=np.float64) @ row_area
+    np.abs(b, out=b)
+    unsigned = b.sum(axis=2, dtype=np.float64) @ row_area
     empty = ~finite.any(axis=(1, 2))
     unsigned[empty] = np.nan
     signed[empty] = np.nan
@@ -157,8 +159,8 @@ def _json(values):
     return [None if not math.isfinite(x) else float(f"{x:.5g}") for x in values]
 
 
-def summary_strip(video, X=None, index=None, *, located=None, n_key=5):
-    """The summary strip of one queued video: flux curves and key frames (JSON-able).
+def video_flux(video, X=None, index=None):
+    """The flux curves of one video of ``X``, with what they were computed from.
 
     Parameters
     ----------
@@ -170,16 +172,13 @@ def summary_strip(video, X=None, index=None, *, located=None, n_key=5):
         Carrington latitudes, ``observed`` which frames are real.
     index : int or None
         Position of the video in ``X``.
-    located : int or None, default=None
-        The located emergence frame (a key frame).
-    n_key : int, default=5
 
     Returns
     -------
     dict
-        ``unsigned_flux`` and ``signed_flux`` (Mx per frame; None where no
-        pixel is finite), ``key_frames`` (frame numbers) and ``area_note``
-        (how the pixel area was taken).
+        ``unsigned`` and ``signed`` (ndarrays, Mx per frame), ``valid``
+        (observed frames, or None) and ``area_note`` (how the pixel area was
+        taken).
     """
     v = np.asarray(video, dtype=np.float32)
     if v.ndim != 3:
@@ -200,9 +199,37 @@ def summary_strip(video, X=None, index=None, *, located=None, n_key=5):
     unsigned, signed = flux_curves(v, pixel_deg=pixel_deg, latitudes=latitudes)
     note = f"pixel {pixel_deg:.4g}° × {pixel_deg:.4g}°" + (
         ", area × cos(Carrington latitude)" if latitudes is not None else "")
+    return {"unsigned": unsigned, "signed": signed, "valid": valid, "area_note": note}
+
+
+def summary_strip(video=None, X=None, index=None, *, located=None, n_key=5, flux=None):
+    """The summary strip of one queued video: flux curves and key frames (JSON-able).
+
+    Parameters
+    ----------
+    video, X, index
+        As :func:`video_flux` (``video`` is not read when ``flux`` is given).
+    located : int or None, default=None
+        The located emergence frame (a key frame).
+    n_key : int, default=5
+    flux : dict or None, default=None
+        What :func:`video_flux` returned for this video, when already computed.
+
+    Returns
+    -------
+    dict
+        ``unsigned_flux`` and ``signed_flux`` (Mx per frame; None where no
+        pixel is finite), ``key_frames`` (frame numbers) and ``area_note``
+        (how the pixel area was taken).
+    """
+    if flux is None:
+        if video is None:
+            raise ValueError("summary_strip needs the video or its flux (video_flux)")
+        flux = video_flux(video, X, index)
     return {
-        "unsigned_flux": _json(unsigned),
-        "signed_flux": _json(signed),
-        "key_frames": key_frames(unsigned, n_key=n_key, located=located, valid=valid),
-        "area_note": note,
+        "unsigned_flux": _json(flux["unsigned"]),
+        "signed_flux": _json(flux["signed"]),
+        "key_frames": key_frames(flux["unsigned"], n_key=n_key, located=located,
+                                 valid=flux["valid"]),
+        "area_note": flux["area_note"],
     }
