@@ -181,3 +181,135 @@ def test_ingest_refuses_to_write_over_one_of_its_fits_files(tmp_path, target):
     assert_usage_error(proc, "OUT.nc", "FITS_DIR")
     assert _snapshot(tmp_path) == before
     assert not list(tmp_path.rglob("*partial*"))
+
+
+# --------------------------------------------------------------------------- BAD 4, 5: Zarr
+@pytest.fixture
+def zvideos():
+    from skflux.io._examples import tiny_videos
+
+    return tiny_videos(n=3, n_frames=8, size=6, missing=[3])
+
+
+def test_to_zarr_overwrite_refuses_a_folder_that_is_not_a_store(zvideos, tmp_path):
+    from skflux.io import to_zarr
+
+    folder = tmp_path / "thesis"
+    (folder / "chapters").mkdir(parents=True)
+    (folder / "notes.txt").write_text("years of work")
+    (folder / "chapters" / "1.tex").write_text("\\section{Intro}")
+    before = _snapshot(folder)
+    with pytest.raises(FileExistsError, match="thesis.*not a Zarr store"):
+        to_zarr(zvideos, folder, overwrite=True)
+    assert _snapshot(folder) == before
+    (tmp_path / "a.zarr").write_text("a file named like a store")
+    with pytest.raises(FileExistsError, match="a.zarr.*not a Zarr store"):
+        to_zarr(zvideos, tmp_path / "a.zarr", overwrite=True)
+    assert (tmp_path / "a.zarr").read_text() == "a file named like a store"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.zarr", "thesis"]  # no leftovers
+
+
+def test_to_zarr_overwrite_replaces_a_store_even_one_it_reads(zvideos, tmp_path):
+    from skflux.io import open_videos, to_zarr
+
+    store = to_zarr(zvideos, tmp_path / "v.zarr")
+    back = open_videos(store)  # lazy: reads the store it is written over
+    to_zarr(back.isel(video=[2, 0]), store, overwrite=True)
+    again = open_videos(store, chunks=None)
+    np.testing.assert_allclose(again.values, zvideos.isel(video=[2, 0]).values, atol=0.1 + 5e-4)
+    assert again["bmr_id"].values.tolist() == zvideos["bmr_id"].values[[2, 0]].tolist()
+    empty = tmp_path / "empty.zarr"
+    empty.mkdir()
+    assert open_videos(to_zarr(zvideos, empty, overwrite=True)).sizes["video"] == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.zarr", "v.zarr"]
+
+
+def _chunk(store, variable, *index):
+    return Path(store) / variable / "c" / "/".join(map(str, index))
+
+
+@pytest.mark.parametrize("variable, index, name", [
+    ("field", (1, 0, 0, 0), "video 1"),
+    ("label", (0,), "label"),
+    ("observed", (0, 0), "observed"),
+    ("time", (0,), "time"),
+])
+def test_missing_zarr_chunk_reads_as_missing_not_as_data(zvideos, tmp_path, variable, index,
+                                                         name):
+    from skflux.io import open_videos, to_zarr
+
+    store = to_zarr(zvideos, tmp_path / "v.zarr")
+    _chunk(store, variable, *index).unlink()
+    for chunks in ("video", None):
+        with pytest.raises(ValueError, match=f"v.zarr.*{variable}") as info:
+            open_videos(store, chunks=chunks).load()
+        assert "missing" in str(info.value) and name in str(info.value)
+
+
+def test_zero_valued_chunks_are_written_and_read_back(zvideos, tmp_path):
+    """An all-0 G video, all-0 labels and an all-False mask equal Zarr's fill values:
+    they are written anyway, so a store never lacks a chunk for a good reason."""
+    from skflux.io import open_videos, to_zarr
+
+    v = zvideos.copy(data=zvideos.values.copy())
+    v[1] = 0.0
+    v = v.assign_coords(label=("video", [0, 0, 0]))
+    store = to_zarr(v, tmp_path / "v.zarr")
+    assert _chunk(store, "field", 1, 0, 0, 0).is_file() and _chunk(store, "label", 0).is_file()
+    back = open_videos(store, chunks=None)
+    assert back["label"].values.tolist() == [0, 0, 0]
+    assert (back.values[1] == 0).all()
+
+
+@given(st.lists(st.sampled_from([0.0, np.nan, 0.2, -1000.0]), min_size=3, max_size=3),
+       st.lists(st.integers(0, 1), min_size=3, max_size=3))
+def test_property_any_constant_videos_and_labels_round_trip(tmp_path_factory, values, labels):
+    from skflux.io import open_videos, to_zarr
+    from skflux.io._examples import tiny_videos
+
+    v = tiny_videos(n=3, n_frames=4, size=6)
+    data = np.broadcast_to(np.asarray(values)[:, None, None, None], v.shape).copy()
+    v = v.copy(data=data).assign_coords(label=("video", labels))
+    try:
+        store = to_zarr(v, tmp_path_factory.mktemp("z") / "v.zarr")
+    except ValueError:  # an all-NaN video may be refused by the schema: then nothing is written
+        return
+    back = open_videos(store, chunks=None)
+    np.testing.assert_array_equal(back.values, v.values.astype(np.float32))
+    assert back["label"].values.tolist() == labels
+
+
+def test_truncated_zarr_chunk_names_store_variable_and_video(zvideos, tmp_path):
+    from skflux.io import open_videos, to_zarr
+
+    store = to_zarr(zvideos, tmp_path / "v.zarr")
+    chunk = _chunk(store, "field", 2, 0, 0, 0)
+    chunk.write_bytes(chunk.read_bytes()[: chunk.stat().st_size // 2])
+    videos = open_videos(store)
+    intact = videos.isel(video=[0, 1]).values  # the other videos still read
+    np.testing.assert_allclose(intact, zvideos.values[:2], atol=0.1 + 5e-4)
+    with pytest.raises(ValueError, match=r"v\.zarr.*field.*video 2") as info:
+        videos.load()
+    assert "corrupt" in str(info.value) or "truncated" in str(info.value)
+
+
+@pytest.mark.parametrize("edit, attribute", [
+    (lambda meta: meta.update(data_type="int32"), "dtype"),
+    (lambda meta: meta["attributes"].update(scale_factor=200.0), "scale_factor"),
+    (lambda meta: meta["attributes"].update(add_offset=5.0), "add_offset"),
+    (lambda meta: meta["attributes"].update(_FillValue=0), "_FillValue"),
+    (lambda meta: meta["attributes"].pop("scale_factor"), "scale_factor"),
+])
+def test_changed_zarr_packing_is_refused(zvideos, tmp_path, edit, attribute):
+    from skflux.io import open_videos, to_zarr
+
+    store = to_zarr(zvideos, tmp_path / "v.zarr")
+    for meta_path in (Path(store) / "field" / "zarr.json", Path(store) / "zarr.json"):
+        meta = json.loads(meta_path.read_text())
+        target = meta if meta_path.parent.name == "field" else (
+            meta.get("consolidated_metadata", {}).get("metadata", {}).get("field"))
+        if target is not None:
+            edit(target)
+        meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=f"v.zarr.*field.*{attribute}"):
+        open_videos(store).load()

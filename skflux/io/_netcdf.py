@@ -771,7 +771,11 @@ def open_videos(path, *, chunks="video"):
     ValueError
         If the file is not a readable NetCDF4/HDF5 file or Zarr store (corrupt, truncated or
         foreign), has no ``field`` variable, or does not follow the data model
-        (the message names the file and the missing coordinates).
+        (the message names the file and the missing coordinates); for a Zarr
+        store, also if a chunk is missing (Zarr would read the fill value as
+        data) or the field's packing differs from the one written, naming the
+        store and the variable. A chunk that cannot be decoded is reported,
+        with the store and the video, when it is read.
 
     Examples
     --------

@@ -8,6 +8,8 @@ video at a time (one video per chunk of the field);
 """
 
 import os
+import shutil
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -27,11 +29,18 @@ from ._packing import (
 )
 from ._validate import validate_videos
 
-__all__ = ["ZarrField", "is_zarr_store", "open_zarr_dataset", "to_zarr"]
+__all__ = ["ZarrField", "check_store", "is_zarr_store", "open_zarr_dataset", "to_zarr"]
 
 #: Per-video coordinates are chunked this many videos at a time (few small objects).
 _COORD_CHUNK = 1024
 _TIME_ENCODING = {"units": "microseconds since 1970-01-01", "dtype": "int64"}
+#: Root attribute recording how the field was packed: a store whose field says
+#: otherwise (dtype, scale_factor... edited after writing) is refused, not rescaled.
+PACKING_ATTR = "skflux_field_packing"
+_PACKING = {"dtype": "int16", "scale_factor": PACK_SCALE, "add_offset": 0.0,
+            "_FillValue": int(FILL_INT16)}
+#: Files at the root of a Zarr store (v3, v2): what ``overwrite=True`` may replace.
+_STORE_MARKERS = ("zarr.json", ".zgroup", ".zarray")
 
 
 def is_zarr_store(path):
@@ -118,7 +127,12 @@ def to_zarr(videos, store, *, overwrite=False, compression="blosc_lz4", compleve
         A folder (conventionally named ``*.zarr``) or any store xarray's
         ``to_zarr`` accepts (e.g. an fsspec mapper on a cloud bucket).
     overwrite : bool, default=False
-        Replace an existing store; without it an existing one is refused.
+        Replace an existing Zarr store (or an empty folder); without it an
+        existing path is refused, and even with it a path that is not a Zarr
+        store (a folder of other files, a file, a link) is refused untouched.
+        A local store is written beside ``store`` and swapped in when
+        complete, so a failed write leaves the old store as it was (and
+        videos read lazily from it can be written over it).
     compression : {"blosc_lz4", "zstd", "zlib"}, default="blosc_lz4"
         Codec of the field's chunks. "blosc_lz4" (Blosc's LZ4 with bit
         shuffle, readable by every Zarr implementation) decodes in ~2 CPU ms
@@ -142,7 +156,17 @@ def to_zarr(videos, store, *, overwrite=False, compression="blosc_lz4", compleve
         If a video lies outside the packing range or holds inf (naming the
         video), or the video dimension is empty.
     FileExistsError
-        If ``store`` exists and ``overwrite`` is False.
+        If ``store`` exists and ``overwrite`` is False, or it is not a Zarr
+        store.
+
+    Notes
+    -----
+    Every chunk is written, even one equal to Zarr's fill value (an all-0 G
+    video, all-0 labels), and the field's packing is recorded in the root
+    attribute ``skflux_field_packing``: :func:`skflux.io.open_videos` refuses
+    a store with a missing chunk (which Zarr would read as the fill value)
+    or a field whose dtype, ``scale_factor``, ``add_offset`` or
+    ``_FillValue`` differs from the record, naming the store and variable.
 
     Examples
     --------
@@ -162,29 +186,134 @@ def to_zarr(videos, store, *, overwrite=False, compression="blosc_lz4", compleve
     n, n_frames, n_lat, n_lon = (int(s) for s in videos.shape)
     if n == 0:
         raise ValueError("videos holds no video: nothing to write")
-    local = isinstance(store, (str, os.PathLike))
-    if local:
-        store = Path(os.fspath(store))
-        if store.exists() and not overwrite:
+    if not isinstance(store, (str, os.PathLike)):
+        return _write_store(videos, store, compressors)
+    store = Path(os.fspath(store))
+    if store.exists() or store.is_symlink():
+        if not overwrite:
             raise FileExistsError(f"{store} exists; pass overwrite=True to replace it")
+        _check_replaceable(store)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    # written beside the store and swapped in when complete: a failure leaves the old
+    # store as it was, and videos read lazily from the store itself survive the write
+    tmp = Path(tempfile.mkdtemp(prefix=f".{store.name}.partial-", dir=store.parent))
+    try:
+        _write_store(videos, tmp, compressors, name=store)
+        if store.exists():
+            old = tmp.with_name(tmp.name.replace(".partial-", ".old-"))
+            store.rename(old)
+            tmp.rename(store)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(store)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return store
+
+
+def _check_replaceable(store):
+    """``overwrite=True`` replaces a Zarr store (or an empty folder), never anything else."""
+    if store.is_dir() and not store.is_symlink() and (
+            any((store / m).is_file() for m in _STORE_MARKERS) or not any(store.iterdir())):
+        return
+    kind = "a symbolic link" if store.is_symlink() else (
+        "a folder" if store.is_dir() else "a file")
+    raise FileExistsError(
+        f"{store}: exists and is not a Zarr store ({kind} without {_STORE_MARKERS[0]} or "
+        f"{_STORE_MARKERS[1]}); overwrite=True replaces Zarr stores only: move it away or "
+        "choose another path")
+
+
+def _write_store(videos, store, compressors, name=None):
+    """Append the videos one by one to ``store`` (every chunk written) and consolidate."""
+    import zarr
+
+    n, n_frames, n_lat, n_lon = (int(s) for s in videos.shape)
+    name = store if name is None else name
     attrs = dict(videos.attrs)
+    attrs[PACKING_ATTR] = dict(_PACKING)  # kept by every append (appends rewrite the attrs)
     for i in range(n):
         one = videos.isel({VIDEO_DIM: slice(i, i + 1)})
         values = np.asarray(one.values, dtype=np.float64)[0]
-        pack(values, f"{store}: {file_video_name(videos, i, i)}")  # refuses what int16 cannot hold
+        pack(values, f"{name}: {file_video_name(videos, i, i)}")  # refuses what int16 cannot hold
         ds = _one_video_dataset(one, values, attrs)
+        # every chunk is written, even one equal to Zarr's fill value (an all-0 G video,
+        # all-0 labels): so a chunk missing from the store is always damage, never data
         if i == 0:
-            ds.to_zarr(store, mode="w", consolidated=False,
+            ds.to_zarr(store, mode="w", consolidated=False, write_empty_chunks=True,
                        encoding=_encoding(ds, n_frames, n_lat, n_lon, compressors))
         else:
             fixed = [k for k in ds.variables if VIDEO_DIM not in ds[k].dims]
-            ds.drop_vars(fixed).to_zarr(store, append_dim=VIDEO_DIM, consolidated=False)
-    import zarr
-
+            ds.drop_vars(fixed).to_zarr(store, append_dim=VIDEO_DIM, consolidated=False,
+                                        write_empty_chunks=True)
     with warnings.catch_warnings():  # Zarr v3 has no consolidated metadata in its spec yet
         warnings.simplefilter("ignore", category=UserWarning)
         zarr.consolidate_metadata(store)  # one read opens a store (in a cloud bucket too)
     return store
+
+
+def _missing_chunks(array):
+    """Indices (chunk grid coordinates) of the chunks of ``array`` absent from its store."""
+    from zarr.core.array import _shards_initialized
+    from zarr.core.sync import sync
+
+    present = set(sync(_shards_initialized(array._async_array)))
+    return [c for c in array._iter_chunk_coords()
+            if array.metadata.encode_chunk_key(c) not in present]
+
+
+def check_store(store):
+    """Refuse a store with missing chunks or a field packed otherwise than recorded.
+
+    Zarr reads a missing chunk as the array's fill value (0 G, label 0, time
+    1970); skflux writes every chunk, so a missing one is damage (a deleted or
+    lost object) and is refused, never read as data.
+
+    Parameters
+    ----------
+    store : str, path-like or zarr store
+
+    Raises
+    ------
+    ValueError
+        Naming the store, the variable, and the videos of the missing chunks,
+        or the packing attribute that differs from the one written.
+    """
+    import zarr
+
+    group = zarr.open_group(store, mode="r")
+    for name, array in group.arrays():
+        if array.nchunks_initialized >= array.nchunks:
+            continue
+        try:
+            missing = _missing_chunks(array)
+        except Exception:  # pragma: no cover - private zarr API changed: counts only
+            missing = []
+        where = ""
+        if missing and array.metadata.dimension_names and \
+                array.metadata.dimension_names[0] == VIDEO_DIM:
+            size = array.chunks[0]
+            videos = sorted({i for c in missing
+                             for i in range(c[0] * size, min((c[0] + 1) * size, array.shape[0]))})
+            shown = ", ".join(map(str, videos[:10])) + (" ..." if len(videos) > 10 else "")
+            where = f" (video {shown})" if len(videos) == 1 else f" (videos {shown})"
+        n_missing = array.nchunks - array.nchunks_initialized
+        raise ValueError(
+            f"{store}: variable {name!r}: {n_missing} of {array.nchunks} chunk(s) missing"
+            f"{where}; Zarr would read them as the fill value {array.fill_value!r}, which is "
+            "not data: the store is damaged (a deleted or lost chunk): write it again")
+    record = group.attrs.get(PACKING_ATTR)
+    if isinstance(record, dict) and FIELD_VAR in group:
+        field = group[FIELD_VAR]
+        found = {"dtype": str(field.dtype), **{k: field.attrs.get(k) for k in record
+                                              if k != "dtype"}}
+        for key, value in record.items():
+            if found.get(key) != value:
+                raise ValueError(
+                    f"{store}: variable {FIELD_VAR!r}: {key} is {found.get(key)!r} but the "
+                    f"store was written with {key} {value!r}; its values would be read "
+                    "wrongly scaled: the store was edited or damaged: write it again")
 
 
 class ZarrField(PackedRows):
@@ -232,11 +361,28 @@ class ZarrField(PackedRows):
         self.__dict__.update(state)
 
     def __getitem__(self, key):
-        return unpack(np.asarray(self._opened()[key]), self.scale, self.offset, self.fill)
+        return unpack(np.asarray(self._read(key)), self.scale, self.offset, self.fill)
 
     def _raw(self, start, stop):
         """The int16 values of videos ``start:stop``: whole chunks, decoded by zarr."""
-        return self._opened()[start:stop]
+        return self._read(slice(start, stop))
+
+    def _read(self, key):
+        array = self._opened()
+        try:
+            return array[key]
+        except Exception as exc:
+            first = key[0] if isinstance(key, tuple) else key
+            if isinstance(first, slice):
+                start, stop, _ = first.indices(self.shape[0])
+                which = (f"video {start}" if stop - start == 1
+                         else f"videos {start}-{stop - 1}")
+            else:
+                which = f"video {first}"
+            text = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+            raise ValueError(
+                f"{self.store}: variable {FIELD_VAR!r}, {which}: a chunk cannot be decoded "
+                f"(corrupt or truncated): {text}") from exc
 
     def _opened(self):
         """This process's handle on the field (reopened after a fork or unpickling)."""
@@ -272,6 +418,7 @@ def open_zarr_dataset(store, chunks):
     import xarray as xr
     import zarr
 
+    check_store(store)
     try:
         zarr.open_consolidated(store, mode="r")
         consolidated = True
@@ -279,6 +426,7 @@ def open_zarr_dataset(store, chunks):
         consolidated = False
     # coordinates are read eagerly by the caller: no dask chunks for them
     ds = xr.open_zarr(store, chunks=None, consolidated=consolidated, decode_timedelta=False)
+    ds.attrs.pop(PACKING_ATTR, None)
     if FIELD_VAR not in ds.variables:
         return ds, None
 
