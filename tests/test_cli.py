@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from skflux.pipeline import lower_bound_for
@@ -198,7 +199,6 @@ def test_simulate_is_deterministic(work, tmp_path):
     assert "simulating" not in proc.stderr and "wrote" not in proc.stderr, proc.stderr
     a = xr.open_dataset(tmp_path / "again.nc")
     b = xr.open_dataset(work / "data.nc").isel(video=slice(0, 3))
-    np = pytest.importorskip("numpy")
     assert np.array_equal(a["field"].values, b["field"].values, equal_nan=True)
     a.close()
     b.close()
@@ -787,3 +787,142 @@ def test_python_dash_m_skflux_runs_the_command_line():
     from skflux import __version__
 
     assert proc.stdout.strip() == f"skflux {__version__}"
+
+
+# --------------------------------------------------------------------------- issue 27
+
+class _FakeOracle:
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def web_runs(monkeypatch):
+    """Record what ``pipeline.make_oracle`` is asked for; the relabeling opens its log
+    (writing the recorded options, as a real run does) and stops as a reviewer would."""
+    import skflux.pipeline
+    from skflux import IterativeRelabeler
+    from skflux.relabel import ReviewLog, ReviewPending
+
+    calls = []
+
+    def make_oracle(kind, videos=None, **kw):
+        calls.append(dict(kw, kind=kind))
+        return _FakeOracle()
+
+    def stop(self, X, y, **kw):
+        log = self.review_log if isinstance(self.review_log, ReviewLog) else ReviewLog(
+            self.review_log)
+        log.open("fingerprint", {}).close()
+        raise ReviewPending("the reviewer stopped")
+
+    monkeypatch.setattr(skflux.pipeline, "make_oracle", make_oracle)
+    monkeypatch.setattr(IterativeRelabeler, "fit", stop)
+    return calls
+
+
+def test_review_keeps_the_model_and_reviewer_name_of_the_run_it_resumes(small_data, tmp_path,
+                                                                        web_runs):
+    """Finding 4 of issue 27: 'skflux review' dropped --model and --reviewer-name, so
+    resumed verdicts lost the evidence and were logged under the OS user."""
+    (tmp_path / "model").mkdir()
+    proc = cli("relabel", str(small_data), "--oracle", "web", "--log", "r.db", "--out",
+               "new.nc", "--model", "model", "--reviewer-name", "ann", "--no-browser",
+               cwd=tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    first = web_runs[-1]
+    assert first["kind"] == "web" and first["reviewer_name"] == "ann"
+    assert (tmp_path / first["model"]).resolve() == (tmp_path / "model").resolve()
+    # resumed from another folder, with no option but the log: the same evidence and name
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = cli("review", str(small_data), "--log", str(tmp_path / "r.db"), cwd=elsewhere)
+    assert proc.returncode == 3, proc.stderr
+    resumed = web_runs[-1]
+    assert resumed["reviewer_name"] == "ann" and resumed["open_browser"] is False
+    assert Path(resumed["model"]) == (tmp_path / "model").resolve()  # recorded absolute
+    # an option given to review replaces the recorded one
+    proc = cli("review", str(small_data), "--log", "r.db", "--reviewer-name", "bo",
+               cwd=tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    assert web_runs[-1]["reviewer_name"] == "bo"
+    assert Path(web_runs[-1]["model"]) == (tmp_path / "model").resolve()
+
+
+def _gappy(tiny_videos, path):
+    """Tiny videos with frames 2-3 missing (NaN, unobserved) and a NaN off-disk corner."""
+    from skflux.io import to_netcdf
+
+    # (no simulator truth: Resample keeps 'emergence_frame' in the old frames, see the report)
+    v = tiny_videos.isel(video=slice(0, 6)).load().drop_vars("emergence_frame").copy()
+    observed = np.ones(v.shape[:2], dtype=bool)
+    observed[:, 2:4] = False
+    values = v.values.copy()
+    values[:, 2:4] = np.nan
+    values[:, :, :2, :2] = np.nan  # beyond the limb in every frame
+    v = v.copy(data=values).assign_coords(observed=(("video", "frame"), observed))
+    to_netcdf(v, path)
+    return v
+
+
+def test_prepare_fills_gaps_masks_and_resamples(tiny_videos, tmp_path):
+    """Finding 3: extracted videos hold NaN; 'skflux prepare' makes them usable."""
+    from skflux.io import PACK_SCALE, open_videos
+
+    src = _gappy(tiny_videos, tmp_path / "gappy.nc")
+    proc = cli("-q", "prepare", "gappy.nc", "filled.nc", "--fill-gaps", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    filled = open_videos(tmp_path / "filled.nc").load()
+    assert filled.shape == src.shape and not np.isnan(filled.values).any()
+    v, p = src.values, filled.values
+    # gaps inside the observed span: linear interpolation between frames 1 and 4
+    np.testing.assert_allclose(p[:, 2, 2:, 2:], (2 * v[:, 1, 2:, 2:] + v[:, 4, 2:, 2:]) / 3,
+                               atol=2 * PACK_SCALE)
+    assert (p[:, :, :2, :2] == 0).all()  # off-disk: 0 G
+    assert (filled["observed"].values == src["observed"].values).all()
+    proc = cli("-q", "prepare", "filled.nc", "small.nc", "--resample", "4x8x8", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert open_videos(tmp_path / "small.nc").sizes == {"video": 6, "frame": 4, "lat": 8,
+                                                        "lon": 8}
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (("prepare", "gappy.nc", "out.nc"), "--fill-gaps"),  # nothing to do
+    (("prepare", "gappy.nc", "out.nc", "--resample", "4x8x9"), "--resample"),
+    (("prepare", "gappy.nc", "out.nc", "--resample", "big"), "--resample"),
+    (("prepare", "gappy.nc", "gappy.nc", "--fill-gaps"), "OUT.nc"),
+    (("prepare", "gappy.nc", "out.nc", "--resample", "4x8x8", "--model", "m"), "--model"),
+])
+def test_prepare_usage_errors(tiny_videos, tmp_path, args, fragment):
+    _gappy(tiny_videos, tmp_path / "gappy.nc")
+    assert_usage_error(cli(*args, cwd=tmp_path), fragment)
+    assert not (tmp_path / "out.nc").exists()
+
+
+def test_prepare_without_fill_gaps_refuses_nan_naming_the_video(tiny_videos, tmp_path):
+    v = _gappy(tiny_videos, tmp_path / "gappy.nc")
+    proc = cli("prepare", "gappy.nc", "out.nc", "--resample", "4x8x8", cwd=tmp_path)
+    assert_failure(proc, "video 0", repr(str(v["bmr_id"].values[0])), "--fill-gaps")
+    assert not (tmp_path / "out.nc").exists()
+
+
+def test_report_shows_a_failed_figure_as_a_note(tmp_path, monkeypatch):
+    """Finding 3: one failing figure aborted the whole report."""
+    import skflux.report._build as build
+
+    def boom(run):
+        raise RuntimeError("cannot draw this one")
+
+    figures = [(k, boom if k == "fig3" else f) for k, f in build.FIGURES]
+    monkeypatch.setattr(build, "FIGURES", figures)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "relabeled.json").write_text('{"passes": [], "summary": {}}')
+    proc = cli("report", "run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    html = (run / "report" / "index.html").read_text()
+    fig3 = html.split('<figure id="fig3"')[1].split("</figure>")[0]
+    assert "Drawing failed: RuntimeError: cannot draw this one" in fig3
+    assert '<figure id="fig2"' in html and 'src="fig2.png"' in html  # the others go on
+    assert "Figure 3 failed" in proc.stderr
+    assert sorted(p.name for p in run.iterdir()) == ["relabeled.json", "report"]

@@ -153,9 +153,8 @@ def recorded_options(args):
     """The options a later ``skflux review`` needs, as the meta entry of the review log."""
     options = {k: getattr(args, k) for k in RECORDED + RECORDED_OPTIONAL}
     options["param"] = [list(kv) for kv in options["param"]]
-    for key in ("out", "passes_json", "model"):  # a later review may run from another folder
-        if options[key] is not None:
-            options[key] = str(Path(options[key]).resolve())
+    if options["model"] is not None:  # the evidence, whichever folder the review runs from
+        options["model"] = str(Path(options["model"]).resolve())
     return pipeline.record_run(options)
 
 
