@@ -177,3 +177,66 @@ def test_bad_web_options_are_usage_errors(data, tmp_path):
     base = ["relabel", str(data), "--oracle", "web", "--log", str(tmp_path / "r.db")]
     assert main(base + ["--port", "70000"]) == 2
     assert main(base + ["--model", str(tmp_path / "nope"), "--no-browser"]) == 1
+
+
+def _log_recording(tmp_path, data, **changes):
+    """A review log whose recorded 'skflux relabel' options have ``changes``."""
+    from skflux.cli import build_parser
+    from skflux.cli import relabel as cli_relabel
+
+    log = tmp_path / "r.db"
+    args = build_parser().parse_args(["relabel", str(data), "--oracle", "web", "--log",
+                                      str(log), "--out", str(tmp_path / "new.nc")])
+    for key, value in changes.items():
+        setattr(args, key, value)
+    ReviewLog(log, extra_meta=cli_relabel.recorded_options(args)).open("fp", {}).close()
+    return log
+
+
+def _files(folder):
+    import gc
+
+    gc.collect()  # SQLite's -wal/-shm files of a connection read from go with it
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+@pytest.mark.parametrize("changes, flag, shown", [
+    ({"device": "cuda:7"}, "--device", "cuda:7"),
+    ({"device": "tpu"}, "--device", "tpu"),
+    ({"module": "resnet"}, "--module", "resnet"),
+    ({"param": [("module__widths", (2, "x"))]}, "--param", "module__widths"),
+    ({"param": [("no_such_parameter", 3)]}, "--param", "no_such_parameter"),
+    ({"epochs": 0}, "--epochs", "0"),
+    ({"batch_size": 2.5}, "--batch-size", "2.5"),
+    ({"port": 70000}, "--port", "70000"),
+    ({"stop_ratio": 3}, "--stop-ratio", "3"),
+])
+def test_review_blames_a_bad_recorded_option_on_the_log_not_on_a_flag(data, tmp_path, capsys,
+                                                                      changes, flag, shown):
+    """Options recorded in a review log were blamed on flags the user never typed."""
+    from skflux.cli import main
+
+    log = _log_recording(tmp_path, data, **changes)
+    before = _files(tmp_path)
+    assert main(["review", str(data), "--log", str(log), "--no-browser"]) == 1
+    err = capsys.readouterr().err
+    assert f"argument {flag}" not in err  # not a usage error of this command line
+    assert str(log) in err and "recorded" in err and flag in err and shown in err, err
+    assert "Traceback" not in err
+    assert _files(tmp_path) == before  # refused before anything was written
+
+
+def test_review_says_a_recorded_host_opens_the_page_to_the_network(data, tmp_path, capsys):
+    from skflux.cli import main
+
+    log = _log_recording(tmp_path, data, host="0.0.0.0")
+    missing = tmp_path / "gone.nc"  # the run stops right after the options are checked
+    assert main(["review", str(missing), "--log", str(log), "--no-browser"]) == 1
+    err = capsys.readouterr().err
+    assert "warning" in err and "0.0.0.0" in err and "reachable from the network" in err
+    assert main(["review", str(missing), "--log", str(log), "--no-browser", "--host",
+                 "127.0.0.1"]) == 1
+    assert "reachable from the network" not in capsys.readouterr().err
+    assert main(["review", str(missing), "--log", str(log), "--no-browser", "--host",
+                 "::"]) == 1
+    assert "reachable from the network" in capsys.readouterr().err

@@ -7,7 +7,7 @@ the command with exit status 2, naming the option, before any work starts.
 import argparse
 import math
 
-from ._errors import OptionError
+from ._errors import CommandError, OptionError
 
 MODULES = ("vgg", "vgg3d")  # FluxEmergenceClassifier's built-in networks
 
@@ -164,8 +164,138 @@ def make_classifier(*, module="vgg", epochs=20, batch_size=10, lr=1e-4, device="
 
 
 def classifier_from_args(args, **overrides):
-    """The classifier the training options of ``args`` describe."""
+    """The classifier the training options of ``args`` describe.
+
+    Where ``args`` resumes a review log (``args.recorded_from``, see
+    :func:`check_recorded`), a value the classifier refuses that came from the
+    log is blamed on the log, not on an option the user never typed.
+    """
     kwargs = dict(module=args.module, epochs=args.epochs, batch_size=args.batch_size,
                   lr=args.lr, device=args.device, seed=args.seed, params=args.param)
     kwargs.update(overrides)
-    return make_classifier(**kwargs)
+    try:
+        return make_classifier(**kwargs)
+    except OptionError as exc:
+        key = _KEY_OF.get(exc.option)
+        if key is None or key not in getattr(args, "recorded_keys", ()):
+            raise
+        reason = str(exc).partition(": ")[2]
+        raise CommandError(_recorded_message(args, key, getattr(args, key), reason)) from exc
+
+
+# --------------------------------------------------------------------------- recorded options
+def port(text):
+    """A TCP port, 0 (any free one) to 65535."""
+    value = nonneg_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {value}")
+    return value
+
+
+def _text_or_none(value):
+    if value is not None and not isinstance(value, str):
+        raise argparse.ArgumentTypeError(f"expected a text, got {value!r}")
+    return value
+
+
+def _module(value):
+    if value not in MODULES:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(MODULES)}")
+    return value
+
+
+def _params(value):
+    if not isinstance(value, (list, tuple)):
+        raise argparse.ArgumentTypeError("expected a list of KEY=VALUE pairs")
+    for pair in value:
+        if (not isinstance(pair, (list, tuple)) or len(pair) != 2
+                or not isinstance(pair[0], str) or not pair[0].isidentifier()):
+            raise argparse.ArgumentTypeError(f"{pair!r} is not a KEY=VALUE pair")
+    return value
+
+
+def _flag(value):
+    if not isinstance(value, bool):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+    return value
+
+
+def _as_text(check):
+    """An option type applied to a recorded JSON value (numbers as they were typed)."""
+    def apply(value):
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise argparse.ArgumentTypeError(f"expected a value like {check.__name__}, got "
+                                             f"{value!r}")
+        return check(str(value))
+    return apply
+
+
+#: recorded option -> (its flag, the check of its value)
+_RECORDED_CHECKS = {
+    "device": ("--device", _as_text(device)), "module": ("--module", _module),
+    "epochs": ("--epochs", _as_text(positive_int)),
+    "batch_size": ("--batch-size", _as_text(positive_int)),
+    "lr": ("--lr", _as_text(positive_float)), "n_jobs": ("--n-jobs", _as_text(n_jobs)),
+    "seed": ("--seed", _as_text(nonneg_int)), "param": ("--param", _params),
+    "max_passes": ("--max-passes", _as_text(positive_int)),
+    "stop_ratio": ("--stop-ratio", _as_text(fraction)), "port": ("--port", _as_text(port)),
+    "host": ("--host", _text_or_none), "out": ("--out", _text_or_none),
+    "passes_json": ("--passes-json", _text_or_none), "model": ("--model", _text_or_none),
+    "reviewer_name": ("--reviewer-name", _text_or_none), "no_browser": ("--no-browser", _flag),
+    "truth_coord": ("--truth-coord", _text_or_none),
+}
+_KEY_OF = {flag: key for key, (flag, _) in _RECORDED_CHECKS.items()}
+
+
+def _recorded_message(args, key, value, reason):
+    flag = _RECORDED_CHECKS[key][0]
+    shown = " ".join(f"{k}={v!r}" for k, v in value) if key == "param" else repr(value)
+    fix = (f"give {flag} to 'skflux review' to replace it" if key in args.recorded_overridable
+           else f"{flag} decides which models the log's passes were trained with, so a "
+                "resumed log keeps it: rerun on a machine where it works, or start a new log "
+                "with 'skflux relabel'")
+    return (f"review log {args.recorded_from}: {flag} {shown} was recorded by the 'skflux "
+            f"relabel' run that created the log (it was not typed on this command line) and "
+            f"cannot be used here: {reason}; {fix}")
+
+
+def check_recorded(args, log_path, keys, overridable=()):
+    """Check option values read back from a review log, blaming the log for a bad one.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The options of the resumed run; ``args.recorded_from``,
+        ``args.recorded_keys`` and ``args.recorded_overridable`` are set, so
+        that :func:`classifier_from_args` blames the log too.
+    log_path : path-like
+        The review log the values came from.
+    keys : iterable of str
+        The options whose values came from the log (not typed by the user).
+    overridable : iterable of str
+        Those the resuming command may replace (the message says how).
+
+    Raises
+    ------
+    CommandError
+        Naming the log, the option, the recorded value and why it cannot be
+        used (the same checks as the command line's).
+    """
+    args.recorded_from = str(log_path)
+    args.recorded_keys = frozenset(keys)
+    args.recorded_overridable = frozenset(overridable)
+    for key in sorted(args.recorded_keys & set(_RECORDED_CHECKS)):
+        value = getattr(args, key)
+        try:
+            _RECORDED_CHECKS[key][1](value)
+        except argparse.ArgumentTypeError as exc:
+            raise CommandError(_recorded_message(args, key, value, str(exc))) from None
+    return args
+
+
+def network_warning(host, source=""):
+    """A warning (or "") when the review page on ``host`` is reachable from the network."""
+    from ..relabel._web._server import network_exposure
+
+    exposed = network_exposure(host)
+    return f"the review page will listen on {host}{source}, {exposed}" if exposed else ""

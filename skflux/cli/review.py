@@ -16,7 +16,7 @@ import logging
 from .. import pipeline
 from . import relabel
 from ._errors import CommandError
-from ._options import device, n_jobs
+from ._options import check_recorded, device, n_jobs, network_warning
 from ._paths import require_file
 
 log = logging.getLogger("skflux")
@@ -71,6 +71,9 @@ def rerun_options(args, options):
     ns = argparse.Namespace(**{k: options[k] for k in relabel.RECORDED})
     for key, default in _DEFAULTS.items():
         setattr(ns, key, options.get(key, default))
+    typed = {key for key in _OVERRIDES if getattr(args, key) is not None}
+    check_recorded(ns, args.log, (set(relabel.RECORDED) | (set(_DEFAULTS) & set(options)))
+                   - typed, overridable=_OVERRIDES)  # a bad value: blame the log, not a flag
     ns.param = [tuple(kv) for kv in ns.param]
     for key in _OVERRIDES:
         if getattr(args, key) is not None:
@@ -83,6 +86,10 @@ def rerun_options(args, options):
 
 def run(args):
     ns = rerun_options(args, recorded_options(args.log))
+    exposed = network_warning(ns.host, "" if args.host is not None else
+                              f" (as recorded in the review log {args.log})")
+    if exposed:
+        log.warning("%s", exposed)
     log.info("reviewing what %s has pending, with the options it recorded%s", args.log,
              f" (evidence from {ns.model})" if ns.model else "")
     return relabel.run(ns)
