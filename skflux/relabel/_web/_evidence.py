@@ -1,6 +1,20 @@
-"""What a fitted ensemble saw in a video, for the review page (``WebOracle(evidence=...)``)."""
+"""What a fitted ensemble saw in a video, for the review page (``WebOracle(evidence=...)``).
+
+Nothing here computes a probability or a frame itself: the members'
+probabilities come from ``ensemble.predict_proba_members`` and the masking
+curves, the located frame and the ``located`` flag from
+:class:`~skflux.EmergenceTimeLocator` for the same ensemble, so the page shows
+exactly what the library returns for the video.
+"""
+
+import threading
+import warnings
 
 import numpy as np
+
+from ..._schema import VIDEO_DIM
+from ..._validation import _is_dataarray
+from ...timing import EmergenceTimeLocator, NoEmergenceLocatedWarning
 
 __all__ = ["EnsembleEvidence"]
 
@@ -9,11 +23,13 @@ class EnsembleEvidence:
     """``evidence`` for :class:`WebOracle` from a fitted ensemble: spread and masking curves.
 
     Called with a :class:`~skflux.relabel.ReviewItem`, it returns every
-    member's probability for the video (shown as the median and 25–75 %
-    spread) and, with ``masking=True``, the frame-masking curves of
-    :class:`~skflux.EmergenceTimeLocator` (each member's probability against
-    the cut-off frame) with the located emergence frame (median over members
-    of the frame of steepest rise) and the ensemble's threshold.
+    member's probability for the video, ``ensemble.predict_proba_members``
+    on the unmasked video (the page shows their median and 25–75 % spread)
+    and, with ``masking=True``, what :class:`~skflux.EmergenceTimeLocator`
+    returns for the video: each member's probability against the cut-off
+    frame (``curves_``), the located emergence frame and the ``located`` flag
+    (False: the largest change sits at the lower bound or too few frames are
+    observed, and the page says "no emergence located" instead of a frame).
 
     Parameters
     ----------
@@ -22,41 +38,88 @@ class EnsembleEvidence:
     masking : bool, default=True
         Compute the frame-masking curves (one video at a time, when the page
         asks for it); False: only the members' probabilities.
-    lower_bound : int, default=30
-        First cut-off frame of the masking (see ``EmergenceTimeLocator``);
-        clipped to the video's frames.
+    lower_bound : int or None, default=None
+        The locator's ``lower_bound``. ``None``: its default, the authors' 30
+        of 225 frames scaled to the video's length
+        (:func:`skflux.pipeline.lower_bound_for`: 4 for 32 frames).
     device : str or None, default=None
-        Torch device for the members.
+        Torch device for the masking curves.
+
+    Examples
+    --------
+    >>> from skflux.relabel import EnsembleEvidence, WebOracle
+    >>> oracle = WebOracle(evidence=EnsembleEvidence(ensemble))  # doctest: +SKIP
     """
 
-    def __init__(self, ensemble, masking=True, lower_bound=30, device=None):
+    def __init__(self, ensemble, masking=True, lower_bound=None, device=None):
         self.ensemble = ensemble
         self.masking = masking
         self.lower_bound = lower_bound
         self.device = device
-        self._locators = {}
+        self._locator = None
+        self._lock = threading.Lock()  # the page may ask for two videos at once
 
-    def _locator(self, lower_bound):
-        from ...timing import EmergenceTimeLocator
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_lock", None)
+        state["_locator"] = None
+        return state
 
-        if lower_bound not in self._locators:
-            self._locators[lower_bound] = EmergenceTimeLocator(
-                self.ensemble, lower_bound=lower_bound, device=self.device).fit()
-        return self._locators[lower_bound]
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def _fitted_locator(self):
+        if self._locator is None:
+            self._locator = EmergenceTimeLocator(self.ensemble, lower_bound=self.lower_bound,
+                                                 device=self.device).fit()
+        return self._locator
 
     def __call__(self, item):
-        """The evidence dict of one video (see ``WebOracle``'s ``evidence``)."""
-        video = np.asarray(item.video, dtype=np.float32)[None]
+        """The evidence dict of one video (see ``WebOracle``'s ``evidence``).
+
+        Parameters
+        ----------
+        item : ReviewItem
+            The video under review.
+
+        Returns
+        -------
+        evidence : dict
+            ``member_proba`` (n_members,), ``threshold`` when the ensemble has
+            one and, with ``masking``: ``curves`` (n_members, n_frames),
+            ``emergence_frame`` (NaN where not located), ``located``,
+            ``lower_bound`` and ``n_observed_frames``.
+
+        Raises
+        ------
+        ValueError
+            From the ensemble or the locator, e.g. for a video with NaN or of
+            another shape than the ensemble's, or a ``lower_bound`` too large
+            for the video.
+        """
+        video = _one_video(item)
         threshold = getattr(self.ensemble, "threshold_", None)
         out = {} if threshold is None else {"threshold": float(threshold)}
+        out["member_proba"] = np.asarray(self.ensemble.predict_proba_members(video))[:, 0]
         if not self.masking:
-            out["member_proba"] = self.ensemble.predict_proba_members(video)[:, 0]
             return out
-        from ...timing import emergence_frames_from_curves
-
-        lower_bound = int(min(self.lower_bound, max(video.shape[1] - 2, 0)))
-        curves = self._locator(lower_bound).emergence_curves(video)  # (members, 1, frames)
-        frames = emergence_frames_from_curves(curves, lower_bound)[:, 0]
-        out.update(member_proba=curves[:, 0, -1], curves=curves[:, 0],
-                   emergence_frame=float(np.median(frames)))
+        with self._lock, warnings.catch_warnings():  # the page says it, for this video
+            warnings.simplefilter("ignore", NoEmergenceLocatedWarning)
+            locator = self._fitted_locator()
+            result = locator.transform(video)
+            curves = np.array(locator.curves_[:, 0])
+        out.update(curves=curves,
+                   emergence_frame=float(result["emergence_frame"].values[0]),
+                   located=bool(result["located"].values[0]),
+                   lower_bound=int(result.attrs["lower_bound"]),
+                   n_observed_frames=int(result["n_observed_frames"].values[0]))
         return out
+
+
+def _one_video(item):
+    """The item's video as a 1-video batch; a DataArray keeps its coordinates (``observed``)."""
+    X = item.X
+    if _is_dataarray(X):
+        return X.isel({VIDEO_DIM: [item.index]})
+    return np.asarray(item.video, dtype=np.float32)[None]

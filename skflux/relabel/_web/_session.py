@@ -279,14 +279,16 @@ def evidence_json(raw, item):
     Keys (all optional): ``member_proba`` (each member's probability),
     ``curves`` (``(n_members, n_frames)``: each member's probability against the
     cut-off frame of the frame masking), ``emergence_frame`` (the located frame),
-    ``threshold``.
+    ``threshold``, ``located`` (False: the locator found no emergence, the
+    page says so), ``lower_bound`` and ``n_observed_frames`` (the locator's).
     """
     if raw is None:
         return {}
     if not isinstance(raw, dict):
         raise TypeError(f"evidence for video {item.index} ({item.video_id}) must be a dict; "
                         f"got {type(raw).__name__}")
-    unknown = set(raw) - {"member_proba", "curves", "emergence_frame", "threshold"}
+    unknown = set(raw) - {"member_proba", "curves", "emergence_frame", "threshold", "located",
+                          "lower_bound", "n_observed_frames"}
     if unknown:
         raise ValueError(f"evidence for video {item.index} ({item.video_id}) has unknown keys "
                          f"{sorted(unknown)}")
@@ -317,4 +319,11 @@ def evidence_json(raw, item):
         out["emergence_frame"] = int(round(f)) if math.isfinite(f) else None
     if raw.get("threshold") is not None:
         out["threshold"] = float(raw["threshold"])
+    if raw.get("located") is not None:
+        out["located"] = bool(raw["located"])
+        if not out["located"]:
+            out["emergence_frame"] = None
+    for key in ("lower_bound", "n_observed_frames"):
+        if raw.get(key) is not None:
+            out[key] = int(raw[key])
     return out
