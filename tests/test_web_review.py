@@ -623,6 +623,45 @@ def test_the_page_gets_the_summary_strip_and_axes_of_each_video(tiny_videos):
         oracle.stop()
 
 
+def test_what_several_requests_ask_for_at_once_is_made_once():
+    from skflux.relabel._web._app import Hub
+    from skflux.relabel._web._session import Clients
+
+    hub = Hub(token="ab", clients=Clients(), vmax=None, evidence=None, reviewer="")
+    calls, go = [], threading.Event()
+
+    def make():
+        calls.append(1)
+        assert go.wait(WAIT)
+        return object()
+
+    results = [None] * 4
+
+    def ask(k):
+        results[k] = hub._cached("key", make)
+
+    threads = [threading.Thread(target=ask, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    while not calls:
+        time.sleep(0.01)
+    time.sleep(0.1)  # the others now wait for the first (or find its value)
+    go.set()
+    for t in threads:
+        t.join(WAIT)
+    assert len(calls) == 1 and all(r is results[0] for r in results)
+
+    def broken():
+        calls.append(1)
+        raise OSError("disk")
+
+    with pytest.raises(OSError, match="disk"):
+        hub._cached("other", broken)
+    with pytest.raises(OSError, match="disk"):  # not cached: tried again
+        hub._cached("other", broken)
+    assert len(calls) == 3
+
+
 def test_resume_hint_names_the_running_command():
     from skflux.relabel._web._app import resume_hint
 

@@ -30,6 +30,7 @@ Routes (every one needs ``?token=...`` or the header ``X-Skflux-Token``; 403 oth
 
 import asyncio
 import collections
+import concurrent.futures
 import json
 import os
 import secrets
@@ -155,6 +156,7 @@ class Hub:
         self.resume = resume_hint()
         self._cache = collections.OrderedDict()
         self._cache_size = cache_size
+        self._making = {}  # key -> Future of a value being made
         self._lock = threading.Lock()
 
     @property
@@ -169,15 +171,30 @@ class Hub:
         self._session = value
 
     def _cached(self, key, make):
+        """``make()``, once per key: a request that finds it under way waits for it."""
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        value = make()
+            future = self._making.get(key)
+            mine = future is None
+            if mine:
+                future = self._making[key] = concurrent.futures.Future()
+        if not mine:  # e.g. the page asked for a video's facts and frames at once
+            return future.result()
+        try:
+            value = make()
+        except BaseException as exc:
+            with self._lock:
+                del self._making[key]
+            future.set_exception(exc)
+            raise
         with self._lock:
             self._cache[key] = value
+            del self._making[key]
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
+        future.set_result(value)
         return value
 
     def frames(self, session, video):
