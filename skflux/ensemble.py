@@ -32,6 +32,7 @@ from ._ensemble_members import (
     seed_mode,
     take,
 )
+from ._paper import STABILITY_BAND, TEST_MONTHS, THRESHOLD_FALLBACK
 from ._targets import check_binary_target, decode
 from ._validation import _is_dataarray, _is_tensor, check_videos, months_of
 from .metrics import stable_mask
@@ -300,8 +301,9 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, estimator, cv=None, n_seeds=2, threshold=0.5, benchmark_months=None,
-                 pos_label=None, n_jobs=None, random_state=None, batch_size=None, verbose=0):
+    def __init__(self, estimator, cv=None, n_seeds=2, threshold=THRESHOLD_FALLBACK,
+                 benchmark_months=None, pos_label=None, n_jobs=None, random_state=None,
+                 batch_size=None, verbose=0):
         self.estimator = estimator
         self.cv = cv
         self.n_seeds = n_seeds
@@ -337,7 +339,7 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     "threshold='benchmark' needs benchmark_months when cv is not a "
                     f"MonthBlockSplit (cv={cv!r}); e.g. benchmark_months=[9, 10]")
-            months = sorted(set(range(1, 11)) - set(cv.months_used))
+            months = sorted(set(range(1, 13)) - set(TEST_MONTHS) - set(cv.months_used))
             if not months:
                 raise ValueError(
                     f"threshold='benchmark': the blocks of cv={cv!r} cover months 1-10, so no "
@@ -445,7 +447,8 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
             "seeded_by": [r[2] for r in results],
         })
         self.classes_, self.pos_label_ = np.asarray(classes), pos_label
-        self.threshold_ = 0.5 if isinstance(self.threshold, str) else float(self.threshold)
+        self.threshold_ = (THRESHOLD_FALLBACK if isinstance(self.threshold, str)
+                           else float(self.threshold))
         self.threshold_info_ = {"source": "the threshold parameter", "months": [],
                                 "n_benchmark": 0}
         return self
@@ -457,9 +460,9 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
             warnings.warn(
                 f"the benchmark months {months} hold {n_bench} videos of "
                 f"{np.unique(y01_bench).size} class(es): no precision-recall crossing; "
-                "threshold_ left at 0.5", UserWarning, stacklevel=3)
+                f"threshold_ left at {THRESHOLD_FALLBACK}", UserWarning, stacklevel=3)
             self.threshold_info_["source"] = (
-                f"default 0.5 (benchmark months {months} lack a class)")
+                f"default {THRESHOLD_FALLBACK} (benchmark months {months} lack a class)")
             return
         med = np.median(self.predict_proba_members(X_bench), axis=0)
         self.threshold_ = precision_recall_threshold(y01_bench, med, pos_label=1)
@@ -656,7 +659,7 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
             "months": [], "n_benchmark": int(y01.size)}
         return self
 
-    def stability(self, X, band=(0.25, 0.75)):
+    def stability(self, X, band=STABILITY_BAND):
         """Whether each inference is stable (threshold outside the members' band).
 
         Parameters

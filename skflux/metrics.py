@@ -15,6 +15,8 @@ the timing errors are measured on).
 
 import numpy as np
 
+from ._paper import STABILITY_BAND
+
 __all__ = [
     "accuracy_summary", "ensemble_accuracy_report", "quantile_accuracy", "relabeling_summary",
     "stable_mask", "timed_emergences",
@@ -39,7 +41,7 @@ def _check_threshold(threshold):
     return t
 
 
-def stable_mask(member_proba, threshold, band=(0.25, 0.75)):
+def stable_mask(member_proba, threshold, band=STABILITY_BAND):
     """Which inferences are stable: the threshold lies outside the members' band.
 
     Parameters
@@ -117,7 +119,7 @@ def _binary_truth(y_true, n, positive=1):
     return y == positive
 
 
-def ensemble_accuracy_report(ensemble, X, y, *, quantiles=(0.25, 0.5, 0.75), band=(0.25, 0.75),
+def ensemble_accuracy_report(ensemble, X, y, *, quantiles=(0.25, 0.5, 0.75), band=STABILITY_BAND,
                              member_proba=None, threshold=None):
     """Accuracy with several percentiles as metric, and stable/unstable counts.
 

@@ -210,7 +210,9 @@ def prepare(videos, *, fill_gaps=True, n_frames=None, mode="edge", resample=None
     >>> from skflux.datasets import make_flux_emergence
     >>> from skflux.pipeline import prepare
     >>> X = make_flux_emergence(2, n_frames=6, size=8, random_state=0)
-    >>> X = X.where(X.frame != 2)  # a missing frame
+    >>> X = X.drop_vars("emergence_frame")  # (a frame index: not resampled)
+    >>> X = X.where(X.frame != 2)  # a missing frame, marked unobserved:
+    >>> X = X.assign_coords(observed=X.observed & (X.frame != 2))
     >>> out = prepare(X, resample=(3, 4))
     >>> out.shape, bool(np.isnan(out.values).any())
     ((2, 3, 4, 4), False)

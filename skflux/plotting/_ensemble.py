@@ -4,6 +4,8 @@ import calendar
 
 import numpy as np
 
+from .._paper import STABILITY_BAND
+
 __all__ = [
     "ensemble_histogram_order", "month_block_roles", "plot_ensemble_histogram",
     "plot_month_blocks",
@@ -177,7 +179,7 @@ def _check_member_proba(member_proba):
     return P
 
 
-def ensemble_histogram_order(member_proba, threshold, band=(0.25, 0.75)):
+def ensemble_histogram_order(member_proba, threshold, band=STABILITY_BAND):
     """Order of the videos in Figure 4 and where stable and unstable ones meet.
 
     Predicted negatives come first, then predicted positives; inside each, the
@@ -216,7 +218,7 @@ def ensemble_histogram_order(member_proba, threshold, band=(0.25, 0.75)):
     return order, splits, stable
 
 
-def plot_ensemble_histogram(member_proba, threshold, *, y_true=None, band=(0.25, 0.75),
+def plot_ensemble_histogram(member_proba, threshold, *, y_true=None, band=STABILITY_BAND,
                             bins=20, ax=None, fig=None, cmap="Greys", title=None):
     """Figure 4: the ensemble's probabilities as a 2-D histogram over videos.
 
