@@ -199,6 +199,42 @@ def test_skflux_has_no_import_cycle():
     assert not cycles, f"{len(cycles)} import cycle(s) in skflux:\n{text}"
 
 
+def _edges_between(graph, source, target):
+    """``[(module, imported)]`` from modules of package ``source`` into package ``target``."""
+    def inside(module, package):
+        return module == package or module.startswith(package + ".")
+
+    return sorted((m, t) for m, targets in graph.items() if inside(m, source)
+                  for t in targets if inside(t, target))
+
+
+@pytest.mark.parametrize("source, target", [("skflux.relabel", "skflux.plotting"),
+                                            ("skflux.plotting", "skflux.relabel")])
+def test_relabel_and_plotting_never_import_each_other(source, target):
+    """Issue 27: the oracles' frame mosaic comes from skflux._mosaic, and Figure 3 reads
+    plain pass records; no import either way, function-level imports included."""
+    graph = import_graph(PACKAGE)
+    assert any(m.startswith(source + ".") for m in graph)  # the walk found the package
+    edges = _edges_between(graph, source, target)
+    assert not edges, "\n".join(f"{m} imports {t}" for m, t in edges)
+
+
+def test_edges_between_sees_function_level_imports(tmp_path):
+    pkg = _write(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/a/__init__.py": "",
+        "pkg/a/x.py": "def f():\n    from ..b import y\n    return y\n",
+        "pkg/b/__init__.py": "from .y import z\n",
+        "pkg/b/y.py": "z = 1\n",
+        "pkg/c.py": "import pkg.b.y\n",
+    })
+    graph = import_graph(pkg)
+    assert _edges_between(graph, "pkg.a", "pkg.b") == [("pkg.a.x", "pkg.b"),
+                                                        ("pkg.a.x", "pkg.b.y")]
+    assert _edges_between(graph, "pkg.b", "pkg.a") == []
+    assert _edges_between(graph, "pkg.c", "pkg.a") == []
+
+
 # --------------------------------------------------------------------------- the builder
 def _write(root, files):
     for name, text in files.items():

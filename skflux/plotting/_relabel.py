@@ -1,5 +1,7 @@
 """Figure 3 of the paper: the relabeling passes and the convergence of performance."""
 
+from types import SimpleNamespace
+
 import numpy as np
 
 __all__ = ["plot_relabel_passes"]
@@ -23,20 +25,35 @@ def _roman(k):
     return out
 
 
-def _as_passes(passes_or_relabeler):
-    from ..relabel._passes import RelabelPass
+#: What Figure 3 reads from each pass record (:class:`skflux.relabel.RelabelPass` fields).
+_PASS_FIELDS = ("pass_index", "n_videos", "n_previously_verified", "n_mislabels",
+                "n_model_mistakes", "n_unreviewed", "n_agreements", "fraction_verified",
+                "blocks")
 
+
+def _as_passes(passes_or_relabeler):
+    """Plain records (attribute access) of the passes; nothing from skflux.relabel is imported.
+
+    Accepts a fitted relabeler (``passes_``), pass records with ``to_dict()``
+    (:class:`~skflux.relabel.RelabelPass`) or mappings such as their
+    ``to_dict()`` dicts read back from JSON.
+    """
     obj = passes_or_relabeler
     if hasattr(obj, "passes_"):
         obj = obj.passes_
-    elif hasattr(obj, "get_params") and not hasattr(obj, "passes_"):
+    elif hasattr(obj, "get_params"):
         raise ValueError("the IterativeRelabeler is not fitted; call fit first")
-    if isinstance(obj, (dict, RelabelPass)):
+    if isinstance(obj, dict) or hasattr(obj, "to_dict"):
         obj = [obj]
+    passes = []
     try:
-        passes = [p if isinstance(p, RelabelPass) else RelabelPass.from_dict(dict(p))
-                  for p in obj]
-    except TypeError as exc:
+        for i, p in enumerate(obj):
+            record = p.to_dict() if hasattr(p, "to_dict") else dict(p)
+            missing = [k for k in _PASS_FIELDS if k not in record]
+            if missing:
+                raise TypeError(f"pass record {i} lacks {missing}")
+            passes.append(SimpleNamespace(**record))
+    except (TypeError, ValueError) as exc:
         raise TypeError(
             "plot_relabel_passes needs a fitted IterativeRelabeler, or a list of RelabelPass "
             f"records or of their to_dict() dicts ({exc})") from None

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._mosaic import frame_mosaic
 from .._validation import _is_dataarray
 
 __all__ = ["plot_video_frames", "write_video_animation"]
@@ -103,24 +104,12 @@ def plot_video_frames(video, every=5, *, ax=None, fig=None, ncols=15, vmax=500.0
     from matplotlib.patches import Rectangle
 
     data, ef, cadence, auto_title = _one_video(video)
-    for name, v in (("every", every), ("ncols", ncols)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer; got {v!r}")
     _check_vmax(vmax)
     if emergence_frame is not None:
         ef = int(emergence_frame)
-    frames = np.arange(0, data.shape[0], every)
-    n = frames.size
-    cols = min(int(ncols), n)
-    rows = int(np.ceil(n / cols))
+    mosaic, frames, cols, gap = frame_mosaic(data, every, ncols)
+    rows = int(np.ceil(frames.size / cols))
     f, h, w = data.shape
-    gap = max(1, h // 15)
-    mosaic = np.full((rows * (h + gap) - gap, cols * (w + gap) - gap), np.nan)
-    for k, fr in enumerate(frames):
-        r, c = divmod(k, cols)
-        # latitude increases upwards: flip rows so north is up
-        mosaic[r * (h + gap): r * (h + gap) + h, c * (w + gap): c * (w + gap) + w] = \
-            np.nan_to_num(data[fr][::-1])
     if ax is None:
         if fig is None:
             fig = plt.figure(figsize=(1.0 * cols + 0.5, 1.0 * rows + 0.6))

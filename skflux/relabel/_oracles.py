@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._mosaic import save_frame_mosaic
 from .._validation import _is_dataarray, _is_tensor
 
 __all__ = [
@@ -480,16 +481,7 @@ class CallbackOracle(Oracle):
 
 def _frame_figure(video, title, path):
     """Save a mosaic of about 24 frames of one video (never marks a known emergence)."""
-    import matplotlib.pyplot as plt
-
-    from ..plotting import plot_video_frames
-
-    video = np.asarray(video, dtype=float)
-    fig = plot_video_frames(video, every=max(1, int(np.ceil(video.shape[0] / 24))), ncols=8,
-                            title=title)
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
+    return save_frame_mosaic(video, path, title=title, n_tiles=24, ncols=8)
 
 
 class ConsoleOracle(Oracle):
