@@ -227,7 +227,7 @@ def prepare(videos, *, fill_gaps=True, n_frames=None, mode="edge", resample=None
         bad = np.flatnonzero(np.asarray(
             videos.isnull().any(dim=("frame", "lat", "lon")).values))
         if bad.size:
-            name = (f" (bmr_id {videos['bmr_id'].values[bad[0]]!r})"
+            name = (f" (bmr_id {str(videos['bmr_id'].values[bad[0]])!r})"
                     if "bmr_id" in videos.coords else "")
             raise ValueError(f"video {int(bad[0])}{name} holds NaN (unobserved frames or "
                              f"off-disk pixels; {bad.size} videos in all): fill the gaps "
