@@ -54,6 +54,9 @@ def test_bounds_hold_what_the_sample_proves_and_the_estimate(strata, method):
             assert l_s <= N * x / n <= h_s  # the stratum's estimate lies inside
     lo90, hi90, _ = stratified_bounds(sizes, n_s, x_s, 0.90, method)
     assert lo <= lo90 and hi90 <= hi  # more confidence, wider interval
+    # the one-sided upper bound lies between the 90 % and the 95 % two-sided ones
+    lo_u, hi_u, _ = stratified_bounds(sizes, n_s, x_s, 0.95, method, alternative="upper")
+    assert lo_u == sum(x_s) and hi90 <= hi_u <= hi
 
 
 def test_one_large_stratum_reduces_to_clopper_pearson():
@@ -146,7 +149,7 @@ def test_audit_result_round_trips_through_a_dict():
 @pytest.mark.parametrize("method", ["exact", "clopper-pearson"])
 def test_interval_covers_the_true_number_of_wrong_labels_in_simulated_audits(method):
     """Coverage by simulation: >= 93 % of 200 audits at 95 % hold the truth."""
-    hits, n_audits = 0, 200
+    hits, hits_upper, n_audits = 0, 0, 200
     for a in range(n_audits):
         labels, truth, proba = _population(400, 0.04, 0.45, 40, seed=100 + a)
         verified = np.zeros(400, bool)
@@ -156,11 +159,12 @@ def test_interval_covers_the_true_number_of_wrong_labels_in_simulated_audits(met
         k = int((labels != truth)[~verified].sum())
         lo, hi = res.n_wrong_bounds
         hits += lo <= k <= hi
+        hits_upper += k <= res.n_wrong_upper <= hi
         # the residual interval is the same statement after the audit's corrections
         after = (k - res.n_wrong) / 400
         assert (res.residual_error_ci[0] <= after <= res.residual_error_ci[1]) == (
             lo <= k <= hi)
-    assert hits / n_audits >= 0.93
+    assert hits / n_audits >= 0.93 and hits_upper / n_audits >= 0.93
 
 
 def test_audit_names_what_is_wrong():

@@ -28,6 +28,11 @@ the summed interval miss ``K`` with probability at most ``alpha``: exact in
 every stratum, conservative for the sum. ``bench_cost_curve.py`` checks the
 coverage by simulation.
 
+The stopping rule needs only an upper bound: "the wrong labels left are at most
+``U`` with confidence ``1 - alpha``" is the one-sided bound, each uncertain
+stratum at tail level ``alpha / m`` (not ``alpha / 2m``), which is tighter than
+the upper end of the two-sided interval (:attr:`AuditResult.residual_error_upper`).
+
 Labels are codes here: 1 for emergence (the positive class), 0 for the other.
 """
 
@@ -73,7 +78,8 @@ def _binomial_bounds(N, n, x, tail):
     return lower, upper
 
 
-def stratified_bounds(sizes, n_sampled, n_wrong, confidence=0.95, method="exact"):
+def stratified_bounds(sizes, n_sampled, n_wrong, confidence=0.95, method="exact",
+                      alternative="two-sided"):
     """Confidence interval of the number of wrong labels in a stratified population.
 
     Parameters
@@ -89,6 +95,9 @@ def stratified_bounds(sizes, n_sampled, n_wrong, confidence=0.95, method="exact"
     method : {"exact", "clopper-pearson"}, default="exact"
         Per-stratum bounds: exact hypergeometric (sampling without
         replacement) or binomial Clopper-Pearson (as if with replacement).
+    alternative : {"two-sided", "upper"}, default="two-sided"
+        ``"upper"``: a one-sided upper bound at ``confidence`` (the lower bound
+        returned is then the count the sample proves, ``sum(n_wrong)``).
 
     Returns
     -------
@@ -123,8 +132,11 @@ def stratified_bounds(sizes, n_sampled, n_wrong, confidence=0.95, method="exact"
         raise ValueError(f"method must be 'exact' or 'clopper-pearson'; got {method!r}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1); got {confidence!r}")
+    if alternative not in ("two-sided", "upper"):
+        raise ValueError(f"alternative must be 'two-sided' or 'upper'; got {alternative!r}")
     uncertain = (n_sampled < sizes) & (n_sampled > 0)
-    tail = (1 - confidence) / 2 / max(int(uncertain.sum()), 1)
+    tails = 2 if alternative == "two-sided" else 1
+    tail = (1 - confidence) / tails / max(int(uncertain.sum()), 1)
     bound = _hypergeom_bounds if method == "exact" else _binomial_bounds
     per = []
     for N, n, x in zip(sizes, n_sampled, n_wrong):
@@ -133,7 +145,8 @@ def stratified_bounds(sizes, n_sampled, n_wrong, confidence=0.95, method="exact"
         elif n == 0:  # nothing known: anything from none to all
             per.append((0, int(N)))
         else:
-            per.append(bound(int(N), int(n), int(x), tail))
+            lo, hi = bound(int(N), int(n), int(x), tail)
+            per.append((lo if alternative == "two-sided" else int(x), hi))
     return int(sum(lo for lo, _ in per)), int(sum(hi for _, hi in per)), per
 
 
@@ -246,6 +259,12 @@ class AuditResult:
     residual_error, residual_error_ci
         Fraction of the scope's labels still wrong *after* the audit corrected
         the ``n_wrong`` it found: ``(K - n_wrong) / n_scope``.
+    n_wrong_upper : int
+        One-sided upper bound at ``confidence`` of the wrong labels in the
+        population before the audit (tighter than ``n_wrong_bounds[1]``).
+    residual_error_upper : float
+        ``(n_wrong_upper - n_wrong) / n_scope``: the bound of the stopping rule
+        (:meth:`certifies`).
     confidence : float
     method, allocation : str
     """
@@ -264,22 +283,38 @@ class AuditResult:
     confidence: float
     method: str
     allocation: str
+    n_wrong_upper: int = None
     error_rate: float = field(init=False)
     error_rate_ci: tuple = field(init=False)
     residual_error: float = field(init=False)
     residual_error_ci: tuple = field(init=False)
+    residual_error_upper: float = field(init=False)
 
     def __post_init__(self):
         lo, hi = self.n_wrong_bounds
+        if self.n_wrong_upper is None:  # a record without it: the two-sided bound holds
+            self.n_wrong_upper = hi
         pop, scope = max(self.n_population, 1), max(self.n_scope, 1)
         self.error_rate = self.n_wrong_estimate / pop
         self.error_rate_ci = (lo / pop, hi / pop)
         self.residual_error = (self.n_wrong_estimate - self.n_wrong) / scope
         self.residual_error_ci = ((lo - self.n_wrong) / scope, (hi - self.n_wrong) / scope)
+        self.residual_error_upper = (self.n_wrong_upper - self.n_wrong) / scope
 
     def certifies(self, max_error):
-        """Whether the upper bound of the residual error is below ``max_error``."""
-        return bool(self.residual_error_ci[1] < max_error)
+        """The stopping rule: is the one-sided upper bound of the residual error < ``max_error``?
+
+        Parameters
+        ----------
+        max_error : float
+            The largest fraction of wrong labels left that is acceptable.
+
+        Returns
+        -------
+        bool
+            True when :attr:`residual_error_upper` is below ``max_error``.
+        """
+        return bool(self.residual_error_upper < max_error)
 
     def to_dict(self):
         """A JSON-serialisable dict of every field."""
@@ -314,6 +349,7 @@ def summarize_audit(indices, stratum_of, previous, verdicts, *, n_scope, confide
     n_s = [int((s_of == s).sum()) for s in range(len(STRATA))]
     x_s = [int((wrong & (s_of == s)).sum()) for s in range(len(STRATA))]
     lo, hi, per = stratified_bounds(sizes, n_s, x_s, confidence, method)
+    upper = stratified_bounds(sizes, n_s, x_s, confidence, method, alternative="upper")[1]
     est = (float("nan") if any(N > 0 and n == 0 for N, n in zip(sizes, n_s))
            else float(sum(N * x / n for N, n, x in zip(sizes, n_s, x_s) if n)))
     return AuditResult(
@@ -325,7 +361,7 @@ def summarize_audit(indices, stratum_of, previous, verdicts, *, n_scope, confide
                       "n_wrong": x_s[s], "lower": per[s][0], "upper": per[s][1]}
                      for s in range(len(STRATA))],
         n_wrong_estimate=est, n_wrong_bounds=(lo, hi), confidence=float(confidence),
-        method=method, allocation=allocation)
+        method=method, allocation=allocation, n_wrong_upper=upper)
 
 
 # --------------------------------------------------------------------------- public
@@ -392,7 +428,8 @@ def audit(labels, proba, oracle, n_samples, *, verified=None, scope=None, X=None
     -------
     AuditResult
         Its ``verdicts`` are codes (1 emergence); ``residual_error_ci`` is the
-        interval of the fraction of the scope's labels still wrong, and
+        interval of the fraction of the scope's labels still wrong,
+        ``residual_error_upper`` its one-sided upper bound, and
         ``certifies(epsilon)`` the stopping rule "upper bound below epsilon".
 
     Raises

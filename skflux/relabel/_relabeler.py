@@ -146,8 +146,9 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Coverage ``1 - alpha`` of the audit's interval.
     max_error : float or None, default=None
         The stopping rule of the audit: stop after the first pass whose audit's
-        upper bound (at ``audit_confidence``) on the fraction of the validation
-        blocks' labels still wrong is below ``max_error``. Needs ``audit_size``.
+        one-sided upper bound (at ``audit_confidence``) on the fraction of the
+        validation blocks' labels still wrong is below ``max_error``. Needs
+        ``audit_size``.
         It replaces the R rule (``stop_ratio`` is then not used); the passes
         also stop on ``max_passes``, or when a pass finds no new disagreement
         and changes no label, its audit included.
@@ -371,7 +372,7 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         if self.max_error is None:
             return stop_reason(rec, self.stop_ratio, self.max_passes)
         if audit_result is not None and audit_result.certifies(self.max_error):
-            lo, hi = audit_result.residual_error_ci
+            hi = audit_result.residual_error_upper
             return (f"audit: residual error <= {hi:.3g} < max_error = {self.max_error} "
                     f"at {self.audit_confidence:.0%}")
         reason = stop_reason(rec, float("-inf"), self.max_passes)
