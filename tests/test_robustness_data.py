@@ -313,3 +313,119 @@ def test_changed_zarr_packing_is_refused(zvideos, tmp_path, edit, attribute):
         meta_path.write_text(json.dumps(meta))
     with pytest.raises(ValueError, match=f"v.zarr.*field.*{attribute}"):
         open_videos(store).load()
+
+
+# --------------------------------------------------------------------------- WEAK: extract
+@pytest.fixture
+def maps_work(tmp_path):
+    """A maps folder with the committed HMI map, a catalogue of two regions, and a
+    copy of the map 96 minutes later whose data are all NaN (``nan_map``)."""
+    import shutil
+
+    from astropy.io import fits
+    from test_cli_extract import CRLN_OBS, HMI_FD
+
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    shutil.copy(HMI_FD, maps / HMI_FD.name)
+    with fits.open(HMI_FD) as hdul:
+        hdu = hdul[1]
+        data = np.full_like(hdu.data, np.nan)
+        header = hdu.header.copy()
+    header["T_OBS"] = "2011.12.17_07:35:52.156_TAI"
+    header["T_REC"] = "2011.12.17_07:36:00.000_TAI"
+    header["DATE-OBS"] = "2011-12-17T07:34:10.700"
+    nan_dir = tmp_path / "nan_maps"
+    nan_dir.mkdir()
+    fits.CompImageHDU(data, header).writeto(nan_dir / "hmi_nan.fits")
+    (tmp_path / "regions.csv").write_text(
+        f"bmr_id,lon0,lat0,label\nA,{CRLN_OBS - 10.0},5.0,1\nB,{CRLN_OBS + 15.0},-12.0,0\n")
+    return tmp_path
+
+
+def _leftovers(folder):
+    return sorted(str(p) for p in Path(folder).rglob("*") if "partial" in p.name)
+
+
+def test_extract_all_nan_map_gives_unobserved_frames(maps_work):
+    import shutil
+
+    from test_cli import cli
+    from test_cli_extract import GRID
+
+    from skflux.io import open_videos
+
+    shutil.copy(maps_work / "nan_maps" / "hmi_nan.fits", maps_work / "maps")
+    proc = cli("-q", "extract", "maps", "regions.csv", "out.nc", *GRID, cwd=maps_work)
+    assert proc.returncode == 0, proc.stderr
+    videos = open_videos(maps_work / "out.nc", chunks=None)
+    assert videos["observed"].values.tolist() == [[True, False], [True, False]]
+    assert np.isnan(videos.values[:, 1]).all() and np.isfinite(videos.values[:, 0]).any()
+
+
+def test_extract_only_all_nan_maps_is_refused_naming_the_row_and_map(maps_work):
+    from test_cli import assert_failure, cli
+    from test_cli_extract import GRID
+
+    before = _snapshot(maps_work)
+    proc = cli("extract", "nan_maps", "regions.csv", "out.nc", *GRID, cwd=maps_work)
+    assert_failure(proc, "regions.csv row 0", "'A'", "hmi_nan.fits", "NaN")
+    assert _snapshot(maps_work) == before and not _leftovers(maps_work)
+
+
+@pytest.mark.parametrize("column", ["time", "field", "observed", "frame", "month", "year",
+                                    "mu", "video"])
+def test_extract_catalogue_column_that_extract_sets_is_refused(maps_work, column):
+    from test_cli import assert_failure, cli
+    from test_cli_extract import GRID
+
+    text = (maps_work / "regions.csv").read_text().splitlines()
+    rows = [f"{text[0]},{column}"] + [f"{line},3" for line in text[1:]]
+    (maps_work / "bad.csv").write_text("\n".join(rows) + "\n")
+    before = _snapshot(maps_work)
+    proc = cli("extract", "maps", "bad.csv", "out.nc", *GRID, cwd=maps_work)
+    assert_failure(proc, "bad.csv", f"column {column!r}")
+    assert _snapshot(maps_work) == before and not _leftovers(maps_work)
+
+
+@pytest.mark.parametrize("label", ["maybe", "2", "0.5", "-1", "True", "1e308"])
+def test_extract_bad_label_is_refused_before_cutting_naming_the_row(maps_work, label):
+    from test_cli import assert_failure, cli
+    from test_cli_extract import GRID
+
+    text = (maps_work / "regions.csv").read_text().replace(",0\n", f",{label}\n")
+    (maps_work / "bad.csv").write_text(text)
+    before = _snapshot(maps_work)
+    proc = cli("extract", "maps", "bad.csv", "out.nc", *GRID, cwd=maps_work)
+    assert_failure(proc, "bad.csv row 1", "'B'", "label")
+    assert "partial" not in proc.stderr
+    assert _snapshot(maps_work) == before and not _leftovers(maps_work)
+
+
+@pytest.mark.parametrize("column, value", [("lon0", "1e308"), ("lon0", "-1e308"),
+                                           ("lon0", "-721"), ("lon0", "inf"),
+                                           ("lat0", "-1e308")])
+def test_extract_coordinate_out_of_range_is_refused_naming_the_row(maps_work, column, value):
+    import pandas as pd
+    from test_cli import assert_failure, cli
+    from test_cli_extract import GRID
+
+    table = pd.read_csv(maps_work / "regions.csv")
+    table[column] = table[column].astype(object)
+    table.loc[1, column] = value
+    table.to_csv(maps_work / "bad.csv", index=False)
+    before = _snapshot(maps_work)
+    proc = cli("extract", "maps", "bad.csv", "out.nc", *GRID, cwd=maps_work)
+    assert_failure(proc, "bad.csv row 1", "'B'", column)
+    assert _snapshot(maps_work) == before and not _leftovers(maps_work)
+
+
+@given(st.floats(-720.0, 720.0), st.floats(-90.0, 90.0))
+def test_property_catalogue_centres_within_range_are_read(lon, lat):
+    import pandas as pd
+
+    from skflux.io._observations import _read_catalog
+
+    df, _ = _read_catalog(pd.DataFrame({"bmr_id": ["a"], "lon0": [lon], "lat0": [lat],
+                                        "label": [1]}))
+    assert float(df["lon0"].iloc[0]) == lon and df["label"].tolist() == [1]

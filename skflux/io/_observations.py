@@ -359,6 +359,10 @@ def _centres_mu(info, lon0, lat0):
     return np.atleast_1d(_mu(coords, observer))
 
 
+#: Longitudes are taken modulo 360 within +-720 degrees (two turns); beyond, a typo.
+_LON_LIMIT = 720.0
+
+
 def _check_centre(lon0, lat0, where):
     for name, v in (("lon0", lon0), ("lat0", lat0)):
         if (not isinstance(v, (int, float, np.integer, np.floating)) or isinstance(v, bool)
@@ -367,6 +371,10 @@ def _check_centre(lon0, lat0, where):
     if not -90.0 <= lat0 <= 90.0:
         raise ValueError(f"{where}: latitude lat0={lat0} is beyond +-90 degrees; give the "
                          "Carrington latitude of the region in degrees")
+    if not -_LON_LIMIT <= lon0 <= _LON_LIMIT:  # taken modulo 360 within these bounds
+        raise ValueError(f"{where}: longitude lon0={lon0} is outside -{_LON_LIMIT:g}..."
+                         f"{_LON_LIMIT:g} degrees; give the Carrington longitude of the region "
+                         "in degrees (0-360)")
 
 
 def _check_grid(n_frames, size, pixel_deg, mu_min):
@@ -480,8 +488,18 @@ def _patches_of_map(item, where, tasks, size, pixel_deg, mu_min, radial, scale=1
     out = []
     for key, lon0, lat0 in tasks:
         frame, mu0 = _reproject_patch(prep, lon0, lat0, size, pixel_deg, mu_min, radial)
+        if frame is not None and not np.isfinite(frame).any():
+            frame = _NO_DATA  # on the disk, but the map holds no value there: unobserved
         out.append((key, frame, mu0))
     return out
+
+
+#: A patch inside the limb cut where the map holds only NaN (an unobserved frame).
+_NO_DATA = "no data"
+
+
+def _usable(frame, mu0, mu_min):
+    return frame is not None and not isinstance(frame, str) and mu0 >= mu_min
 
 
 def _map_jobs(infos, plans):
@@ -562,7 +580,9 @@ def patch_video(maps, lon0, lat0, *, start=None, n_frames=N_FRAMES,
     ValueError
         Naming the file or map: unreadable FITS, no magnetic-field unit,
         maps out of time order; naming the centre: a latitude beyond +-90,
-        a region never on the disk.
+        a longitude beyond +-720, a region never on the disk, or no frame
+        with data (beyond the limb cut, or NaN in the map there: a frame
+        whose patch is all NaN in its map is unobserved, never ``observed``).
 
     See Also
     --------
@@ -594,18 +614,30 @@ def patch_video(maps, lon0, lat0, *, start=None, n_frames=N_FRAMES,
     cube = np.full((n_frames, size, size), np.nan, dtype=np.float32)
     observed = np.zeros(n_frames, dtype=bool)
     mu = np.full(n_frames, np.nan)
-    sources, instruments = [], []
+    sources, instruments, nan_maps = [], [], []
     for k in np.flatnonzero(chosen >= 0):
         info = infos[chosen[k]]
         ((_, frame, mu[k]),) = _patches_of_map(info.item, info.where, [(k, lon0, lat0)], size,
                                                pixel_deg, mu_min, radial, scale)
-        if frame is not None and mu[k] >= mu_min:
+        if isinstance(frame, str):
+            nan_maps.append(_short(info))
+        if _usable(frame, mu[k], mu_min):
             cube[k], observed[k] = frame, True
             sources.append(_short(info))
             instruments.append(str(info.meta_map.instrument))
+    if not observed.any():
+        raise ValueError(_nothing_observed(where, mu_min, nan_maps))
     attrs = _provenance(instruments, ";".join(sources), mu_min, radial, pixel_deg, scale)
     return _build(cube, observed, mu, start, lon0, lat0, size, pixel_deg, cadence_minutes,
                   attrs, coords)
+
+
+def _nothing_observed(where, mu_min, nan_maps):
+    text = f"{where}: no frame holds data: the patch centre is beyond the limb cut (mu < {mu_min})"
+    if nan_maps:
+        shown = ", ".join(nan_maps[:5]) + (" ..." if len(nan_maps) > 5 else "")
+        text += f" or the map holds only NaN there ({len(nan_maps)} map(s): {shown})"
+    return text + " in every map of its window"
 
 
 def find_maps(directory, pattern="*.fits"):
@@ -692,6 +724,11 @@ def _read_catalog(catalog):
         )
     if len(df) == 0:
         raise ValueError(f"{name}: holds no region")
+    for col in df.columns:
+        why = _SET_BY_EXTRACT.get(str(col))
+        if why is not None:
+            raise ValueError(f"{name}: column {col!r} names what extraction sets ({why}); "
+                             "rename the column")
 
     def row(i):
         where = f"{name} row {i}" + (f" (line {i + line0})" if line0 else "")
@@ -707,6 +744,7 @@ def _read_catalog(catalog):
             i = int(np.flatnonzero(df[col].isna().to_numpy())[0])
             raise ValueError(f"{row(i)}: no value in column {col!r}; fill it or drop the row")
     df["bmr_id"] = df["bmr_id"].astype(str)
+    df["label"] = _labels(df["label"], row)
     for i in range(len(df)):
         lon0, lat0 = df["lon0"].iloc[i], df["lat0"].iloc[i]
         try:
@@ -716,6 +754,30 @@ def _read_catalog(catalog):
                              f"{lon0!r}, {lat0!r}") from None
         _check_centre(lon0, lat0, row(i))
     return df, row
+
+
+#: Catalogue columns that would collide with what a patch video is made of.
+_SET_BY_EXTRACT = {
+    **{d: "a dimension of the videos" for d in DIMS},
+    "field": "the field variable",
+    OBSERVED: "which frames have a map",
+    "mu": "the patch centre's mu per frame",
+    "time": "the time of frame 0; give it as 'start'",
+    "month": "the calendar month of frame 0's time; give 'start'",
+    "year": "the year of frame 0's time; give 'start'",
+}
+
+
+def _labels(column, row):
+    """The ``label`` column as 0/1 integers; any other value is refused naming its row."""
+    import pandas as pd
+
+    values = column.to_numpy(dtype=object)
+    numeric = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+    for i, (value, number) in enumerate(zip(values, numeric)):
+        if isinstance(value, (bool, np.bool_)) or number not in (0.0, 1.0):
+            raise ValueError(f"{row(i)}: label {value!r} is not 0 or 1 (1 emergence, 0 not)")
+    return numeric.astype(int)
 
 
 def write_patch_videos(maps, catalog, path, *, n_frames=N_FRAMES,
@@ -764,10 +826,14 @@ def write_patch_videos(maps, catalog, path, *, n_frames=N_FRAMES,
     Raises
     ------
     ValueError
-        Naming the catalogue row (missing column or value, latitude beyond
-        +-90, duplicate id, a region never on the disk or without any map in
-        its window) or the map file (unreadable, no field unit, out of time
-        order).
+        Naming the catalogue row (missing column or value, a label other
+        than 0/1, latitude beyond +-90, longitude beyond +-720, duplicate
+        id, a region never on the disk, without any map in its window or
+        without data in any of them: frames whose patch is all NaN in its
+        map are unobserved), a column that names what extraction sets
+        (``time``, ``month``, ``year``, ``field``, ``observed``, ``mu`` or a
+        dimension: give the time of frame 0 as ``start``), before any map is
+        cut, or the map file (unreadable, no field unit, out of time order).
     """
     import joblib
     from tqdm.auto import tqdm
@@ -812,22 +878,25 @@ def write_patch_videos(maps, catalog, path, *, n_frames=N_FRAMES,
                 for (r, k), frame, mu0 in out:
                     buf = buffers.setdefault(r, (
                         np.full((n_frames, size, size), np.nan, dtype=np.float32),
-                        np.zeros(n_frames, dtype=bool), np.full(n_frames, np.nan)))
+                        np.zeros(n_frames, dtype=bool), np.full(n_frames, np.nan), []))
                     buf[2][k] = mu0
-                    if frame is not None and mu0 >= mu_min:
+                    if isinstance(frame, str):
+                        buf[3].append(_short(infos[i]))
+                    if _usable(frame, mu0, mu_min):
                         buf[0][k], buf[1][k] = frame, True
                 for r in sorted(r for r in list(buffers) if last[r] <= i):
-                    cube, observed, mu = buffers.pop(r)
+                    cube, observed, mu, nan_maps = buffers.pop(r)
                     if not observed.any():
-                        raise ValueError(f"{regions[r][0]}: the patch centre is beyond the limb "
-                                         f"cut (mu < {mu_min}) in every map of its window")
+                        raise ValueError(_nothing_observed(regions[r][0], mu_min, nan_maps))
                     coords = {c: _scalar(df[c].iloc[r]) for c in extra}
                     writer.write(_build(cube, observed, mu, plans[r][0], regions[r][1],
                                         regions[r][2], size, pixel_deg, cadence_minutes, attrs,
                                         coords))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, ValueError) and str(tmp) in str(exc):  # name the file asked for
+            raise type(exc)(str(exc).replace(str(tmp), str(path))) from exc
         raise
     return path
 
