@@ -442,3 +442,135 @@ def test_label_studio_exports_of_the_wrong_structure_say_where(tmp_path, tiny_vi
     oracle, request, tasks = _ls_tasks(tmp_path, tiny_videos)
     export = [mangle(_annotated(tasks[0])), _annotated(tasks[1])]
     _refused(oracle, request, export, match)
+
+
+# ---------------------------------------------------------------------- unwritable outputs
+TINY_NET = ["--epochs", "1", "--param", "module__widths=(2, 2, 4, 4)", "--param",
+            "module__top=4", "--param", "module__dense=4"]
+
+
+@pytest.fixture(scope="module")
+def nc_data(tmp_path_factory, tiny_videos):
+    from skflux.io import to_netcdf
+
+    path = tmp_path_factory.mktemp("outputs") / "data.nc"
+    to_netcdf(tiny_videos, path)
+    return path
+
+
+def _unwritable_folder():
+    """A folder no one may create files in (sysfs refuses even root), or None."""
+    try:
+        fd = os.open("/sys/.skflux-probe", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except OSError:
+        return "/sys"
+    os.close(fd)  # pragma: no cover - a writable /sys: not Linux as we know it
+    os.unlink("/sys/.skflux-probe")
+    return None
+
+
+def _commands(data, work, out):
+    return {
+        "fit": (["fit", str(data), str(out), *TINY_NET], "MODEL_DIR"),
+        "relabel": (["relabel", str(data), "--oracle", "truth", "--log",
+                     str(work / "r.db"), "--out", str(out), "--passes-json",
+                     str(work / "p.json"), "--max-passes", "1", *TINY_NET], "--out"),
+    }
+
+
+@pytest.mark.parametrize("command", ["fit", "relabel"])
+def test_an_output_in_a_read_only_folder_is_refused_before_training(nc_data, tmp_path, capsys,
+                                                                    monkeypatch, command):
+    """fit/relabel --out into a read-only folder failed only after training."""
+    from skflux import pipeline
+    from skflux.cli import main
+
+    folder = _unwritable_folder()
+    if folder is None:  # pragma: no cover
+        pytest.skip("no folder here refuses new files")
+    trained = []
+    for name in ("fit", "relabel"):
+        real = getattr(pipeline, name)
+        monkeypatch.setattr(pipeline, name, lambda *a, _r=real, **k: trained.append(1) or
+                            _r(*a, **k))
+    out = os.path.join(folder, "skflux-out.nc" if command == "relabel" else "skflux-model")
+    argv, option = _commands(nc_data, tmp_path, out)[command]
+    before = snapshot(tmp_path)
+    status = main(argv)
+    err = capsys.readouterr().err
+    assert status == 2 and trained == [], err
+    assert option in err and out in err and "cannot write" in err, err
+    assert ".partial" not in err and ".probe" not in err and "HDF" not in err
+    assert snapshot(tmp_path) == before and not os.path.exists(out)
+
+
+_LIMITED = textwrap.dedent("""
+    import resource, signal, sys
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail (EFBIG)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+    from skflux.cli import main
+    sys.exit(main(sys.argv[1:]))
+""")
+
+
+@pytest.mark.parametrize("command", ["fit", "relabel"])
+def test_an_output_on_a_full_disk_is_refused_before_training(nc_data, tmp_path, command):
+    """fit/relabel --out on a full disk: found only after training, naming a temp path."""
+    out = tmp_path / ("new.nc" if command == "relabel" else "model")
+    argv, option = _commands(nc_data, tmp_path, out)[command]
+    before = snapshot(tmp_path)
+    proc = subprocess.run([sys.executable, "-c", _LIMITED, *argv], capture_output=True,
+                          text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert proc.returncode == 1, proc.stderr
+    assert option in proc.stderr and str(out) in proc.stderr and "full" in proc.stderr
+    assert "Traceback" not in proc.stderr and ".partial" not in proc.stderr
+    assert "fitting" not in proc.stderr and "training" not in proc.stderr  # nothing trained
+    assert snapshot(tmp_path) == before
+
+
+def test_a_disk_that_fills_while_relabeling_is_named_by_the_users_path(nc_data, tmp_path,
+                                                                       capsys, monkeypatch):
+    """A write that fails after training named a temp path or 'NetCDF: HDF error' only."""
+    import skflux.pipeline._steps as steps
+    from skflux.cli import main
+
+    def full_disk(videos, path, *a, **k):
+        with open(path, "wb") as fh:  # a partial file, then the library's error
+            fh.write(b"\x89HDF\r\n")
+        raise RuntimeError(f"NetCDF: HDF error: while writing {path}")
+
+    monkeypatch.setattr(steps, "to_netcdf", full_disk)
+    out = tmp_path / "new.nc"
+    argv, _ = _commands(nc_data, tmp_path, out)["relabel"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert f"--out {out}: could not be written" in err and "disk" in err, err
+    assert ".partial" not in err and "review log" in err and "again" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.db"]  # the verdicts, nothing else
+    monkeypatch.undo()
+    assert main(argv) == 0  # the rerun writes it from the log
+    assert out.exists() and (tmp_path / "p.json").exists()
+
+
+def test_a_disk_that_fills_while_saving_a_model_is_named_by_the_users_path(
+        nc_data, tmp_path, capsys, monkeypatch, tiny_fitted_ensemble):
+    import torch
+
+    from skflux import pipeline
+    from skflux.cli import main
+
+    ens = tiny_fitted_ensemble[0] if isinstance(tiny_fitted_ensemble, tuple) \
+        else tiny_fitted_ensemble
+    monkeypatch.setattr(pipeline, "fit", lambda *a, **k: ens)
+
+    def full_disk(obj, f, *a, **k):
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64 vs 0")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    out = tmp_path / "model"
+    argv, _ = _commands(nc_data, tmp_path, out)["fit"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert f"MODEL_DIR {out}: could not be written" in err and "disk" in err, err
+    assert ".partial" not in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []

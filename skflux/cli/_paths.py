@@ -8,8 +8,11 @@ final name.
 """
 
 import contextlib
+import errno
 import os
+import re
 import shutil
+import tempfile
 from pathlib import Path
 
 from ._errors import CommandError, OptionError
@@ -41,6 +44,68 @@ def check_folder(path, option):
     if not parent.is_dir():
         raise OptionError(option, f"{path}: folder {parent} does not exist")
     return Path(path)
+
+
+_DISK_FULL = {errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def check_writable(path, option):
+    """The folder that will hold ``path`` takes a new file now: found before any work.
+
+    A probe file is created in that folder, written, synced and removed. A
+    folder that refuses it (read-only, no permission) is a usage error naming
+    ``option`` (exit status 2, as a missing folder); a full disk or quota is a
+    failure (exit status 1) naming ``option`` and ``path``. Nothing is left behind.
+    """
+    parent = Path(path).resolve().parent
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".skflux-write-probe-", dir=parent)
+    except OSError as exc:
+        _unwritable(path, option, parent, exc)
+    try:
+        try:
+            os.write(fd, b"skflux checks that this folder takes new files\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        _unwritable(path, option, parent, exc)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(probe)
+    return Path(path)
+
+
+def _unwritable(path, option, parent, exc):
+    reason = exc.strerror or type(exc).__name__
+    if exc.errno in _DISK_FULL:
+        raise CommandError(f"{option} {path}: cannot write in folder {parent} ({reason}): is "
+                           "the disk full or over quota? Nothing was written.") from None
+    raise OptionError(option, f"{path}: cannot write in folder {parent} ({reason}); choose "
+                              "a folder you may write in") from None
+
+
+_TEMPORARY = re.compile(r"""[^\s'"]*\.partial[^\s'"]*""")
+
+
+@contextlib.contextmanager
+def writing(path, option, note=""):
+    """Name ``option`` and ``path`` (never a temporary name) when writing them fails.
+
+    ``OSError`` and ``RuntimeError`` (netCDF4's "NetCDF: HDF error", torch's
+    writer on a full disk) raised in the block become a :class:`CommandError`
+    naming the option and the user's path, with ``note`` (what is safe, how to
+    go on) appended.
+    """
+    try:
+        yield
+    except (OSError, RuntimeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
+            " ".join(str(exc).split()) or type(exc).__name__
+        reason = _TEMPORARY.sub(str(path), reason)
+        raise CommandError(f"{option} {path}: could not be written ({reason}); is the disk "
+                           "full or the folder read-only? Nothing was left under that name."
+                           + (f" {note}" if note else "")) from exc
 
 
 def output_path(path, option, overwrite=False, what="file"):

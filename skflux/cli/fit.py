@@ -6,7 +6,15 @@ from pathlib import Path
 from .. import pipeline
 from .._paper import BENCHMARK_MONTHS, ENSEMBLE_BLOCKS, RELABEL_BLOCKS, THRESHOLD_FALLBACK
 from ._options import add_training_options, classifier_from_args, positive_int
-from ._paths import check_distinct, labels_of, open_videos, output_path, require_file
+from ._paths import (
+    check_distinct,
+    check_writable,
+    labels_of,
+    open_videos,
+    output_path,
+    require_file,
+    writing,
+)
 
 log = logging.getLogger("skflux")
 
@@ -45,6 +53,7 @@ def add_parser(subparsers, parents):
 def run(args):
     check_distinct([("MODEL_DIR", args.model_dir)], [("DATA.nc", args.data)])
     out = output_path(args.model_dir, "MODEL_DIR", args.overwrite, what="directory")
+    check_writable(out, "MODEL_DIR")  # before training, not after
     require_file(args.data, "NetCDF file")
     clf = classifier_from_args(args)
     videos = open_videos(args.data)
@@ -52,7 +61,8 @@ def run(args):
     ens = pipeline.fit(videos, y, clf, n_blocks=args.members, n_seeds=args.seeds,
                        n_jobs=args.n_jobs, random_state=args.seed,
                        verbose=0 if args.quiet else 1)
-    ens.save(out, overwrite=args.overwrite, metadata={"training": {
-        "data": str(Path(args.data).resolve()), "label_coord": args.label_coord,
-        "n_videos": len(videos)}})
+    with writing(out, "MODEL_DIR"):
+        ens.save(out, overwrite=args.overwrite, metadata={"training": {
+            "data": str(Path(args.data).resolve()), "label_coord": args.label_coord,
+            "n_videos": len(videos)}})
     log.info("saved %d members to %s", len(ens.estimators_), out)

@@ -17,11 +17,13 @@ from ._options import (
 from ._paths import (
     check_distinct,
     check_folder,
+    check_writable,
     labels_of,
     open_videos,
     output_path,
     require_dir,
     require_file,
+    writing,
 )
 
 log = logging.getLogger("skflux")
@@ -129,6 +131,8 @@ def output_paths(args):
     output_path(passes, "--passes-json", args.overwrite)
     if log_path.is_dir():
         raise CommandError(f"{args.log}: is a directory, expected a review log file")
+    for option, path in (("--out", out), ("--passes-json", passes), ("--log", log_path)):
+        check_writable(path, option)  # before training, not after
     return out, passes, log_path, sheet
 
 
@@ -205,8 +209,12 @@ def run(args):
             oracle.close()
     truth = videos[args.truth_coord].values if args.truth_coord in videos.coords else None
     summary = pipeline.relabel_summary(rel, y_crude, truth)
-    pipeline.write_relabeled(videos, rel, out, y_crude)
-    pipeline.write_passes(rel, passes_path, summary)
+    safe = (f"Every verdict is kept in the review log {log_path}: run the same command again "
+            "(with another --out if need be) to write it; nothing is reviewed again.")
+    with writing(out, "--out", safe):
+        pipeline.write_relabeled(videos, rel, out, y_crude)
+    with writing(passes_path, "--passes-json", safe):
+        pipeline.write_passes(rel, passes_path, summary)
     log.info("%s", _summary_line(summary))
     log.info("relabeled copy -> %s; per-pass record -> %s (skflux %s)", out, passes_path,
              __version__)
