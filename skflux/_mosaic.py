@@ -68,7 +68,8 @@ def frame_mosaic(data, every, ncols):
     return mosaic, frames, cols, gap
 
 
-def save_frame_mosaic(video, path, *, title=None, n_tiles=24, ncols=8, vmax=500.0, dpi=80):
+def save_frame_mosaic(video, path, *, title=None, n_tiles=24, ncols=8, vmax=500.0, dpi=80,
+                      format=None):
     """Save about ``n_tiles`` frames of one video as a PNG mosaic (no emergence mark).
 
     Parameters
@@ -86,6 +87,8 @@ def save_frame_mosaic(video, path, *, title=None, n_tiles=24, ncols=8, vmax=500.
     vmax : float, default=500
         Grey-scale limit in Gauss.
     dpi : int, default=80
+    format : str, optional
+        Image format (default: from the suffix of ``path``).
 
     Returns
     -------
@@ -116,7 +119,7 @@ def save_frame_mosaic(video, path, *, title=None, n_tiles=24, ncols=8, vmax=500.
             ax.text(c * (w + gap) + 0.5, r * (h + gap) + 0.5, str(fr), color="yellow",
                     fontsize=6, va="top", ha="left")
         ax.set_title(title or "", fontsize=9)
-        fig.savefig(path, dpi=dpi)
+        fig.savefig(path, dpi=dpi, format=format)
     finally:
         plt.close(fig)
     return path

@@ -16,12 +16,12 @@ verdicts already produced were logged; calling ``fit`` again resumes.
 
 import csv
 import numbers
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_path
 from .._mosaic import save_frame_mosaic
 from .._validation import _is_dataarray, _is_tensor
 
@@ -481,7 +481,9 @@ class CallbackOracle(Oracle):
 
 def _frame_figure(video, title, path):
     """Save a mosaic of about 24 frames of one video (never marks a known emergence)."""
-    return save_frame_mosaic(video, path, title=title, n_tiles=24, ncols=8)
+    with atomic_path(path, overwrite=True) as tmp:  # the same figure, redrawn on resume
+        save_frame_mosaic(video, tmp, title=title, n_tiles=24, ncols=8, format="png")
+    return path
 
 
 class ConsoleOracle(Oracle):
@@ -648,15 +650,12 @@ class SheetOracle(Oracle):
             return rows
 
     def _write(self, path, request, rows):
-        tmp = path.with_suffix(".csv.tmp")
-        with open(tmp, "w", newline="") as fh:
+        # the sheet is rewritten whole: the rows read from it first, then the new ones
+        with atomic_path(path, overwrite=True) as tmp, open(tmp, "x", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=_SHEET_COLUMNS)
             writer.writeheader()
             for row in rows:
                 writer.writerow(row)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
 
     def review(self, request):
         """Yield verdicts from the filled rows; raise ReviewPending while rows are blank."""

@@ -80,6 +80,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_path, atomic_write_text
 from .._jsonutil import json_default
 
 try:
@@ -368,33 +369,25 @@ class ReviewLog:
         read-only folder) leaves no file, and never a log without its format
         marker.
         """
-        tmp = self.path.with_name(f".{self.path.name}.new-{os.getpid()}")
-        debris = [tmp.with_name(tmp.name + suffix) for suffix in ("", "-journal", "-wal",
-                                                                  "-shm")]
-        for p in debris:
-            p.unlink(missing_ok=True)
-        con = None
-        try:
-            con = sqlite3.connect(tmp, isolation_level=None)
-            con.execute("PRAGMA synchronous=FULL")
-            con.execute("BEGIN")
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    con.execute(statement)
-            con.executemany("INSERT INTO meta VALUES (?, ?)", rows)
-            con.execute("COMMIT")
-            if con.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
-                raise sqlite3.OperationalError("cannot switch to write-ahead logging")
-            con.close()
-            con = None
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            if any(p.exists() for p in debris[1:]):
-                raise sqlite3.OperationalError("the new log was not written out completely")
-            os.replace(tmp, self.path)
+        con, debris = None, []
+        try:  # the caller holds the lock and found no log or an empty file at the path
+            with atomic_path(self.path, overwrite=True) as tmp:
+                debris = [tmp.with_name(tmp.name + suffix)
+                          for suffix in ("-journal", "-wal", "-shm")]
+                con = sqlite3.connect(tmp, isolation_level=None)
+                con.execute("PRAGMA synchronous=FULL")
+                con.execute("BEGIN")
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        con.execute(statement)
+                con.executemany("INSERT INTO meta VALUES (?, ?)", rows)
+                con.execute("COMMIT")
+                if con.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
+                    raise sqlite3.OperationalError("cannot switch to write-ahead logging")
+                con.close()
+                con = None
+                if any(p.exists() for p in debris):
+                    raise sqlite3.OperationalError("the new log was not written out completely")
         except (sqlite3.Error, OSError) as exc:
             if con is not None:
                 con.close()
@@ -403,16 +396,6 @@ class ReviewLog:
             raise ReviewLogError(
                 f"cannot create the review log {self.path} ({exc}): is the disk full or the "
                 "folder read-only? Nothing was written.") from exc
-        try:  # make the rename durable
-            dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        except OSError:  # pragma: no cover - e.g. Windows
-            return
-        try:
-            os.fsync(dir_fd)
-        except OSError:  # pragma: no cover - file systems that refuse to sync a folder
-            pass
-        finally:
-            os.close(dir_fd)
 
     def _connect(self, *, create, rows=None):
         exists = self._check_file()
@@ -855,18 +838,7 @@ def _create_with(path, text):
     the lock file never exists without the process id in it (``O_EXCL``
     creation, then writing, where hard links are not available).
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise
-    except OSError:  # no hard links on this file system
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write_text(path, text, overwrite=False)  # linked into place: never clobbers
 
 
 def _open_lock(lock, log_path):
