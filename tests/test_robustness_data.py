@@ -75,6 +75,9 @@ def test_member_config_network_too_large_is_refused_before_building(saved_ensemb
     ("params", "num_workers", 99999),
     ("params", "num_workers", -3),
     (None, "video_shape", [8, 16, 10 ** 7]),
+    ("params", "video_shape", [0, 16, 16]),
+    ("params", "video_shape", [8, 16]),
+    ("params", "max_epochs", 10 ** 12),
 ])
 def test_member_config_numbers_out_of_bounds_are_refused(saved_ensemble, section, key, value):
     member = saved_ensemble / "member_00"

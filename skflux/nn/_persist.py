@@ -180,6 +180,13 @@ def _check_counts(params, where):
     if "num_workers" in params:
         params["num_workers"] = check_count(where, "params.num_workers", params["num_workers"],
                                             0, MAX_N_JOBS)
+    shape = params.get("video_shape")
+    if shape is not None:
+        if not isinstance(shape, tuple) or len(shape) != 3:
+            raise ModelDirectoryError(f"{where}: params.video_shape {shape!r} is not 3 "
+                                      "sizes (frame, lat, lon)")
+        params["video_shape"] = tuple(check_count(where, "params.video_shape", n, 1, 2 ** 20)
+                                      for n in shape)
     for key in ("max_epochs", "patience"):
         if params.get(key) is not None:
             params[key] = check_count(where, f"params.{key}", params[key],
