@@ -432,3 +432,23 @@ def test_property_catalogue_centres_within_range_are_read(lon, lat):
     df, _ = _read_catalog(pd.DataFrame({"bmr_id": ["a"], "lon0": [lon], "lat0": [lat],
                                         "label": [1]}))
     assert float(df["lon0"].iloc[0]) == lon and df["label"].tolist() == [1]
+
+
+# --------------------------------------------------------------------------- through the CLI
+@pytest.mark.parametrize("section, key, value", [
+    ("params", "n_jobs", 99999),
+    (None, "threshold_", float("nan")),
+    (None, "threshold_", 5.0),
+])
+def test_locate_refuses_a_model_with_bad_numbers_naming_file_and_key(
+        saved_ensemble, tiny_videos, tmp_path, section, key, value):
+    from test_cli import assert_failure, cli
+
+    from skflux.io import to_netcdf
+
+    to_netcdf(tiny_videos.isel(video=slice(0, 2)), tmp_path / "v.nc")
+    _edit_config(saved_ensemble, section, **{key: value})
+    before = _snapshot(tmp_path)
+    proc = cli("locate", "v.nc", saved_ensemble, "times.nc", cwd=tmp_path)
+    assert_failure(proc, "config.json", key)
+    assert _snapshot(tmp_path) == before
