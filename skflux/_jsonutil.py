@@ -2,11 +2,11 @@
 
 import datetime as _dt
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from ._atomic import atomic_write_text
 
 __all__ = ["dump_json", "json_default", "load_json"]
 
@@ -54,16 +54,7 @@ def dump_json(obj, path, *, indent=2):
     """
     path = Path(path)
     text = json.dumps(obj, indent=indent, default=json_default, allow_nan=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(path, text + "\n", overwrite=True)
 
 
 def load_json(path, what="JSON file"):

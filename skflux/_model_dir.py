@@ -14,6 +14,7 @@ import os
 from numbers import Integral, Real
 from pathlib import Path
 
+from ._atomic import atomic_path
 from ._jsonutil import dump_json, load_json
 
 __all__ = [
@@ -184,12 +185,8 @@ def save_state_dict(path, state_dict):
     if bad:
         raise TypeError(f"state dict entries {bad[:5]} are not tensors; refusing to save them")
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
+    with atomic_path(path, overwrite=True) as tmp:
         torch.save(dict(state_dict), tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -9,6 +9,8 @@ import html
 import math
 from pathlib import Path
 
+from .._atomic import atomic_write_text
+
 __all__ = ["Figure", "write_html_report"]
 
 _CSS = """
@@ -155,8 +157,4 @@ def write_html_report(out_dir, *, title, figures, metrics=None, notes=(), subtit
             parts.append(f"<figcaption>{html.escape(fig.caption)}</figcaption>")
         parts.append("</figure>")
     parts += ["</body>", "</html>"]
-    path = out_dir / "index.html"
-    tmp = out_dir / ".index.html.partial"
-    tmp.write_text("\n".join(parts) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return atomic_write_text(out_dir / "index.html", "\n".join(parts) + "\n", overwrite=True)

@@ -9,11 +9,11 @@ annotated tasks.
 """
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
+from ..._atomic import atomic_write_text
 from .._oracles import Oracle, ReviewPending, Verdict
 from ._frames import encode_frames
 
@@ -34,9 +34,7 @@ _NAMES = {1: "emergence", 0: "non-emergence"}
 
 
 def _write_json(obj, path):
-    tmp = Path(f"{path}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1, default=str))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(obj, indent=1, default=str), overwrite=True)
 
 
 def write_gif(video, path, *, fps=10, zoom=3, vmax=None):
@@ -264,7 +262,8 @@ class LabelStudioOracle(Oracle):
                     media = self.media_url.format(name=name)
                 tasks.append(_task(item, media))
             _write_json(tasks, tasks_path)
-            (directory / "label_studio_config.xml").write_text(LABEL_CONFIG)
+            atomic_write_text(directory / "label_studio_config.xml", LABEL_CONFIG,
+                              overwrite=True)
         raise ReviewPending(
             f"{len(pending)} videos of pass {request.pass_index} await a verdict: import "
             f"{tasks_path} into a Label Studio project labelled with "
