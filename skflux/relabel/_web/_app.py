@@ -198,15 +198,12 @@ class Hub:
         return value
 
     def frames(self, session, video):
-        """``(data, vmax, shape, nan_frames, flux)``: the uint8 block, the frames with NaN,
-        and the flux curves (:func:`video_flux`), from one read of the video."""
+        """``(data, vmax, shape)``: the uint8 block of the video's frames."""
         item = session.items[video]
 
         def make():
-            v = np.asarray(item.video, dtype=np.float32)
-            nan_frames = np.flatnonzero(~np.isfinite(v).reshape(len(v), -1).all(axis=1))
-            return (*encode_frames(v, self.vmax, softening=SOFTENING), nan_frames.tolist(),
-                    video_flux(v, item.X, item.index))
+            return encode_frames(np.asarray(item.video, dtype=np.float32), self.vmax,
+                                 softening=SOFTENING)
 
         return self._cached(("frames", session.pass_index, video), make)
 
@@ -215,10 +212,14 @@ class Hub:
 
         def make():
             facts = video_facts(item.X, item.index)
+            # its own read of the video: made while another thread encodes the frames
+            v = np.asarray(item.video, dtype=np.float32)
             # frames with missing (NaN) pixels: off the disk, unless masked already
-            _, _, shape, nan_frames, flux = self.frames(session, video)
-            facts.update(video_axes(item.X, item.index, shape))
-            facts["off_disk"] = sorted(set(facts["off_disk"]) | set(nan_frames))
+            nan_frames = np.flatnonzero(~np.isfinite(v).reshape(len(v), -1).all(axis=1))
+            flux = video_flux(v, item.X, item.index)
+            facts.update(video_axes(item.X, item.index, v.shape))
+            del v
+            facts["off_disk"] = sorted(set(facts["off_disk"]) | set(nan_frames.tolist()))
             try:
                 evidence = {} if self.evidence is None else evidence_json(
                     self.evidence(item), item)
@@ -298,7 +299,7 @@ def build_app(hub):
         session, video, err = queued(request)
         if err is not None:
             return err
-        data, vmax, shape, _, _ = await run_in_threadpool(hub.frames, session, video)
+        data, vmax, shape = await run_in_threadpool(hub.frames, session, video)
         headers = dict(_HEADERS, **{"X-Skflux-Shape": ",".join(map(str, shape)),
                                     "X-Skflux-Vmax": repr(vmax),
                                     "X-Skflux-Softening": repr(SOFTENING)})
