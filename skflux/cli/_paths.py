@@ -11,10 +11,10 @@ import contextlib
 import errno
 import os
 import re
-import shutil
 import tempfile
 from pathlib import Path
 
+from .._atomic import atomic_path
 from ._errors import CommandError, OptionError
 
 
@@ -172,37 +172,26 @@ def check_not_read(outputs, option, files, what="input"):
                                           "path")
 
 
-def partial_path(path):
-    """A sibling path to write into before renaming onto ``path``."""
-    p = Path(path)
-    return p.with_name(f".{p.name}.partial-{os.getpid()}")
-
-
 @contextlib.contextmanager
 def atomic_output(path):
     """Yield a temporary sibling of ``path``; rename it onto ``path`` when the block succeeds.
 
-    On failure the temporary file (or folder) is removed and error messages name
+    :func:`skflux._atomic.atomic_path` with ``overwrite=True`` (the command
+    refused an existing ``path`` without ``--overwrite`` before any work): on
+    failure the temporary file (or folder) is removed, and error messages name
     ``path``, not the temporary name. An existing folder at ``path`` is replaced.
     """
     path = Path(path)
-    tmp = partial_path(path)
+    tmp = None
     try:
-        yield tmp
-        if path.is_dir() and tmp.is_dir():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
+        with atomic_path(path, overwrite=True) as tmp:
+            yield tmp
     except Exception as exc:
         text = str(exc)
-        if str(tmp) in text or tmp.name in text:
+        if tmp is not None and (str(tmp) in text or tmp.name in text):
             text = text.replace(str(tmp), str(path)).replace(tmp.name, path.name)
             raise CommandError(" ".join(text.split())) from exc
         raise
-    finally:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
 
 
 def open_videos(path):
