@@ -8,8 +8,6 @@ inferences whose threshold lies inside the members' 25th–75th percentile range
 as unstable.
 """
 
-import shutil
-import tempfile
 import warnings
 from numbers import Integral, Real
 from pathlib import Path
@@ -23,6 +21,7 @@ from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._atomic import atomic_path
 from ._ensemble_members import (
     draw_base_seed,
     fit_member,
@@ -762,21 +761,12 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
             "metadata": metadata or {},
         }
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
-        try:
+        # an existing ensemble directory (overwrite=True) is swapped out only when complete
+        with atomic_path(path, overwrite=bool(overwrite)) as tmp:
+            tmp.mkdir()
             for name, member in zip(names, self.estimators_):
                 member.save(tmp / name)
             write_config(tmp, FORMAT, FORMAT_VERSION, payload)
-            if path.exists():  # overwrite=True and an ensemble directory: swap it out
-                old = path.with_name(f".{path.name}.old-{tmp.name.rsplit('-', 1)[-1]}")
-                path.rename(old)
-                tmp.rename(path)
-                shutil.rmtree(old)
-            else:
-                tmp.rename(path)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
         return path
 
     @classmethod
@@ -801,7 +791,12 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
         ------
         skflux._model_dir.ModelDirectoryError (a ValueError)
             If the directory or a file in it is missing, corrupt, of another
-            format or of a newer version; the message names the file.
+            format or of a newer version; if ``threshold_`` is not a number
+            in [0, 1]; or if a count is out of bounds: ``n_jobs`` beyond
+            ``-1`` or 1..4 x the CPU cores, ``n_seeds`` beyond 1..1000, a
+            batch of videos over 32 GiB, a member's network over 2**28
+            parameters (see :mod:`skflux._model_dir`). The message names the
+            file and the key.
         """
         import pandas as pd
 
@@ -833,6 +828,8 @@ class MonthBlockEnsemble(ClassifierMixin, BaseEstimator):
         if not isinstance(params, dict):
             raise ModelDirectoryError(f"{where}: corrupt model config (params is not an object)")
         params = dict(params)
+        if "n_seeds" in params:  # a refit trains splits x n_seeds members
+            params["n_seeds"] = check_count(where, "params.n_seeds", params["n_seeds"], 1, 1000)
         if "n_jobs" in params:  # not written by save; bounded where a config holds it
             params["n_jobs"] = check_count(where, "params.n_jobs", params["n_jobs"], 1,
                                            MAX_N_JOBS, none=True, also=(-1,))

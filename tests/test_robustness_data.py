@@ -87,9 +87,11 @@ def test_member_config_numbers_out_of_bounds_are_refused(saved_ensemble, section
     assert str(member / "config.json") in str(info.value)
 
 
-def test_ensemble_config_batch_size_out_of_bounds_is_refused(saved_ensemble):
-    _edit_config(saved_ensemble, "params", batch_size=10 ** 9)
-    with pytest.raises(ModelDirectoryError, match=r"config\.json.*batch_size"):
+@pytest.mark.parametrize("key, value", [("batch_size", 10 ** 9), ("batch_size", 0),
+                                        ("n_seeds", 10 ** 9), ("n_seeds", 0)])
+def test_ensemble_config_counts_out_of_bounds_are_refused(saved_ensemble, key, value):
+    _edit_config(saved_ensemble, "params", **{key: value})
+    with pytest.raises(ModelDirectoryError, match=rf"config\.json.*params\.{key}"):
         MonthBlockEnsemble.load(saved_ensemble)
 
 

@@ -12,6 +12,11 @@ Layout (format ``"skflux-classifier"``, version 1)::
 Only the parameters listed here are written and read back: a config cannot
 name a callable, a custom class or how the weights are loaded
 (``torch_load_kwargs``), so opening someone else's model never runs code.
+Counts read back are bounded before anything is built (the bounds of
+:mod:`skflux._model_dir`): ``batch_size`` 1.., ``num_workers`` up to 4 per CPU
+core, ``max_epochs``/``patience`` up to 10**6, ``video_shape`` sizes up to 2**20,
+and the network, built first on PyTorch's ``meta`` device (no memory), at most
+2**28 parameters with a batch (videos plus activations) of at most 32 GiB.
 """
 
 import warnings
