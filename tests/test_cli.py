@@ -926,3 +926,24 @@ def test_report_shows_a_failed_figure_as_a_note(tmp_path, monkeypatch):
     assert '<figure id="fig2"' in html and 'src="fig2.png"' in html  # the others go on
     assert "Figure 3 failed" in proc.stderr
     assert sorted(p.name for p in run.iterdir()) == ["relabeled.json", "report"]
+
+
+@pytest.mark.slow
+def test_report_on_videos_of_another_size_than_the_model(model, tmp_path):
+    """Finding 3: a report works at any video size (the test videos are brought to the
+    model's size in memory for Figure 4; nothing is written into the run)."""
+    import shutil
+
+    run = tmp_path / "run"
+    run.mkdir()
+    proc = cli("-q", "simulate", "run/data.nc", "--n-videos", "40", "--seed", "7", "--frames",
+               "20", "--size", "24", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    shutil.copytree(model, run / "model")
+    proc = cli("report", "run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    html = (run / "report" / "index.html").read_text()
+    fig4 = html.split('<figure id="fig4"')[1].split("</figure>")[0]
+    assert 'src="fig4.png"' in fig4, fig4
+    assert "Test accuracy" in html
+    assert sorted(p.name for p in run.iterdir()) == ["data.nc", "model", "report"]

@@ -13,8 +13,8 @@ Examples
 ['data.nc', 'relabeled.nc', 'review.db']
 """
 
+from .._layout import RUN_LAYOUT
 from ._build import build_report
 from ._html import Figure, write_html_report
-from .._layout import RUN_LAYOUT
 
 __all__ = ["RUN_LAYOUT", "Figure", "build_report", "write_html_report"]

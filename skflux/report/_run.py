@@ -155,7 +155,8 @@ class RunDirectory:
             return None
         log.info("computing the ensemble's probabilities on %d test videos (in memory; "
                  "the report writes nothing into the run directory)", test.size)
-        P = self.ensemble.predict_proba_members(self.videos.isel(video=test))
+        X = _to_model_size(self.videos.isel(video=test), self.ensemble)
+        P = self.ensemble.predict_proba_members(X)
         return P, float(self.ensemble.threshold_), test
 
     @property
@@ -174,3 +175,23 @@ class RunDirectory:
         values = np.asarray(v[name].values)
         return values if index is None else values[index]
 
+
+
+def _to_model_size(X, ensemble):
+    """The videos ``X`` resampled (in memory) to the size the ensemble was trained on.
+
+    A report works on videos of any size: videos of another size than the
+    model's are brought to it by area averaging, as ``skflux locate --resample``
+    does; videos of the model's size, or a model that does not record its
+    size, are returned as they are.
+    """
+    from ..preprocessing import Resample
+    from ..timing import EmergenceTimeLocator
+
+    shape = EmergenceTimeLocator(ensemble, lower_bound=0).fit().video_shape_
+    got = tuple(int(X.sizes[d]) for d in ("frame", "lat", "lon"))
+    if shape is None or tuple(int(s) for s in shape) == got or shape[1] != shape[2]:
+        return X
+    log.info("resampling the test videos of %s to the model's %s (frame x lat x lon)",
+             "x".join(map(str, got)), "x".join(map(str, shape)))
+    return Resample(n_frames=int(shape[0]), size=int(shape[1])).fit_transform(X)

@@ -9,6 +9,8 @@ import logging
 
 import numpy as np
 
+from ._run import RunFileError
+
 log = logging.getLogger("skflux")
 
 PAPER_TIMING = {"5": -2.1, "25": 0.1, "50": 0.4, "75": 1.1, "95": 2.7}
@@ -129,7 +131,14 @@ def metrics_tables(run):
         tables["Ensemble"] = _ensemble_rows(ens)
     test = m.get("test")
     if test is None:
-        test = metrics_from_proba(run)
+        try:
+            test = metrics_from_proba(run)
+        except RunFileError:
+            raise
+        except Exception as exc:  # a table that cannot be computed is left out, said so
+            log.warning("no test-accuracy table: %s: %s", type(exc).__name__,
+                        " ".join(str(exc).split())[:300])
+            test = None
     if test:
         tables["Test accuracy"] = _test_rows(test)
     timing = m.get("timing")
