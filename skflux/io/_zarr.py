@@ -8,13 +8,12 @@ video at a time (one video per chunk of the field);
 """
 
 import os
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_path
 from .._schema import DIMS, VIDEO_DIM
 from ._packing import (
     COMPRESSIONS,
@@ -196,19 +195,9 @@ def to_zarr(videos, store, *, overwrite=False, compression="blosc_lz4", compleve
     store.parent.mkdir(parents=True, exist_ok=True)
     # written beside the store and swapped in when complete: a failure leaves the old
     # store as it was, and videos read lazily from the store itself survive the write
-    tmp = Path(tempfile.mkdtemp(prefix=f".{store.name}.partial-", dir=store.parent))
-    try:
+    with atomic_path(store, overwrite=bool(overwrite)) as tmp:
+        tmp.mkdir()
         _write_store(videos, tmp, compressors, name=store)
-        if store.exists():
-            old = tmp.with_name(tmp.name.replace(".partial-", ".old-"))
-            store.rename(old)
-            tmp.rename(store)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(store)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return store
 
 
