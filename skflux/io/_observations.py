@@ -39,13 +39,13 @@ side pixels (``mu <= 0``) are always NaN.
 """
 
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_path
 from .._schema import (
     CADENCE_MINUTES,
     DIMS,
@@ -859,43 +859,39 @@ def write_patch_videos(maps, catalog, path, *, n_frames=N_FRAMES,
 
     path = Path(os.fspath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
-    buffers = {}
-    try:
-        with VideoWriter(tmp, n_frames=n_frames, n_lat=size, n_lon=size, attrs=attrs,
-                         lat=_offsets(size, pixel_deg), lon=_offsets(size, pixel_deg),
-                         complevel=complevel) as writer:
-            calls = (joblib.delayed(_patches_of_map)(
-                infos[i].item, infos[i].where,
-                [((r, k), regions[r][1], regions[r][2]) for r, k in pairs],
-                size, pixel_deg, mu_min, radial, scale) for i, pairs in jobs.items())
-            results = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(calls)
-            bar = tqdm(zip(jobs, results), total=len(jobs), disable=not verbose,
-                       desc="full-disk maps", unit="map")
-            for i, out in bar:
-                for (r, k), frame, mu0 in out:
-                    buf = buffers.setdefault(r, (
-                        np.full((n_frames, size, size), np.nan, dtype=np.float32),
-                        np.zeros(n_frames, dtype=bool), np.full(n_frames, np.nan), []))
-                    buf[2][k] = mu0
-                    if isinstance(frame, str):
-                        buf[3].append(_short(infos[i]))
-                    if _usable(frame, mu0, mu_min):
-                        buf[0][k], buf[1][k] = frame, True
-                for r in sorted(r for r in list(buffers) if last[r] <= i):
-                    cube, observed, mu, nan_maps = buffers.pop(r)
-                    if not observed.any():
-                        raise ValueError(_nothing_observed(regions[r][0], mu_min, nan_maps))
-                    coords = {c: _scalar(df[c].iloc[r]) for c in extra}
-                    writer.write(_build(cube, observed, mu, plans[r][0], regions[r][1],
-                                        regions[r][2], size, pixel_deg, cadence_minutes, attrs,
-                                        coords))
-        os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, ValueError) and str(tmp) in str(exc):  # name the file asked for
+    buffers, tmp = {}, None
+    try:  # an existing file at path is replaced only when the new one is complete
+        with atomic_path(path, overwrite=True) as tmp:
+            with VideoWriter(tmp, n_frames=n_frames, n_lat=size, n_lon=size, attrs=attrs,
+                             lat=_offsets(size, pixel_deg), lon=_offsets(size, pixel_deg),
+                             complevel=complevel) as writer:
+                calls = (joblib.delayed(_patches_of_map)(
+                    infos[i].item, infos[i].where,
+                    [((r, k), regions[r][1], regions[r][2]) for r, k in pairs],
+                    size, pixel_deg, mu_min, radial, scale) for i, pairs in jobs.items())
+                results = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(calls)
+                bar = tqdm(zip(jobs, results), total=len(jobs), disable=not verbose,
+                           desc="full-disk maps", unit="map")
+                for i, out in bar:
+                    for (r, k), frame, mu0 in out:
+                        buf = buffers.setdefault(r, (
+                            np.full((n_frames, size, size), np.nan, dtype=np.float32),
+                            np.zeros(n_frames, dtype=bool), np.full(n_frames, np.nan), []))
+                        buf[2][k] = mu0
+                        if isinstance(frame, str):
+                            buf[3].append(_short(infos[i]))
+                        if _usable(frame, mu0, mu_min):
+                            buf[0][k], buf[1][k] = frame, True
+                    for r in sorted(r for r in list(buffers) if last[r] <= i):
+                        cube, observed, mu, nan_maps = buffers.pop(r)
+                        if not observed.any():
+                            raise ValueError(_nothing_observed(regions[r][0], mu_min, nan_maps))
+                        coords = {c: _scalar(df[c].iloc[r]) for c in extra}
+                        writer.write(_build(cube, observed, mu, plans[r][0], regions[r][1],
+                                            regions[r][2], size, pixel_deg, cadence_minutes, attrs,
+                                            coords))
+    except ValueError as exc:
+        if tmp is not None and str(tmp) in str(exc):  # name the file asked for
             raise type(exc)(str(exc).replace(str(tmp), str(path))) from exc
         raise
     return path
