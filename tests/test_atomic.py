@@ -202,9 +202,9 @@ def test_one_temporary_name_style(name):
 
 
 # ------------------------------------------------------------- no other recipe in skflux
-#: Calls that make a temporary or rename one onto a result: only skflux/_atomic.py may.
-_RECIPE_CALLS = {("os", "replace"), ("os", "rename"), ("tempfile", "mkstemp"),
-                 ("tempfile", "mkdtemp"), ("tempfile", "NamedTemporaryFile")}
+#: Calls that rename a temporary onto a result: only skflux/_atomic.py may (a temporary
+#: file alone, e.g. the command line's probe of a folder, is no atomic write).
+_RECIPE_CALLS = {("os", "replace"), ("os", "rename")}
 
 
 def _recipes(path):
@@ -224,7 +224,6 @@ def _recipes(path):
     return out
 
 
-@pytest.mark.xfail(reason="recipes being replaced (issue 27)", strict=False)
 def test_skflux_writes_atomically_only_through_the_helper():
     found = {}
     for path in sorted((ROOT / "skflux").rglob("*.py")):
@@ -243,6 +242,7 @@ def test_the_recipe_finder_finds_recipes(tmp_path):
                    "    os.replace(tmp, p)\n    Path(t).rename(p)\n"
                    "    'a-b'.replace('-', '_')\n")
     hits = _recipes(src)
-    assert any("mkstemp" in h for h in hits) and any("os.replace" in h for h in hits)
+    assert any("os.replace" in h for h in hits)
     assert any(".rename(" in h for h in hits) and any("'.partial'" in h for h in hits)
+    assert not any("mkstemp" in h for h in hits)  # a temporary alone is no recipe
     assert not any("line 7" in h for h in hits)  # str.replace with two arguments
