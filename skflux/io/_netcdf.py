@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_path
 from .._schema import (
     CADENCE_MINUTES,
     DIMS,
@@ -501,12 +502,16 @@ def to_netcdf(videos, path, *, complevel=1, compression="zlib"):
     """
     validate_videos(videos)
     _, n_frames, n_lat, n_lon = videos.shape
-    with VideoWriter(path, n_frames=n_frames, n_lat=n_lat, n_lon=n_lon,
-                     lat=videos.coords[LAT_DIM].values, lon=videos.coords[LON_DIM].values,
-                     complevel=complevel, compression=compression) as w:
+    path = Path(os.fspath(path))
+    # written beside the file and renamed onto it when complete: a failure leaves an
+    # existing file as it was, and videos read lazily from it survive the write
+    with atomic_path(path, overwrite=True) as tmp, VideoWriter(
+            tmp, n_frames=n_frames, n_lat=n_lat, n_lon=n_lon,
+            lat=videos.coords[LAT_DIM].values, lon=videos.coords[LON_DIM].values,
+            complevel=complevel, compression=compression) as w:
         for i in range(videos.sizes[VIDEO_DIM]):
             w.write(videos.isel({VIDEO_DIM: slice(i, i + 1)}))
-    return Path(os.fspath(path))
+    return path
 
 
 def _normalize_chunks(chunks):
