@@ -244,6 +244,7 @@ def test_page_says_no_emergence_located(videos32, ensemble32, tmp_path):
                 time.sleep(0.05)
             located = driver.find_element("id", "f-located").text
             assert located.startswith("no emergence located"), located
+            assert "frame 4" in located and "0 from it on" in located  # lower bound, observed
             assert driver.execute_script("return window.skflux.view.located") is None
             proba = driver.find_element("id", "f-proba").text
             median = np.median(ensemble32.predict_proba_members(videos.isel(video=[3]))[:, 0])

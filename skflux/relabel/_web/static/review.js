@@ -375,6 +375,10 @@
     let located;
     if (ev.located === false || (ev.curves && (f === undefined || f === null))) {
       located = "no emergence located (the largest change is at the lower bound, or too few observed frames)";
+      if (ev.lower_bound !== undefined) {
+        const n = ev.n_observed_frames;
+        located = `no emergence located (the largest change is at the lower bound, frame ${ev.lower_bound}, or too few observed frames: ${n === undefined ? "–" : n} from it on)`;
+      }
     } else if (f === undefined || f === null) {
       located = "– (no masking curves)";
     } else {
