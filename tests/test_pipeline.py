@@ -117,19 +117,23 @@ def test_prepare_file_never_replaces_its_input(tmp_path):
 
 # --------------------------------------------------------------------------- writing
 
-def test_atomic_path_leaves_nothing_on_failure(tmp_path):
-    target = tmp_path / "out.nc"
-    target.write_text("before")
-    with pytest.raises(RuntimeError):
-        with pipeline.atomic_path(target) as tmp:
-            tmp.write_text("half")
-            raise RuntimeError("crash")
-    assert target.read_text() == "before"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.nc"]
-    with pipeline.atomic_path(target) as tmp:
-        tmp.write_text("after")
-    assert target.read_text() == "after"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.nc"]
+def test_writers_never_replace_without_overwrite(tmp_path):
+    """The step writers go through skflux._atomic: an existing file is refused unless
+    asked, and a failed write leaves the old file and no temporary behind."""
+    X = xr.DataArray(np.zeros((2, 2, 2, 2)), dims=("video", "frame", "lat", "lon"),
+                     coords={"bmr_id": ("video", ["a", "b"])})
+    P = np.array([[0.1, 0.6]])
+    path = pipeline.write_probabilities(tmp_path / "p.nc", P, 0.5, X)
+    before = path.read_bytes()
+    with pytest.raises(FileExistsError):
+        pipeline.write_probabilities(path, P, 0.7, X)
+    with pytest.raises(ValueError):
+        pipeline.write_probabilities(path, np.array([[0.1]]), 0.7, X, overwrite=True)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.nc"]
+    pipeline.write_probabilities(path, P, 0.7, X, overwrite=True)
+    with xr.open_dataset(path) as ds:
+        assert ds.attrs["threshold"] == 0.7
 
 
 def test_write_probabilities_round_trip(tmp_path):

@@ -54,7 +54,7 @@ def run(args):
     start = time.perf_counter()
     ds = pipeline.locate(videos, ens, lower_bound=args.lower_bound, method=args.method,
                          resample=args.resample, verbose=0 if args.quiet else 1)
-    pipeline.write_times(ds, out)
+    pipeline.write_times(ds, out, overwrite=args.overwrite)
     n, n_not = ds.sizes["video"], int(ds.attrs["n_not_located"])
     log.info("emergence times of %d videos (%d members, lower bound frame %d) -> %s in %.1f s",
              n, ds.sizes["member"], ds.attrs["lower_bound"], out, time.perf_counter() - start)

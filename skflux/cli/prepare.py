@@ -76,7 +76,8 @@ def run(args):
                              "it was trained on; give --resample FxLxL")
         resample = (int(shape[0]), int(shape[1]))
     summary = pipeline.prepare_file(args.data, out, fill_gaps=args.fill_gaps,
-                                    n_frames=args.frames, mode=args.mode, resample=resample)
+                                    n_frames=args.frames, mode=args.mode, resample=resample,
+                                    overwrite=args.overwrite)
     log.info("prepared %d videos (%s -> %s frame x lat x lon; %d unobserved video frames "
              "filled or padded) -> %s", summary["n_videos"], summary["shape_in"],
              summary["shape_out"], summary["unobserved_frames"] if args.fill_gaps else 0, out)

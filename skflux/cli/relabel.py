@@ -212,7 +212,7 @@ def run(args):
     safe = (f"Every verdict is kept in the review log {log_path}: run the same command again "
             "(with another --out if need be) to write it; nothing is reviewed again.")
     with writing(out, "--out", safe):
-        pipeline.write_relabeled(videos, rel, out, y_crude)
+        pipeline.write_relabeled(videos, rel, out, y_crude, overwrite=args.overwrite)
     with writing(passes_path, "--passes-json", safe):
         pipeline.write_passes(rel, passes_path, summary)
     log.info("%s", _summary_line(summary))

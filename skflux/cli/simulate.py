@@ -36,7 +36,8 @@ def run(args):
     log.info("simulating %d videos (%d frames of %dx%d px, seed %d) -> %s",
              args.n_videos, args.frames, args.size, args.size, args.seed, out)
     pipeline.simulate(out, args.n_videos, n_frames=args.frames, size=args.size,
-                      random_state=args.seed, verbose=0 if args.quiet else 1)
+                      random_state=args.seed, verbose=0 if args.quiet else 1,
+                      overwrite=args.overwrite)
     log.info("wrote %s in %.1f s", out, time.perf_counter() - start)
     try:
         log.info("%s", pipeline.label_summary(out))

@@ -7,11 +7,8 @@ Every default that is a number comes from :mod:`skflux._paper`; every default
 that depends on the video length is computed from the videos the step meets.
 """
 
-import contextlib
 import logging
 import os
-import shutil
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -19,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from .._atomic import atomic_path
 from .._jsonutil import dump_json
 from .._paper import ENSEMBLE_BLOCKS, RELABEL_BLOCKS, RELABEL_R_STOP, THRESHOLD_FALLBACK
 from .._schema import N_FRAMES, PATCH_SIZE
@@ -42,30 +40,6 @@ _PROBA_COORDS = ("bmr_id", "label", "true_label", "month", "year", "time")
 
 
 # ----------------------------------------------------------------------------- writing
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary sibling of ``path``; rename it onto ``path`` when the block succeeds.
-
-    A crash or an error leaves nothing under ``path`` (an existing file or
-    folder there stays as it was until the rename) and removes the temporary.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
-    tmp.unlink()  # the writer creates it (a file or a folder)
-    try:
-        yield tmp
-        if path.is_dir() and tmp.is_dir():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    finally:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            tmp.unlink(missing_ok=True)
-
-
 def _sizes(videos):
     return tuple(int(videos.sizes[d]) for d in ("frame", "lat", "lon"))
 
@@ -76,7 +50,7 @@ def _shape_text(shape):
 
 # ------------------------------------------------------------------------- data steps
 def simulate(path, n_videos, *, n_frames=N_FRAMES, size=PATCH_SIZE, random_state=0,
-             verbose=0):
+             verbose=0, overwrite=False):
     """Write a simulated dataset with ground truth and BARD-like crude labels.
 
     Parameters
@@ -93,6 +67,8 @@ def simulate(path, n_videos, *, n_frames=N_FRAMES, size=PATCH_SIZE, random_state
         Seed.
     verbose : int, default=0
         Progress bar when positive.
+    overwrite : bool, default=False
+        Replace an existing file (else ``FileExistsError``).
 
     Returns
     -------
@@ -103,7 +79,7 @@ def simulate(path, n_videos, *, n_frames=N_FRAMES, size=PATCH_SIZE, random_state
     skflux.datasets.write_flux_emergence : what writes the videos.
     """
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, overwrite=overwrite) as tmp:
         write_flux_emergence(tmp, n_videos, random_state=random_state, n_frames=n_frames,
                              size=size, verbose=verbose)
     return path
@@ -244,13 +220,15 @@ def prepare(videos, *, fill_gaps=True, n_frames=None, mode="edge", resample=None
     return out
 
 
-def prepare_file(src, dst, **options):
+def prepare_file(src, dst, *, overwrite=False, **options):
     """:func:`prepare` the videos of a NetCDF file into another, atomically.
 
     Parameters
     ----------
     src, dst : str or Path
         Input and output NetCDF files (distinct).
+    overwrite : bool, default=False
+        Replace an existing ``dst`` (else ``FileExistsError``).
     **options
         As in :func:`prepare`.
 
@@ -269,7 +247,7 @@ def prepare_file(src, dst, **options):
     observed = (np.asarray(videos["observed"].values).astype(bool) if "observed" in
                 videos.coords else np.ones(videos.shape[:2], dtype=bool))
     out = prepare(videos, **options)
-    with atomic_path(dst) as tmp:
+    with atomic_path(dst, overwrite=overwrite) as tmp:
         to_netcdf(out, tmp)
     return {"n_videos": int(videos.sizes["video"]), "shape_in": _shape_text(shape_in),
             "shape_out": _shape_text(_sizes(out)),
@@ -325,11 +303,12 @@ def relabel(videos, y, classifier, *, oracle, review_log, max_passes=10,
     return rel.fit(videos, y)
 
 
-def write_relabeled(videos, relabeler, path, y_crude=None):
+def write_relabeled(videos, relabeler, path, y_crude=None, *, overwrite=False):
     """A copy of the videos with the new labels, written atomically.
 
     The crude labels stay in ``crude_label`` (``y_crude``, default the
-    videos' ``label``), the verified videos are flagged in ``verified``.
+    videos' ``label``), the verified videos are flagged in ``verified``. An
+    existing file at ``path`` is replaced only with ``overwrite``.
 
     Returns
     -------
@@ -343,7 +322,7 @@ def write_relabeled(videos, relabeler, path, y_crude=None):
     new.attrs = dict(videos.attrs)
     new.attrs["relabeled_passes"] = int(relabeler.n_passes_)
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, overwrite=overwrite) as tmp:
         to_netcdf(new, tmp)
     return path
 
@@ -456,7 +435,7 @@ def evaluate(ensemble, videos, *, y_true=None, y_labels=None):
     return test, P, summary
 
 
-def write_probabilities(path, member_proba, threshold, videos):
+def write_probabilities(path, member_proba, threshold, videos, *, overwrite=False):
     """Members' probabilities of the test videos (Figure 4) as NetCDF, written atomically.
 
     Parameters
@@ -466,6 +445,8 @@ def write_probabilities(path, member_proba, threshold, videos):
     threshold : float
     videos : xarray.DataArray
         The scored videos (their ``bmr_id``, labels, month... are kept).
+    overwrite : bool, default=False
+        Replace an existing file (else ``FileExistsError``).
 
     Returns
     -------
@@ -479,7 +460,7 @@ def write_probabilities(path, member_proba, threshold, videos):
                                       np.asarray(member_proba, dtype="float32"))},
                     coords=coords, attrs={"threshold": float(threshold)})
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, overwrite=overwrite) as tmp:
         ds.to_netcdf(tmp)
     return path
 
@@ -585,10 +566,13 @@ def locate(videos, ensemble, *, lower_bound=None, method="fast", resample=False,
     return ds
 
 
-def write_times(times, path):
-    """The dataset of :func:`locate` as NetCDF, written atomically; returns the path."""
+def write_times(times, path, *, overwrite=False):
+    """The dataset of :func:`locate` as NetCDF, written atomically; returns the path.
+
+    An existing file is replaced only with ``overwrite`` (else ``FileExistsError``).
+    """
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, overwrite=overwrite) as tmp:
         times.to_netcdf(tmp)
     return path
 
