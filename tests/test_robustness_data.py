@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skflux import FluxEmergenceClassifier, MonthBlockEnsemble
@@ -116,12 +116,11 @@ def test_ensemble_config_threshold_outside_0_1_is_refused(saved_ensemble, thresh
     assert str(saved_ensemble) in str(info.value)
 
 
+@settings(max_examples=15)
 @given(st.floats(0.0, 1.0))
-def test_property_any_threshold_in_0_1_round_trips(tiny_fitted_ensemble, tmp_path_factory,
-                                                   threshold):
-    path = tiny_fitted_ensemble.save(tmp_path_factory.mktemp("m") / "model")
-    _edit_config(path, threshold_=threshold)
-    assert MonthBlockEnsemble.load(path).threshold_ == threshold
+def test_property_any_threshold_in_0_1_round_trips(saved_ensemble, threshold):
+    _edit_config(saved_ensemble, threshold_=threshold)  # the same directory, edited each time
+    assert MonthBlockEnsemble.load(saved_ensemble).threshold_ == threshold
 
 
 # --------------------------------------------------------------------------- BAD 6: shapes
@@ -266,6 +265,7 @@ def test_zero_valued_chunks_are_written_and_read_back(zvideos, tmp_path):
     assert (back.values[1] == 0).all()
 
 
+@settings(max_examples=12)
 @given(st.lists(st.sampled_from([0.0, np.nan, 0.2, -1000.0]), min_size=3, max_size=3),
        st.lists(st.integers(0, 1), min_size=3, max_size=3))
 def test_property_any_constant_videos_and_labels_round_trip(tmp_path_factory, values, labels):
