@@ -252,3 +252,19 @@ def test_page_says_no_emergence_located(videos32, ensemble32, tmp_path):
             oracle.stop()
     finally:
         driver.quit()
+
+
+def test_videos_asked_for_at_once_each_get_their_own_evidence(videos32, ensemble32):
+    """The page prefetches: evidence of several videos computed in parallel threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    items = list(make_request(videos32, INDICES))
+    alone = [EnsembleEvidence(ensemble32)(item) for item in items]
+    shared = EnsembleEvidence(ensemble32)
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(shared, items * 2))
+    for k, got in enumerate(together):
+        want = alone[k % len(items)]
+        np.testing.assert_allclose(got["curves"], want["curves"], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(got["member_proba"], want["member_proba"], rtol=0, atol=1e-6)
+        assert got["located"] == want["located"]

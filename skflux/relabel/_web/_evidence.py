@@ -101,14 +101,17 @@ class EnsembleEvidence:
         video = _one_video(item)
         threshold = getattr(self.ensemble, "threshold_", None)
         out = {} if threshold is None else {"threshold": float(threshold)}
-        out["member_proba"] = np.asarray(self.ensemble.predict_proba_members(video))[:, 0]
-        if not self.masking:
-            return out
-        with self._lock, warnings.catch_warnings():  # the page says it, for this video
-            warnings.simplefilter("ignore", NoEmergenceLocatedWarning)
-            locator = self._fitted_locator()
-            result = locator.transform(video)
-            curves = np.array(locator.curves_[:, 0])
+        # one video at a time: the members' modules switch to eval mode and back, and
+        # the locator keeps the last curves in curves_
+        with self._lock:
+            out["member_proba"] = np.asarray(self.ensemble.predict_proba_members(video))[:, 0]
+            if not self.masking:
+                return out
+            with warnings.catch_warnings():  # the page says it, for this video
+                warnings.simplefilter("ignore", NoEmergenceLocatedWarning)
+                locator = self._fitted_locator()
+                result = locator.transform(video)
+                curves = np.array(locator.curves_[:, 0])
         out.update(curves=curves,
                    emergence_frame=float(result["emergence_frame"].values[0]),
                    located=bool(result["located"].values[0]),
