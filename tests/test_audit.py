@@ -258,3 +258,20 @@ def test_budget_counts_the_audit(videos):
 def test_inconsistent_audit_settings_are_refused(videos, kw, match):
     with pytest.raises(ValueError, match=match):
         _rel(Recorder(videos.true_label.values), **kw).fit(videos)
+
+
+def test_audit_when_exhausted_waits_until_the_passes_run_out_of_disagreements(videos):
+    truth = videos.true_label.values
+    rel = _rel(Recorder(truth), priority="confidence", budget=30, audit_size=8,
+               audit_when="exhausted", max_passes=8).fit(videos)
+    audited = [p for p in rel.passes_ if p.audit is not None]
+    skipped = [p for p in rel.passes_ if p.audit is None]
+    assert audited and skipped and all(p.n_unreviewed > 0 for p in skipped)
+    for p in audited:  # only after a pass that reviewed every disagreement left
+        assert p.n_unreviewed == 0
+        assert {s["stratum"]: s["n_population"] for s in p.audit["per_stratum"]}[
+            "disagree"] == 0
+    # an audit every pass spends reviews on audits from the first pass on
+    every = _rel(Recorder(truth), priority="confidence", budget=12, audit_size=8,
+                 max_passes=2).fit(videos)
+    assert all(p.audit is not None for p in every.passes_)

@@ -144,6 +144,12 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         fractional ``budget`` applies to the disagreements alone). None: no audit.
     audit_confidence : float, default=0.95
         Coverage ``1 - alpha`` of the audit's interval.
+    audit_when : {"every_pass", "exhausted"}, default="every_pass"
+        ``"exhausted"`` audits only after a pass that left no disagreement
+        unreviewed (with a ``budget``, once the ranked reviews have run out of
+        disagreements; without one, every pass): the audit then samples the
+        videos the models agree with, where the passes cannot look, and no
+        reviews go to audits while the passes still find mislabels.
     max_error : float or None, default=None
         The stopping rule of the audit: stop after the first pass whose audit's
         one-sided upper bound (at ``audit_confidence``) on the fraction of the
@@ -247,6 +253,7 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         "threshold": [Interval(numbers.Real, 0, 1, closed="neither")],
         "audit_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "audit_confidence": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "audit_when": [StrOptions({"every_pass", "exhausted"})],
         "max_error": [Interval(numbers.Real, 0, 1, closed="right"), None],
         "pos_label": [numbers.Real, str, "boolean", None],
         "n_jobs": [numbers.Integral, None],
@@ -256,7 +263,8 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def __init__(self, estimator, cv=None, oracle=None, stop_ratio=0.5, max_passes=10,
                  n_seeds=1, review_log=None, priority=None, budget=None, threshold=0.5,
-                 audit_size=None, audit_confidence=0.95, max_error=None,
+                 audit_size=None, audit_confidence=0.95, audit_when="every_pass",
+                 max_error=None,
                  pos_label=None, n_jobs=None, random_state=None, verbose=0):
         self.estimator = estimator
         self.cv = cv
@@ -270,6 +278,7 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.threshold = threshold
         self.audit_size = audit_size
         self.audit_confidence = audit_confidence
+        self.audit_when = audit_when
         self.max_error = max_error
         self.pos_label = pos_label
         self.n_jobs = n_jobs
@@ -342,6 +351,8 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         }
         if self.audit_size is not None:  # logs written without an audit keep their config
             config["audit_size"] = int(self.audit_size)
+            if self.audit_when != "every_pass":
+                config["audit_when"] = self.audit_when
         return config
 
     def _check_audit(self):
@@ -361,6 +372,10 @@ class IterativeRelabeler(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         candidates[queue] = False
         if not candidates.any():
             return np.zeros(0, dtype=int), None
+        if self.audit_when == "exhausted":
+            pred = (np.nan_to_num(oof, nan=0.0) >= self.threshold).astype(int)
+            if (candidates & (pred != labels)).any():  # disagreements left for the passes
+                return np.zeros(0, dtype=int), None
         rng = np.random.default_rng(np.random.SeedSequence([int(base_seed), int(p), 29]))
         sample, stratum_of = audit_sample(
             labels, oof, self.audit_size, candidates=candidates, threshold=self.threshold,
