@@ -119,8 +119,8 @@ def extract(maps, catalog, path, *, pattern="*.fits", **options):
         One row per region (see :func:`skflux.io.write_patch_videos`).
     path : str or Path
         NetCDF file to write (renamed into place when complete).
-    pattern : str, default="*.fits"
-        Glob pattern of the maps inside a folder.
+    pattern : str, optional
+        Glob pattern of the maps inside a folder (default ``"*.fits"``).
     **options
         ``n_frames``, ``cadence_minutes``, ``size``, ``pixel_deg``, ``mu_min``,
         ``radial``, ``scale``, ``n_jobs``, ``verbose`` of
@@ -274,7 +274,7 @@ def relabel(videos, y, classifier, *, oracle, review_log, max_passes=10,
         The durable log of every verdict (created or resumed).
     max_passes : int, default=10
     stop_ratio : float, default=RELABEL_R_STOP (0.5)
-        Stop when R = |E| / (|fp| + |fn| - |E|) is at most this.
+        Stop when ``R = |E| / (|fp| + |fn| - |E|)`` is at most this.
     n_jobs : int, default=1
         Models trained in parallel.
     random_state : int, default=0
