@@ -243,6 +243,10 @@ def network_size(module_class, kwargs, video_shape):
     return n_parameters, count[0]
 
 
+#: network_size results by (module class, arguments, video shape), for this process.
+_SIZES = {}
+
+
 def _check_network_size(clf, where):
     """Refuse a config whose network or batch would not fit a machine, before building it."""
     module_class = clf._module_class_or_instance()
@@ -255,7 +259,17 @@ def _check_network_size(clf, where):
                       if k not in ("field_limit", "n_frames", "in_size"))
     what = f"the network of {named or 'default module parameters'}, video_shape {list(shape)}"
     try:
-        n_parameters, n_activations = network_size(module_class, kwargs, shape)
+        key = (module_class, tuple(sorted(kwargs.items())), shape)
+        hash(key)
+    except TypeError:  # an unhashable module argument: measured every time
+        key = None
+    try:
+        sizes = _SIZES.get(key) if key is not None else None
+        if sizes is None:  # an ensemble's members usually share one network: measured once
+            sizes = network_size(module_class, kwargs, shape)
+            if key is not None:
+                _SIZES[key] = sizes
+        n_parameters, n_activations = sizes
     except (TypeError, ValueError, RuntimeError) as exc:
         text = " ".join(str(exc).split())[:300]
         raise ModelDirectoryError(f"{where}: cannot build {what} ({text})") from exc
