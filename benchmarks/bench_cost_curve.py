@@ -28,7 +28,9 @@ measures the fraction of correct labels among the train+validation videos
   confidence run (the later passes' models did not see the audits' corrections);
 * ``audit-stopped (real run)``: the same policy run for real,
   ``IterativeRelabeler(priority="confidence", budget=4 % + audit, audit_size=...,
-  max_error=epsilon)``: its models retrain on the audits' corrections.
+  max_error=epsilon)``: its models retrain on the audits' corrections;
+* ``audit once exhausted (real run)``: the same with ``audit_when="exhausted"``:
+  audits only after a pass that left no disagreement unreviewed.
 
 Reviews are counted in videos (audit verdicts included); each curve is a step
 function of the number of reviews, read at the fractions in the table.
@@ -125,10 +127,11 @@ def fit_seed(seed, args, tmpdir, out=None):
                ("confidence", {"priority": "confidence", "budget": budget,
                                "max_passes": args.max_passes})]
     if args.audited_run:  # the real option: audits after every pass, retrained on them
-        configs.append(("audited", {"priority": "confidence", "budget": budget + audit_size,
-                                    "audit_size": audit_size, "max_error": args.epsilon,
-                                    "audit_confidence": args.confidence,
-                                    "max_passes": args.max_passes}))
+        for name, when in (("audited", "every_pass"), ("audited_exhausted", "exhausted")):
+            configs.append((name, {"priority": "confidence", "budget": budget + audit_size,
+                                   "audit_size": audit_size, "max_error": args.epsilon,
+                                   "audit_confidence": args.confidence, "audit_when": when,
+                                   "max_passes": args.max_passes}))
     for name, kw in configs:
         if name in out["runs"]:
             continue
@@ -165,7 +168,7 @@ def fit_all(args, runs_path):
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
             old = stored["seeds"].get(str(seed))
-            if old is not None and ("audited" in old["runs"] or not args.audited_run):
+            if old is not None and set(RUNS[:4 if args.audited_run else 2]) <= set(old["runs"]):
                 continue
             stored["seeds"][str(seed)] = fit_seed(seed, args, tmp, out=old)
             runs_path.write_text(json.dumps(stored))
@@ -221,7 +224,9 @@ def main(argv=None):
 
 # --------------------------------------------------------------------------- curves
 POLICIES = ("paper default", "passes continued", "confidence", "cleanlab", "random",
-            "audit-stopped", "audit-stopped (real run)")
+            "audit-stopped", "audit-stopped (real run)", "audit once exhausted (real run)")
+#: the fitted runs of one data seed
+RUNS = ("continued", "confidence", "audited", "audited_exhausted")
 READ_AT = (0.05, 0.10, 0.15, 0.20, 0.25)
 
 
@@ -317,19 +322,22 @@ def seed_curves(data, args):
     order, audits, stop = audit_stopped(conf, crude, truth, in_cv, args.audit_size_n,
                                         args.epsilon, args.confidence, data["seed"])
     orders["audit-stopped"] = order
-    real = data["runs"].get("audited")
-    if real is not None:  # IterativeRelabeler(audit_size=..., max_error=...) itself
-        orders["audit-stopped (real run)"] = [
-            i for rec in real["passes"]
-            for i in rec["reviewed"] + ([] if rec["audit"] is None else rec["audit"]["indices"])]
+    real_runs = {"audit-stopped (real run)": data["runs"].get("audited"),
+                 "audit once exhausted (real run)": data["runs"].get("audited_exhausted")}
+    for name, real in real_runs.items():  # IterativeRelabeler(audit_size=..., max_error=...)
+        if real is not None:
+            orders[name] = [i for rec in real["passes"] for i in rec["reviewed"] + (
+                [] if rec["audit"] is None else rec["audit"]["indices"])]
     n_cv, base = int(in_cv.sum()), int((crude == truth)[in_cv].sum())
     out = {}
     for name, o in orders.items():
         correct = base + np.concatenate([[0], _curve(o, crude, truth)])
         out[name] = {"reviews": len(o), "correct": correct.tolist()}
     out["audit-stopped"].update(audits=audits, stop=stop)
-    if real is not None:
-        out["audit-stopped (real run)"].update(
+    for name, real in real_runs.items():
+        if real is None:
+            continue
+        out[name].update(
             stop={"pass": len(real["passes"]), "reviews": len(real["verified"]),
                   "certified": real["stop_reason"].startswith("audit:")},
             audits=[{k: rec["audit"][k] for k in ("n_sampled", "n_wrong", "residual_error",
@@ -337,7 +345,7 @@ def seed_curves(data, args):
                     for rec in real["passes"] if rec["audit"] is not None],
             stop_reason=real["stop_reason"])
         # the relabeler's own count of correct labels equals the curve's end
-        if out["audit-stopped (real run)"]["correct"][-1] != real["correct"]:
+        if out[name]["correct"][-1] != real["correct"]:
             raise RuntimeError("the audited run's labels disagree with its review order")
     return {"seed": data["seed"], "n_cv": n_cv, "crude_correct": base,
             "n_mislabels": n_cv - base, "policies": out}
@@ -443,7 +451,7 @@ def plot_curves(curves, path, config):
     import matplotlib.pyplot as plt
 
     colors = dict(zip(POLICIES, ("#d62728", "#ff7f0e", "#1f77b4", "#2ca02c", "#7f7f7f",
-                                 "#9467bd", "#8c564b")))
+                                 "#9467bd", "#8c564b", "#e377c2")))
     fig, ax = plt.subplots(figsize=(7.5, 5))
     for name in _present(curves):
         for j, c in enumerate(curves):
@@ -563,18 +571,22 @@ def analyse(stored, args):
             "compared_with": f"crude labels {c['crude_correct'] / n:.3f} correct; the goal "
                              "leaves 0.15 minus this for the audit and the model's mistakes",
             "target": "", "passed": None})
-        if "audit-stopped (real run)" in c["policies"]:
-            r_ = c["policies"]["audit-stopped (real run)"]
+        for policy, when in (("audit-stopped (real run)", "every_pass"),
+                             ("audit once exhausted (real run)", "exhausted")):
+            if policy not in c["policies"]:
+                continue
+            r_ = c["policies"][policy]
             rows.append({
-                "figure": f"data seed {c['seed']}: IterativeRelabeler(audit_size, max_error) "
-                          "run, correct labels at its stop / share reviewed",
+                "figure": f"data seed {c['seed']}: IterativeRelabeler(audit_size, max_error, "
+                          f"audit_when={when!r}) run, correct labels at its stop / share "
+                          "reviewed",
                 "value": f"{r_['correct'][-1] / n:.3f} / {r_['stop']['reviews'] / n:.3f}",
                 "unit": "", "compared_with": r_["stop_reason"],
                 "target": ">= 0.95 correct, <= 0.15 reviewed, certified",
                 "passed": bool(r_["stop"]["certified"] and r_["correct"][-1] >= 0.95 * n
                                and r_["stop"]["reviews"] <= 0.15 * n)})
-        best = max(((name, correct_at(c["policies"][name], n, 0.15))
-                    for name in _present(curves)),
+        best = max(((policy, correct_at(c["policies"][policy], n, 0.15))
+                    for policy in _present(curves)),
                    key=lambda t: -1 if t[1] is None else t[1])
         rows.append({
             "figure": f"data seed {c['seed']}: best correct-label share at 15 % reviewed",
