@@ -16,6 +16,8 @@ import urllib.request
 import warnings
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skflux.relabel import ReviewLog, WebOracle
 from skflux.relabel._review_log import ReviewLogError
@@ -574,3 +576,42 @@ def test_a_disk_that_fills_while_saving_a_model_is_named_by_the_users_path(
     assert f"MODEL_DIR {out}: could not be written" in err and "disk" in err, err
     assert ".partial" not in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-5, 10**6)
+                     | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=6)
+
+
+@given(video=_JSON, frame=_JSON)
+@settings(max_examples=200, deadline=None)
+def test_label_studio_numbers_are_read_exactly_or_refused(tmp_path_factory, video, frame):
+    """Whatever JSON a task holds, a position or frame is its exact integer or an error
+    naming the task: never a coerced value, never another exception type."""
+    from skflux.relabel._web import read_label_studio_export
+
+    path = tmp_path_factory.mktemp("ls") / "export.json"
+    path.write_text(json.dumps([{"skflux_video": video, "verdict": "emergence",
+                                 "emergence_frame": frame}]))
+
+    def exact(value):
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+            return int(value) if value >= 0 else None
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+            return int(value.strip())
+        return None
+
+    want_video = exact(video)
+    want_frame = None if frame in (None, "") else exact(frame)
+    try:
+        got = read_label_studio_export(path)
+    except ValueError as exc:
+        assert f"{path}, task 0" in str(exc)
+        assert want_video is None or want_frame is None
+        return
+    assert want_video is not None and (frame in (None, "") or want_frame is not None)
+    assert got == {want_video: ("emergence", want_frame, "", f"Label Studio export {path}, "
+                                                             "task 0")}

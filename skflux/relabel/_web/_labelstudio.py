@@ -69,7 +69,7 @@ def _integer(value, what, where):
         number = value
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         number = int(value.strip())
     if number is None or number < 0:
         raise ValueError(f"{where}: {what} {value!r} is not "
