@@ -462,7 +462,7 @@ def plot_curves(curves, path, config):
                 keep = x <= 60
                 x, y = x[keep], y[keep]
             ax.plot(x, y, color=colors[name], lw=1.3, alpha=0.85,
-                    label=name if j == 0 else None)
+                    ls="--" if "real run" in name else "-", label=name if j == 0 else None)
             if name != "random":
                 open_ = "stop" in p and not p["stop"]["certified"]
                 ax.plot(x[-1], y[-1], "o", color=colors[name], ms=5,
