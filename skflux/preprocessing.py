@@ -687,6 +687,9 @@ class PadFrames(_VideoTransformer):
         return xr.DataArray(data, dims=X.dims, coords=coords, attrs=dict(X.attrs), name=X.name)
 
 
+_FRAME_INDEX_COORDS = ("emergence_frame",)  # per-video frame numbers, -1 for none
+
+
 class Resample(_VideoTransformer):
     """Bring videos to another number of frames and pixels by area averaging.
 
@@ -707,8 +710,10 @@ class Resample(_VideoTransformer):
     DataArray, ``lat``/``lon`` become the centres of the new pixels, the
     ``cadence_minutes`` attribute is scaled by ``n_in / n_out`` (``time``,
     the start of frame 0, is unchanged), an output frame is ``observed``
-    when any input frame it covers was observed, and other per-frame numeric
-    coordinates (e.g. ``mu``) are averaged like the field.
+    when any input frame it covers was observed, other per-frame numeric
+    coordinates (e.g. ``mu``) are averaged like the field, and a per-video
+    frame number (the simulator's ``emergence_frame``) becomes the output
+    frame that holds the start of that input frame (``-1`` stays ``-1``).
 
     Parameters
     ----------
@@ -808,6 +813,11 @@ class Resample(_VideoTransformer):
                 coords[name] = _resample._centres(c.values, out_x)
             elif FRAME_DIM in c.dims and wt is not None:
                 coords[name] = self._frame_coord(name, c, wt)
+            elif name in _FRAME_INDEX_COORDS and wt is not None and c.dims == (VIDEO_DIM,):
+                # a frame number (-1: none) moves to the output frame holding its start
+                f = np.asarray(c.values)
+                coords[name] = c.dims, np.where(
+                    f >= 0, np.floor(f * out_t / X.shape[1]), f).astype(f.dtype)
             elif LAT_DIM in c.dims or LON_DIM in c.dims:
                 raise ValueError(f"coordinate {name!r} has dims {c.dims}: Resample cannot "
                                  "resample per-pixel coordinates; drop it first")

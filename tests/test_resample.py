@@ -142,3 +142,21 @@ def test_resampled_real_patch_goes_through_a_model_trained_small(
     proba = clf.predict_proba(small)
     assert proba.shape == (1, 2) and np.isfinite(proba).all()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+
+
+@given(n_in=st.integers(2, 40), n_out=st.integers(1, 40), data=st.data())
+def test_emergence_frame_moves_to_the_output_frame_holding_its_start(n_in, n_out, data):
+    """A ground-truth frame number follows the resampling in time (-1 stays -1) and the
+    result still validates: its output frame covers the start of the input frame."""
+    frames = data.draw(st.lists(st.integers(-1, n_in - 1), min_size=1, max_size=4))
+    n = len(frames)
+    da = xr.DataArray(np.zeros((n, n_in, 2, 2), np.float32),
+                      dims=("video", "frame", "lat", "lon"),
+                      coords={"emergence_frame": ("video", np.array(frames))})
+    out = Resample(n_frames=n_out).fit_transform(da)["emergence_frame"].values
+    for f, g in zip(frames, out):
+        if f < 0:
+            assert g == -1
+        else:  # output frame g spans [g, g + 1) * n_in / n_out in input frames
+            assert 0 <= g < n_out
+            assert g * n_in / n_out <= f < (g + 1) * n_in / n_out + 1e-9
