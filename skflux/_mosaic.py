@@ -9,7 +9,7 @@ This module imports nothing from skflux.
 
 import numpy as np
 
-__all__ = ["frame_mosaic", "save_frame_mosaic"]
+__all__ = ["draw_frame_mosaic", "frame_mosaic", "save_frame_mosaic"]
 
 
 def frame_mosaic(data, every, ncols):
@@ -68,6 +68,34 @@ def frame_mosaic(data, every, ncols):
     return mosaic, frames, cols, gap
 
 
+def draw_frame_mosaic(ax, mosaic, frames, cols, gap, tile_shape, *, vmax, cmap="gray"):
+    """Show a mosaic of :func:`frame_mosaic` on ``ax`` with each tile's frame number.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    mosaic, frames, cols, gap
+        As returned by :func:`frame_mosaic`.
+    tile_shape : tuple of 2 int
+        ``(lat, lon)`` pixels of one tile.
+    vmax : float
+        Grey-scale limit in Gauss (symmetric about 0 G).
+    cmap : str, default="gray"
+        Colour map; the gaps between tiles are white.
+    """
+    import matplotlib.pyplot as plt
+
+    h, w = tile_shape
+    ax.imshow(mosaic, cmap=plt.get_cmap(cmap).with_extremes(bad="white"),
+              vmin=-float(vmax), vmax=float(vmax), interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for k, fr in enumerate(frames):
+        r, c = divmod(k, cols)
+        ax.text(c * (w + gap) + 0.5, r * (h + gap) + 0.5, str(fr), color="yellow",
+                fontsize=6, va="top", ha="left")
+
+
 def save_frame_mosaic(video, path, *, title=None, n_tiles=24, ncols=8, vmax=500.0, dpi=80,
                       format=None):
     """Save about ``n_tiles`` frames of one video as a PNG mosaic (no emergence mark).
@@ -106,18 +134,10 @@ def save_frame_mosaic(video, path, *, title=None, n_tiles=24, ncols=8, vmax=500.
     every = max(1, int(np.ceil(data.shape[0] / n_tiles))) if data.ndim == 3 else 1
     mosaic, frames, cols, gap = frame_mosaic(data, every, ncols)
     rows = int(np.ceil(frames.size / cols))
-    h, w = data.shape[1:]
     fig = plt.figure(figsize=(1.0 * cols + 0.5, 1.0 * rows + 0.6))
     try:
         ax = fig.add_subplot(1, 1, 1)
-        ax.imshow(mosaic, cmap=plt.get_cmap("gray").with_extremes(bad="white"),
-                  vmin=-float(vmax), vmax=float(vmax), interpolation="nearest")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for k, fr in enumerate(frames):
-            r, c = divmod(k, cols)
-            ax.text(c * (w + gap) + 0.5, r * (h + gap) + 0.5, str(fr), color="yellow",
-                    fontsize=6, va="top", ha="left")
+        draw_frame_mosaic(ax, mosaic, frames, cols, gap, data.shape[1:], vmax=vmax)
         ax.set_title(title or "", fontsize=9)
         fig.savefig(path, dpi=dpi, format=format)
     finally:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._mosaic import frame_mosaic
+from .._mosaic import draw_frame_mosaic, frame_mosaic
 from .._validation import _is_dataarray
 
 __all__ = ["plot_video_frames", "write_video_animation"]
@@ -115,15 +115,7 @@ def plot_video_frames(video, every=5, *, ax=None, fig=None, ncols=15, vmax=500.0
             fig = plt.figure(figsize=(1.0 * cols + 0.5, 1.0 * rows + 0.6))
         ax = fig.add_subplot(1, 1, 1)
     fig = ax.figure
-    cm = plt.get_cmap(cmap).with_extremes(bad="white")
-    vm = float(vmax)
-    ax.imshow(mosaic, cmap=cm, vmin=-vm, vmax=vm, interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for k, fr in enumerate(frames):
-        r, c = divmod(k, cols)
-        ax.text(c * (w + gap) + 0.5, r * (h + gap) + 0.5, str(fr), color="yellow",
-                fontsize=6, va="top", ha="left")
+    draw_frame_mosaic(ax, mosaic, frames, cols, gap, (h, w), vmax=vmax, cmap=cmap)
     if ef is not None and ef >= 0:
         shown = np.flatnonzero(frames >= ef)
         if shown.size:
