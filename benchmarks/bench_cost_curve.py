@@ -53,7 +53,9 @@ true labels against the CNN's ~0.98 in ``results/relabel_features.md``).
 ``--model cnn`` is the small GCE (q=0.3) CNN of ``bench_relabel.py`` (``--epochs``,
 default 20, patience 5); it was started at 500 videos on the shared 2-core
 machine and stopped after 3 passes in 27 minutes (a pass took 1.5 to over 20
-minutes as the load changed), so its curve is not in the results. The issue's full
+minutes as the load changed); a second try (``--n-videos 500 --seeds 0
+--max-passes 5``) took 3,157 s for the continued run alone and was stopped in
+its confidence run, so its curve is not in the results. The issue's full
 size, 2,000 full-size videos, is ``--n-videos 2000 --frames 225 --size 90 --model
 cnn`` (hours per seed on 2 CPU cores; not run).
 
