@@ -10,7 +10,7 @@ Examples
 --------
 >>> from skflux.report import RUN_LAYOUT
 >>> list(RUN_LAYOUT)[:3]
-['data.nc', 'relabeled.nc', 'review.db']
+['data.nc', 'prepared.nc', 'relabeled.nc']
 """
 
 from .._layout import RUN_LAYOUT
