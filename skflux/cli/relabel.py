@@ -1,6 +1,5 @@
 """``skflux relabel DATA.nc --oracle ... --log REVIEW.db``: iterative relabeling, resumable."""
 
-import argparse
 import logging
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from ._options import (
     add_training_options,
     classifier_from_args,
     fraction,
-    nonneg_int,
+    port,
     positive_int,
 )
 from ._paths import (
@@ -75,13 +74,6 @@ def add_parser(subparsers, parents):
     add_web_options(p)
     add_training_options(p)
     return p
-
-
-def port(text):
-    value = nonneg_int(text)
-    if value > 65535:
-        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {value}")
-    return value
 
 
 def add_web_options(p, recorded=False):
